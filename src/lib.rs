@@ -1,0 +1,5 @@
+//! devstack: a data engineer's local stack from one Compose-compatible file.
+
+pub mod model;
+pub mod plan;
+pub mod stack;

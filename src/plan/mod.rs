@@ -1,0 +1,356 @@
+//! Desired versus observed: what must change on the daemon for the stack to converge.
+//!
+//! Pure functions over plain data. Nothing here performs I/O, awaits, or knows about
+//! bollard; `engine::apply` carries a [`Plan`] out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::model::{ContainerId, ContainerInfo, ContainerState, Observed, ServiceName};
+use crate::stack::{Condition, Service, Stack};
+
+#[cfg(test)]
+mod tests;
+
+/// Work that does not belong to one service and can all run at once, before services.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SetupAction {
+    CreateNetwork {
+        name: String,
+    },
+    CreateVolume {
+        key: String,
+        name: String,
+    },
+    /// The image is not present locally and the service has no `build:`.
+    PullImage {
+        image: String,
+    },
+    BuildImage {
+        service: ServiceName,
+        image: String,
+    },
+    /// A container of ours that must go: its service left the file, or it is a second
+    /// container of one service (left by an interrupted run).
+    RemoveContainer {
+        id: ContainerId,
+        name: String,
+        reason: RemoveReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RemoveReason {
+    Orphan,
+    Duplicate,
+}
+
+/// What happens to one service's container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Change {
+    /// Running (or a one-shot that completed successfully) with the current config.
+    Keep { id: ContainerId },
+    /// Exists with the current config but is not running.
+    Start { id: ContainerId },
+    /// No container yet.
+    Create,
+    /// Exists with a different config or image: remove, create, start.
+    Recreate {
+        old: ContainerId,
+        reason: RecreateReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RecreateReason {
+    ConfigChanged,
+    ImageChanged,
+    /// Not created by devstack (no config-hash label), e.g. adopted from Compose.
+    NotOurs,
+    Forced,
+}
+
+/// A gate: this service waits until `service` satisfies `condition`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gate {
+    pub service: ServiceName,
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServicePlan {
+    pub service: ServiceName,
+    /// 0 for services without dependencies, else 1 + the highest wave of a dependency.
+    /// Services of one wave are independent and start in parallel.
+    pub wave: usize,
+    pub gates: Vec<Gate>,
+    pub change: Change,
+    /// The hash to label a created container with.
+    pub config_hash: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub setup: Vec<SetupAction>,
+    /// In dependency order (by wave, then name).
+    pub services: Vec<ServicePlan>,
+}
+
+impl Plan {
+    /// True when applying the plan writes nothing to the daemon.
+    pub fn is_noop(&self) -> bool {
+        self.setup.is_empty()
+            && self
+                .services
+                .iter()
+                .all(|s| matches!(s.change, Change::Keep { .. }))
+    }
+
+    pub fn waves(&self) -> Vec<Vec<&ServicePlan>> {
+        let mut waves: Vec<Vec<&ServicePlan>> = Vec::new();
+        for s in &self.services {
+            if waves.len() <= s.wave {
+                waves.resize_with(s.wave + 1, Vec::new);
+            }
+            waves[s.wave].push(s);
+        }
+        waves
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `up --build`: build every service that has `build:`, even when its image exists.
+    pub build: bool,
+    /// `up --force-recreate`.
+    pub force_recreate: bool,
+    /// Keep containers of services that are no longer in the file.
+    pub keep_orphans: bool,
+}
+
+/// The hash stored in `io.devstack.config-hash`: everything about a service that shapes
+/// its container. Watch rules and devstack-only settings are left out, since changing
+/// them must not recreate anything.
+pub fn config_hash(service: &Service) -> String {
+    #[derive(Serialize)]
+    struct Shape<'a> {
+        image: &'a str,
+        command: &'a Option<Vec<String>>,
+        entrypoint: &'a Option<Vec<String>>,
+        environment: BTreeMap<&'a str, &'a str>,
+        ports: &'a [crate::stack::PortBinding],
+        mounts: &'a [crate::stack::Mount],
+        healthcheck: &'a Option<crate::stack::Healthcheck>,
+        restart: &'a crate::stack::RestartPolicy,
+        working_dir: &'a Option<String>,
+        user: &'a Option<String>,
+        labels: &'a BTreeMap<String, String>,
+    }
+    let shape = Shape {
+        image: &service.image,
+        command: &service.command,
+        entrypoint: &service.entrypoint,
+        environment: service
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.value.as_str()))
+            .collect(),
+        ports: &service.ports,
+        mounts: &service.mounts,
+        healthcheck: &service.healthcheck,
+        restart: &service.restart,
+        working_dir: &service.working_dir,
+        user: &service.user,
+        labels: &service.labels,
+    };
+    // Serialising plain owned data with derived impls cannot fail; fall back to Debug
+    // rather than panic so the hash stays a total function.
+    let json = serde_json::to_vec(&shape).unwrap_or_else(|_| format!("{:?}", service).into_bytes());
+    let digest = Sha256::digest(&json);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Dependency depth of every service. The loader rejects cycles; a cycle that slips
+/// through still terminates here (the back edge is ignored).
+pub fn waves(stack: &Stack) -> BTreeMap<ServiceName, usize> {
+    fn visit(
+        stack: &Stack,
+        name: &ServiceName,
+        done: &mut BTreeMap<ServiceName, usize>,
+        on_path: &mut BTreeSet<ServiceName>,
+    ) -> usize {
+        if let Some(w) = done.get(name) {
+            return *w;
+        }
+        if !on_path.insert(name.clone()) {
+            return 0;
+        }
+        let wave = stack
+            .services
+            .get(name)
+            .map(|svc| {
+                svc.depends_on
+                    .keys()
+                    .filter(|d| stack.services.contains_key(*d))
+                    .map(|d| visit(stack, d, done, on_path) + 1)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        on_path.remove(name);
+        done.insert(name.clone(), wave);
+        wave
+    }
+    let mut done = BTreeMap::new();
+    let mut on_path = BTreeSet::new();
+    for name in stack.services.keys() {
+        visit(stack, name, &mut done, &mut on_path);
+    }
+    done
+}
+
+/// What must happen for the daemon to match the stack.
+pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
+    let mut setup = Vec::new();
+
+    if observed.network.is_none() {
+        setup.push(SetupAction::CreateNetwork {
+            name: stack.project.network_name(),
+        });
+    }
+    for volume in stack.volumes.values() {
+        if !volume.external && !observed.volumes.contains_key(&volume.name) {
+            setup.push(SetupAction::CreateVolume {
+                key: volume.key.clone(),
+                name: volume.name.clone(),
+            });
+        }
+    }
+
+    // Images: one action per reference, even when several services share it.
+    let mut images_done = BTreeSet::new();
+    for service in stack.services.values() {
+        let present = observed.images.contains_key(&service.image);
+        let wants_build = service.build.is_some() && (options.build || !present);
+        if wants_build {
+            setup.push(SetupAction::BuildImage {
+                service: service.name.clone(),
+                image: service.image.clone(),
+            });
+        } else if !present && images_done.insert(service.image.clone()) {
+            setup.push(SetupAction::PullImage {
+                image: service.image.clone(),
+            });
+        }
+    }
+
+    // Containers grouped by service; the newest one is the service's, others duplicates.
+    let mut by_service: BTreeMap<&ServiceName, Vec<&ContainerInfo>> = BTreeMap::new();
+    for c in &observed.containers {
+        by_service.entry(&c.service).or_default().push(c);
+    }
+    let mut current: BTreeMap<&ServiceName, &ContainerInfo> = BTreeMap::new();
+    for (service, mut containers) in by_service {
+        if !stack.services.contains_key(service) {
+            if !options.keep_orphans {
+                for c in containers {
+                    setup.push(SetupAction::RemoveContainer {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        reason: RemoveReason::Orphan,
+                    });
+                }
+            }
+            continue;
+        }
+        let expected_name = stack.project.container_name(service);
+        // Prefer the container with Compose's name, then the newest.
+        containers.sort_by_key(|c| (c.name == expected_name, c.created));
+        if let Some(keep) = containers.pop() {
+            current.insert(service, keep);
+        }
+        for c in containers {
+            setup.push(SetupAction::RemoveContainer {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                reason: RemoveReason::Duplicate,
+            });
+        }
+    }
+
+    let waves = waves(stack);
+    // Services something waits on to *complete*: their successful exit is their goal state.
+    let one_shots: BTreeSet<&ServiceName> = stack
+        .services
+        .values()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == Condition::CompletedSuccessfully)
+        .map(|(name, _)| name)
+        .collect();
+    let mut services: Vec<ServicePlan> = stack
+        .services
+        .values()
+        .map(|service| {
+            let hash = config_hash(service);
+            let rebuilding = setup.iter().any(
+                |a| matches!(a, SetupAction::BuildImage { service: s, .. } if *s == service.name),
+            );
+            let change = match current.get(&service.name) {
+                None => Change::Create,
+                Some(c) => {
+                    let image_now = observed.images.get(&service.image);
+                    let reason = if options.force_recreate {
+                        Some(RecreateReason::Forced)
+                    } else if c.config_hash.is_none() {
+                        Some(RecreateReason::NotOurs)
+                    } else if c.config_hash.as_deref() != Some(hash.as_str()) {
+                        Some(RecreateReason::ConfigChanged)
+                    } else if rebuilding || image_now != Some(&c.image_id) {
+                        Some(RecreateReason::ImageChanged)
+                    } else {
+                        None
+                    };
+                    match reason {
+                        Some(reason) => Change::Recreate {
+                            old: c.id.clone(),
+                            reason,
+                        },
+                        None if is_settled(c, one_shots.contains(&service.name)) => Change::Keep { id: c.id.clone() },
+                        None => Change::Start { id: c.id.clone() },
+                    }
+                }
+            };
+            ServicePlan {
+                service: service.name.clone(),
+                wave: waves.get(&service.name).copied().unwrap_or(0),
+                gates: service
+                    .depends_on
+                    .iter()
+                    .filter(|(dep, _)| stack.services.contains_key(*dep))
+                    .map(|(dep, d)| Gate {
+                        service: dep.clone(),
+                        condition: d.condition,
+                    })
+                    .collect(),
+                change,
+                config_hash: hash,
+            }
+        })
+        .collect();
+    services.sort_by(|a, b| (a.wave, &a.service).cmp(&(b.wave, &b.service)));
+
+    Plan { setup, services }
+}
+
+/// A container `up` leaves alone: running, restarting on its own, or a one-shot (a
+/// service others wait on to complete) that already finished with 0 — re-running a
+/// migration on every `up` would make a no-op `up` write and hold back its dependents.
+fn is_settled(c: &ContainerInfo, one_shot: bool) -> bool {
+    match c.state {
+        ContainerState::Running | ContainerState::Restarting | ContainerState::Paused => true,
+        ContainerState::Exited => one_shot && c.exit_code == Some(0),
+        ContainerState::Created | ContainerState::Removing | ContainerState::Dead => false,
+    }
+}

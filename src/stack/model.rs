@@ -1,0 +1,271 @@
+//! The validated stack: what the rest of devstack works from.
+//!
+//! Every value here is resolved: variables interpolated, env files read, relative paths
+//! made absolute against the stack file's directory, short syntax expanded, profiles
+//! applied. No serde_yaml or bollard types appear here.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::model::{ProjectName, Protocol, ServiceName};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stack {
+    pub project: ProjectName,
+    /// The stack file, as given or found.
+    pub file: PathBuf,
+    /// The directory relative paths resolve against (the stack file's directory).
+    pub dir: PathBuf,
+    /// Enabled services only (profiles applied), by name.
+    pub services: BTreeMap<ServiceName, Service>,
+    /// Top-level named volumes by their key in the file.
+    pub volumes: BTreeMap<String, Volume>,
+    /// Things devstack read but does not implement (yet): shown, never dropped silently.
+    pub warnings: Vec<Diagnostic>,
+    pub settings: StackSettings,
+}
+
+/// A position in a stack file, 1-based, for messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Position {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// A warning about the stack file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub position: Option<Position>,
+    /// Dotted path of the key, e.g. `services.web.deploy`.
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.position {
+            Some(p) => write!(f, "{p}: '{}': {}", self.key, self.message),
+            None => write!(f, "'{}': {}", self.key, self.message),
+        }
+    }
+}
+
+/// `x-devstack:` at the top level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StackSettings {
+    /// Lines kept per service in the log store.
+    pub log_lines: Option<usize>,
+    /// Quiet period before a watch action fires.
+    pub debounce: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: ServiceName,
+    /// Image reference to run. When the file has `build:` without `image:`, this is
+    /// `<project>-<service>` (Compose's tag for built images).
+    pub image: String,
+    pub build: Option<Build>,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub environment: BTreeMap<String, EnvValue>,
+    pub ports: Vec<PortBinding>,
+    pub mounts: Vec<Mount>,
+    pub depends_on: BTreeMap<ServiceName, Dependency>,
+    pub healthcheck: Option<Healthcheck>,
+    pub restart: RestartPolicy,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub profiles: Vec<String>,
+    pub watch: Vec<WatchRule>,
+    pub settings: ServiceSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Build {
+    /// Absolute path of the build context.
+    pub context: PathBuf,
+    /// Dockerfile path relative to the context (default `Dockerfile`).
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+}
+
+/// An environment variable's value and where it came from; values from env files and
+/// variables whose names look secret are masked in output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvValue {
+    pub value: String,
+    pub source: EnvSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum EnvSource {
+    /// Written in the stack file's `environment:` (after interpolation).
+    Inline,
+    /// Read from this `env_file:`.
+    EnvFile(PathBuf),
+}
+
+impl EnvValue {
+    /// Whether `config`, `ps`, errors and the TUI must mask this value.
+    pub fn is_secret(&self, key: &str) -> bool {
+        matches!(self.source, EnvSource::EnvFile(_)) || looks_secret(key)
+    }
+}
+
+/// Names that conventionally carry credentials.
+pub fn looks_secret(key: &str) -> bool {
+    const WORDS: [&str; 9] = [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "KEY",
+        "CREDENTIAL",
+        "PRIVATE",
+        "AUTH",
+        "CONN",
+    ];
+    let upper = key.to_ascii_uppercase();
+    WORDS.iter().any(|w| upper.contains(w))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PortBinding {
+    /// `127.0.0.1` unless the file writes an address (a deliberate difference from Compose).
+    pub host_ip: String,
+    /// `None`: the daemon picks an ephemeral port.
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: Protocol,
+}
+
+impl PortBinding {
+    pub fn is_loopback(&self) -> bool {
+        self.host_ip == "127.0.0.1" || self.host_ip == "::1" || self.host_ip == "localhost"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    pub source: MountSource,
+    /// Path inside the container.
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum MountSource {
+    /// A top-level named volume, by its key in `volumes:`.
+    Volume(String),
+    /// An anonymous volume (`- /data`).
+    Anonymous,
+    /// A host path, absolute, checked to exist at load time.
+    Bind(PathBuf),
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Condition {
+    Started,
+    Healthy,
+    CompletedSuccessfully,
+}
+
+impl Condition {
+    pub fn as_compose(self) -> &'static str {
+        match self {
+            Self::Started => "service_started",
+            Self::Healthy => "service_healthy",
+            Self::CompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub condition: Condition,
+    /// Compose's `required` (default true).
+    pub required: bool,
+    /// Compose's `restart`: restart this service when the dependency is restarted.
+    pub restart: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Healthcheck {
+    pub test: HealthTest,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub start_period: Option<Duration>,
+    pub start_interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum HealthTest {
+    /// `NONE` or `disable: true`: turns off the image's healthcheck.
+    Disabled,
+    /// `["CMD", args..]`.
+    Cmd(Vec<String>),
+    /// `["CMD-SHELL", "…"]` or a plain string.
+    Shell(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum RestartPolicy {
+    No,
+    Always,
+    OnFailure(Option<u32>),
+    UnlessStopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WatchRule {
+    /// Absolute host path watched.
+    pub path: PathBuf,
+    /// Path in the container (required for the sync actions).
+    pub target: Option<String>,
+    pub action: WatchAction,
+    /// Patterns relative to `path`, `.dockerignore` syntax.
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WatchAction {
+    Sync,
+    SyncRestart,
+    Rebuild,
+    Restart,
+}
+
+/// `x-devstack:` on a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceSettings {
+    /// Restart the service when a bind-mounted source changes.
+    pub restart_on_change: bool,
+    /// `console: psql` marks a database service for `devstack db`.
+    pub console: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Volume {
+    /// Key in the file.
+    pub key: String,
+    /// Docker name: `name:` if given, else `<project>_<key>`.
+    pub name: String,
+    /// Created outside devstack; never created, removed or reset by it.
+    pub external: bool,
+    pub labels: BTreeMap<String, String>,
+}
