@@ -223,6 +223,11 @@ pub struct ContainerInfo {
     pub labels: BTreeMap<String, String>,
     /// Unix seconds; from the list endpoint.
     pub created: i64,
+    /// Unix seconds of the last start; only known after an inspect (the list endpoint
+    /// does not carry it), else `None`.
+    pub started_at: Option<i64>,
+    /// Restarts done by the daemon's restart policy; only known after an inspect.
+    pub restart_count: u32,
 }
 
 /// One of our named volumes, as observed on the daemon.
@@ -244,4 +249,80 @@ pub struct Observed {
     /// Local images by the reference the stack uses (`postgres:16`), value = image id.
     /// A reference missing here is not present locally.
     pub images: BTreeMap<String, String>,
+}
+
+/// Which output stream of a container a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of a container's output, without its trailing newline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub service: ServiceName,
+    /// Daemon timestamp in Unix nanoseconds (from `timestamps: true`); lines are merged
+    /// across services by it and a reconnect resumes after the last one seen.
+    pub ts_nanos: i64,
+    pub stream: Stream,
+    pub text: String,
+}
+
+/// What a service is doing while `up`, `restart` or `reset` works on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Pulling { percent: Option<u8> },
+    Building { step: String },
+    /// Held back by a gate; `detail` says why it is not met yet, e.g. the last probe's output.
+    Waiting {
+        on: ServiceName,
+        condition: crate::stack::Condition,
+        detail: Option<String>,
+    },
+    Removing,
+    Creating,
+    Starting,
+    /// Started; waiting for its healthcheck (probes so far, and retries allowed).
+    WaitingHealthy { probes: u32, retries: u32, last_output: Option<String> },
+    Done,
+    Failed { reason: String },
+}
+
+/// Messages from the engine's background tasks to whoever shows the stack (CLI or TUI).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    Progress {
+        service: ServiceName,
+        progress: Progress,
+    },
+    /// A container of ours changed (from the daemon's event stream, then an inspect).
+    Container(ContainerInfo),
+    /// A container of ours is gone.
+    ContainerRemoved { service: ServiceName, id: ContainerId },
+    /// Latest healthcheck result of a service (output of the last probe).
+    HealthLog {
+        service: ServiceName,
+        failing_streak: u32,
+        output: String,
+    },
+    Stats {
+        service: ServiceName,
+        cpu_percent: f64,
+        memory_bytes: u64,
+        memory_limit: u64,
+    },
+    /// The daemon stopped answering; streams are retrying.
+    DaemonLost { reason: String },
+    DaemonBack,
+    /// Something the user should read (a failed action, a warning), with its reason.
+    Notice { level: NoticeLevel, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+    Error,
 }
