@@ -1,0 +1,459 @@
+//! Table tests of `diff`: desired stack and observed daemon in, actions out.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::*;
+use crate::model::{ContainerId, ContainerInfo, ContainerState, Health, Observed, ProjectName};
+use crate::stack::{
+    Build, Dependency, EnvSource, EnvValue, RestartPolicy, Service, ServiceSettings, Stack,
+    StackSettings, Volume,
+};
+
+fn service(name: &str, image: &str) -> Service {
+    Service {
+        name: ServiceName::new(name),
+        image: image.to_string(),
+        build: None,
+        command: None,
+        entrypoint: None,
+        environment: BTreeMap::new(),
+        ports: Vec::new(),
+        mounts: Vec::new(),
+        depends_on: BTreeMap::new(),
+        healthcheck: None,
+        restart: RestartPolicy::No,
+        working_dir: None,
+        user: None,
+        labels: BTreeMap::new(),
+        profiles: Vec::new(),
+        watch: Vec::new(),
+        settings: ServiceSettings::default(),
+    }
+}
+
+fn depends(mut s: Service, on: &str, condition: Condition) -> Service {
+    s.depends_on.insert(
+        ServiceName::new(on),
+        Dependency {
+            condition,
+            required: true,
+            restart: false,
+        },
+    );
+    s
+}
+
+fn stack(services: Vec<Service>, volumes: &[&str]) -> Stack {
+    let project = ProjectName("demo".into());
+    Stack {
+        volumes: volumes
+            .iter()
+            .map(|k| {
+                (
+                    k.to_string(),
+                    Volume {
+                        key: k.to_string(),
+                        name: project.volume_name(k),
+                        external: false,
+                        labels: BTreeMap::new(),
+                    },
+                )
+            })
+            .collect(),
+        project,
+        file: PathBuf::from("/p/devstack.yaml"),
+        dir: PathBuf::from("/p"),
+        services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
+        warnings: Vec::new(),
+        settings: StackSettings::default(),
+    }
+}
+
+fn container(stack: &Stack, svc: &str, state: ContainerState, exit: Option<i64>) -> ContainerInfo {
+    let name = ServiceName::new(svc);
+    let hash = stack.services.get(&name).map(config_hash);
+    ContainerInfo {
+        id: ContainerId(format!("id-{svc}")),
+        name: stack.project.container_name(&name),
+        image: stack
+            .services
+            .get(&name)
+            .map(|s| s.image.clone())
+            .unwrap_or_default(),
+        image_id: "sha256:img".into(),
+        config_hash: hash,
+        state,
+        health: Health::None,
+        exit_code: exit,
+        ports: Vec::new(),
+        labels: BTreeMap::new(),
+        created: 1,
+        started_at: None,
+        restart_count: 0,
+        service: name,
+    }
+}
+
+/// The daemon after a successful `up` of `stack`: everything exists and runs.
+fn converged(stack: &Stack) -> Observed {
+    Observed {
+        network: Some("net".into()),
+        volumes: stack
+            .volumes
+            .values()
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    crate::model::VolumeInfo {
+                        name: v.name.clone(),
+                        labels: BTreeMap::new(),
+                    },
+                )
+            })
+            .collect(),
+        containers: stack
+            .services
+            .keys()
+            .map(|s| container(stack, s.as_str(), ContainerState::Running, None))
+            .collect(),
+        images: stack
+            .services
+            .values()
+            .map(|s| (s.image.clone(), "sha256:img".to_string()))
+            .collect(),
+    }
+}
+
+fn three() -> Stack {
+    stack(
+        vec![
+            depends(
+                service("web", "busybox"),
+                "migrate",
+                Condition::CompletedSuccessfully,
+            ),
+            service("worker", "busybox"),
+            service("migrate", "busybox"),
+        ],
+        &["data"],
+    )
+}
+
+fn change_of<'a>(plan: &'a Plan, svc: &str) -> &'a Change {
+    let found = plan.services.iter().find(|s| s.service.as_str() == svc);
+    &found.expect("service in plan").change
+}
+
+#[test]
+fn converged_stack_is_a_noop() {
+    let s = three();
+    let plan = diff(&s, &converged(&s), PlanOptions::default());
+    assert!(plan.is_noop(), "{plan:#?}");
+}
+
+#[test]
+fn empty_daemon_creates_everything_in_waves() {
+    let s = three();
+    let plan = diff(&s, &Observed::default(), PlanOptions::default());
+    assert_eq!(
+        plan.setup,
+        vec![
+            SetupAction::CreateNetwork {
+                name: "demo_default".into()
+            },
+            SetupAction::CreateVolume {
+                key: "data".into(),
+                name: "demo_data".into()
+            },
+            SetupAction::PullImage {
+                image: "busybox".into()
+            },
+        ]
+    );
+    let order: Vec<(&str, usize)> = plan
+        .services
+        .iter()
+        .map(|s| (s.service.as_str(), s.wave))
+        .collect();
+    assert_eq!(order, vec![("migrate", 0), ("worker", 0), ("web", 1)]);
+    assert!(plan.services.iter().all(|s| s.change == Change::Create));
+    let web = &plan.services[2];
+    assert_eq!(
+        web.gates,
+        vec![Gate {
+            service: ServiceName::new("migrate"),
+            condition: Condition::CompletedSuccessfully
+        }]
+    );
+    assert_eq!(plan.waves().len(), 2);
+}
+
+#[test]
+fn changed_environment_recreates_only_that_service() {
+    let s = three();
+    let observed = converged(&s);
+    let mut changed = s.clone();
+    if let Some(worker) = changed.services.get_mut(&ServiceName::new("worker")) {
+        worker.environment.insert(
+            "MODE".into(),
+            EnvValue {
+                value: "fast".into(),
+                source: EnvSource::Inline,
+            },
+        );
+    }
+    let plan = diff(&changed, &observed, PlanOptions::default());
+    assert!(plan.setup.is_empty());
+    assert_eq!(
+        change_of(&plan, "worker"),
+        &Change::Recreate {
+            old: ContainerId("id-worker".into()),
+            reason: RecreateReason::ConfigChanged
+        }
+    );
+    assert!(matches!(change_of(&plan, "web"), Change::Keep { .. }));
+    assert!(matches!(change_of(&plan, "migrate"), Change::Keep { .. }));
+}
+
+#[test]
+fn watch_rules_and_settings_do_not_change_the_hash() {
+    let a = service("web", "busybox");
+    let mut b = a.clone();
+    b.settings.restart_on_change = true;
+    b.profiles.push("dev".into());
+    assert_eq!(config_hash(&a), config_hash(&b));
+    b.user = Some("1000".into());
+    assert_ne!(config_hash(&a), config_hash(&b));
+}
+
+#[test]
+fn stopped_service_is_started_and_completed_one_shot_is_kept() {
+    let s = three();
+    let mut observed = converged(&s);
+    for c in &mut observed.containers {
+        match c.service.as_str() {
+            "worker" => {
+                c.state = ContainerState::Exited;
+                c.exit_code = Some(0);
+            }
+            "migrate" => {
+                c.state = ContainerState::Exited;
+                c.exit_code = Some(0);
+            }
+            _ => {}
+        }
+    }
+    let plan = diff(&s, &observed, PlanOptions::default());
+    // worker is long-running: an exit, even with 0, means it must be started again.
+    assert_eq!(
+        change_of(&plan, "worker"),
+        &Change::Start {
+            id: ContainerId("id-worker".into())
+        }
+    );
+    // migrate is awaited for completion: done is its goal state.
+    assert!(matches!(change_of(&plan, "migrate"), Change::Keep { .. }));
+}
+
+#[test]
+fn failed_one_shot_runs_again() {
+    let s = three();
+    let mut observed = converged(&s);
+    for c in &mut observed.containers {
+        if c.service.as_str() == "migrate" {
+            c.state = ContainerState::Exited;
+            c.exit_code = Some(1);
+        }
+    }
+    let plan = diff(&s, &observed, PlanOptions::default());
+    assert!(matches!(change_of(&plan, "migrate"), Change::Start { .. }));
+}
+
+#[test]
+fn orphans_and_duplicates_are_removed() {
+    let s = three();
+    let mut observed = converged(&s);
+    let mut orphan = container(&s, "old", ContainerState::Running, None);
+    orphan.id = ContainerId("id-old".into());
+    observed.containers.push(orphan);
+    // A second worker left by an interrupted run, older and under another name.
+    let mut dup = container(&s, "worker", ContainerState::Created, None);
+    dup.id = ContainerId("id-worker-dup".into());
+    dup.name = "demo-worker-1-tmp".into();
+    dup.created = 0;
+    observed.containers.push(dup);
+
+    let plan = diff(&s, &observed, PlanOptions::default());
+    assert_eq!(
+        plan.setup,
+        vec![
+            SetupAction::RemoveContainer {
+                id: ContainerId("id-old".into()),
+                name: "demo-old-1".into(),
+                reason: RemoveReason::Orphan
+            },
+            SetupAction::RemoveContainer {
+                id: ContainerId("id-worker-dup".into()),
+                name: "demo-worker-1-tmp".into(),
+                reason: RemoveReason::Duplicate
+            },
+        ]
+    );
+    assert!(matches!(change_of(&plan, "worker"), Change::Keep { .. }));
+
+    let kept = diff(
+        &s,
+        &observed,
+        PlanOptions {
+            keep_orphans: true,
+            ..PlanOptions::default()
+        },
+    );
+    assert_eq!(kept.setup.len(), 1, "only the duplicate goes");
+}
+
+#[test]
+fn new_image_recreates_and_missing_image_is_pulled_once() {
+    let s = three();
+    let mut observed = converged(&s);
+    observed
+        .images
+        .insert("busybox".into(), "sha256:newer".into());
+    let plan = diff(&s, &observed, PlanOptions::default());
+    assert!(plan.services.iter().all(|p| matches!(
+        p.change,
+        Change::Recreate {
+            reason: RecreateReason::ImageChanged,
+            ..
+        }
+    )));
+
+    observed.images.clear();
+    let plan = diff(&s, &observed, PlanOptions::default());
+    let pulls = plan
+        .setup
+        .iter()
+        .filter(|a| matches!(a, SetupAction::PullImage { .. }))
+        .count();
+    assert_eq!(pulls, 1, "three services share one image: {plan:#?}");
+}
+
+#[test]
+fn build_services_build_when_missing_or_asked() {
+    let mut app = service("app", "demo-app");
+    app.build = Some(Build {
+        context: PathBuf::from("/p/app"),
+        dockerfile: "Dockerfile".into(),
+        args: BTreeMap::new(),
+        target: None,
+    });
+    let s = stack(vec![app], &[]);
+    let plan = diff(&s, &Observed::default(), PlanOptions::default());
+    assert!(plan.setup.contains(&SetupAction::BuildImage {
+        service: ServiceName::new("app"),
+        image: "demo-app".into()
+    }));
+
+    let observed = converged(&s);
+    assert!(diff(&s, &observed, PlanOptions::default()).is_noop());
+    let rebuild = diff(
+        &s,
+        &observed,
+        PlanOptions {
+            build: true,
+            ..PlanOptions::default()
+        },
+    );
+    assert!(matches!(
+        change_of(&rebuild, "app"),
+        Change::Recreate {
+            reason: RecreateReason::ImageChanged,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn unlabelled_container_is_recreated_and_force_recreates_all() {
+    let s = three();
+    let mut observed = converged(&s);
+    for c in &mut observed.containers {
+        if c.service.as_str() == "web" {
+            c.config_hash = None;
+        }
+    }
+    let plan = diff(&s, &observed, PlanOptions::default());
+    assert!(matches!(
+        change_of(&plan, "web"),
+        Change::Recreate {
+            reason: RecreateReason::NotOurs,
+            ..
+        }
+    ));
+    let forced = diff(
+        &s,
+        &converged(&s),
+        PlanOptions {
+            force_recreate: true,
+            ..PlanOptions::default()
+        },
+    );
+    assert!(forced.services.iter().all(|p| matches!(
+        p.change,
+        Change::Recreate {
+            reason: RecreateReason::Forced,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn external_volumes_are_never_created() {
+    let mut s = three();
+    if let Some(v) = s.volumes.get_mut("data") {
+        v.external = true;
+    }
+    let plan = diff(&s, &Observed::default(), PlanOptions::default());
+    assert!(
+        !plan
+            .setup
+            .iter()
+            .any(|a| matches!(a, SetupAction::CreateVolume { .. }))
+    );
+}
+
+#[test]
+fn waves_follow_the_longest_chain_and_survive_a_cycle() {
+    let s = stack(
+        vec![
+            service("db", "pg"),
+            depends(service("init", "af"), "db", Condition::Healthy),
+            depends(
+                service("api", "af"),
+                "init",
+                Condition::CompletedSuccessfully,
+            ),
+            depends(
+                depends(service("sched", "af"), "init", Condition::Started),
+                "db",
+                Condition::Healthy,
+            ),
+        ],
+        &[],
+    );
+    let w = waves(&s);
+    assert_eq!(w[&ServiceName::new("db")], 0);
+    assert_eq!(w[&ServiceName::new("init")], 1);
+    assert_eq!(w[&ServiceName::new("api")], 2);
+    assert_eq!(w[&ServiceName::new("sched")], 2);
+
+    let cyclic = stack(
+        vec![
+            depends(service("a", "x"), "b", Condition::Started),
+            depends(service("b", "x"), "a", Condition::Started),
+        ],
+        &[],
+    );
+    assert_eq!(waves(&cyclic).len(), 2);
+}
