@@ -1,0 +1,142 @@
+//! Command-line surface: clap definitions only. Behaviour lives in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devstack",
+    version,
+    about = "Your local data stack (Postgres, Airflow, pipelines) with one command, kept in a terminal UI",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that pick and shape the stack, as in Compose.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Stack file (default: devstack.yaml, then Compose's file names, in this directory)
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Project name (default: `name:` in the file, else the file's directory name)
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Env file for interpolation, instead of the .env next to the stack file
+    #[arg(long = "env-file", global = true, value_name = "PATH")]
+    pub env_file: Vec<PathBuf>,
+    /// Enable services of this profile (also COMPOSE_PROFILES)
+    #[arg(long = "profile", global = true, value_name = "PROFILE")]
+    pub profile: Vec<String>,
+    /// Treat Compose keys devstack does not implement as errors, not warnings
+    #[arg(long, global = true)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and start the stack (and open the TUI unless --detach)
+    Up(UpArgs),
+    /// Stop and remove containers and the network; volumes only with --volumes
+    Down(DownArgs),
+    /// Services, state, health, ports
+    Ps(PsArgs),
+    /// Merged, prefixed logs of services
+    Logs(LogsArgs),
+    /// Restart services
+    Restart(ServicesArgs),
+    /// Stop services (containers are kept)
+    Stop(ServicesArgs),
+    /// Start stopped services
+    Start(ServicesArgs),
+    /// The resolved stack after interpolation, secrets masked
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Return once every service is running/healthy, without the TUI
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Seconds to wait for health with --detach
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+    /// Build images of services with `build:` before starting
+    #[arg(long)]
+    pub build: bool,
+    /// Recreate containers even when their configuration is unchanged
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// Keep containers of services no longer in the file
+    #[arg(long)]
+    pub keep_orphans: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// Also remove the project's named volumes (only those devstack labelled)
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PsArgs {
+    /// One JSON array of services
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// Services (default: all)
+    pub services: Vec<String>,
+    /// Keep following
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Lines from the end of each service's log
+    #[arg(short = 'n', long, value_name = "N")]
+    pub tail: Option<u64>,
+    /// Show the daemon's timestamps
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// No colours (also NO_COLOR, or when stdout is not a terminal)
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServicesArgs {
+    /// Services (default: all)
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Show values from env files and secret-looking variables
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::parse_from(["devstack", "up", "-d", "-f", "x.yaml", "-p", "demo"]);
+        assert_eq!(cli.global.file, Some(PathBuf::from("x.yaml")));
+        assert_eq!(cli.global.project_name.as_deref(), Some("demo"));
+        assert!(matches!(cli.command, Command::Up(UpArgs { detach: true, .. })));
+    }
+}
