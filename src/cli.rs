@@ -137,6 +137,9 @@ mod tests {
         let cli = Cli::parse_from(["devstack", "up", "-d", "-f", "x.yaml", "-p", "demo"]);
         assert_eq!(cli.global.file, Some(PathBuf::from("x.yaml")));
         assert_eq!(cli.global.project_name.as_deref(), Some("demo"));
-        assert!(matches!(cli.command, Command::Up(UpArgs { detach: true, .. })));
+        assert!(matches!(
+            cli.command,
+            Command::Up(UpArgs { detach: true, .. })
+        ));
     }
 }

@@ -1,0 +1,3 @@
+//! What each subcommand does, over the library: load the stack, plan, drive the engine.
+
+pub mod output;

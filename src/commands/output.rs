@@ -1,0 +1,252 @@
+//! Text the CLI prints: `ps` tables and JSON, prefixed log lines, colours.
+//!
+//! Pure formatting of our own types; no I/O, no Docker.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::model::{ContainerInfo, ContainerState, Health, LogLine, PublishedPort, Stream};
+
+/// Colours for service prefixes, cycled in service order (as Compose does).
+const PALETTE: [u8; 6] = [36, 33, 32, 35, 34, 31];
+
+/// Whether to colour output: a terminal, and `NO_COLOR` unset (https://no-color.org).
+pub fn use_colour(is_terminal: bool, no_color_flag: bool, no_color_env: Option<&str>) -> bool {
+    is_terminal && !no_color_flag && no_color_env.is_none_or(str::is_empty)
+}
+
+pub fn palette_colour(index: usize) -> u8 {
+    PALETTE[index % PALETTE.len()]
+}
+
+/// `svc    | text`, the prefix padded to `width` and coloured when `colour` is given.
+pub fn log_line(line: &LogLine, width: usize, colour: Option<u8>, timestamps: bool) -> String {
+    let mut out = String::with_capacity(line.text.len() + width + 40);
+    let name = line.service.as_str();
+    match colour {
+        Some(c) => {
+            let _ = write!(out, "\x1b[{c}m{name:<width$} |\x1b[0m ");
+        }
+        None => {
+            let _ = write!(out, "{name:<width$} | ");
+        }
+    }
+    if timestamps {
+        out.push_str(&rfc3339_nanos(line.ts_nanos));
+        out.push(' ');
+    }
+    // stderr keeps its own stream when printed (see `commands::logs`); here it is only
+    // marked when colour is on, so piped output stays byte-identical to the container's.
+    if colour.is_some() && line.stream == Stream::Stderr {
+        let _ = write!(out, "\x1b[31m{}\x1b[0m", line.text);
+    } else {
+        out.push_str(&line.text);
+    }
+    out
+}
+
+pub fn rfc3339_nanos(ts_nanos: i64) -> String {
+    let secs = ts_nanos.div_euclid(1_000_000_000);
+    let nanos = ts_nanos.rem_euclid(1_000_000_000) as u32;
+    match chrono::DateTime::from_timestamp(secs, nanos) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string(),
+        None => ts_nanos.to_string(),
+    }
+}
+
+pub fn port_text(p: &PublishedPort) -> String {
+    let proto = if p.protocol == crate::model::Protocol::Tcp {
+        String::new()
+    } else {
+        format!("/{}", p.protocol.as_str())
+    };
+    format!(
+        "{}:{}->{}{}",
+        p.host_ip, p.host_port, p.container_port, proto
+    )
+}
+
+pub fn state_text(c: &ContainerInfo) -> String {
+    match (c.state, c.exit_code) {
+        (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
+        (state, _) => state.as_str().to_string(),
+    }
+}
+
+/// The `ps` table, one row per container, in the order given.
+pub fn ps_table(rows: &[ContainerInfo]) -> String {
+    let header = ["SERVICE", "NAME", "STATE", "HEALTH", "PORTS"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|c| {
+            [
+                c.service.to_string(),
+                c.name.clone(),
+                state_text(c),
+                c.health.as_str().to_string(),
+                c.ports.iter().map(port_text).collect::<Vec<_>>().join(", "),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let mut push_row = |row: &[&str]| {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}   ", w = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    };
+    push_row(&header);
+    for row in &cells {
+        push_row(&row.each_ref().map(String::as_str));
+    }
+    out
+}
+
+#[derive(Debug, Serialize)]
+pub struct PsEntry<'a> {
+    pub service: &'a str,
+    pub name: &'a str,
+    pub id: &'a str,
+    pub image: &'a str,
+    pub state: &'a str,
+    pub health: &'a str,
+    pub exit_code: Option<i64>,
+    pub ports: &'a [PublishedPort],
+}
+
+pub fn ps_json(rows: &[ContainerInfo]) -> Result<String, serde_json::Error> {
+    let entries: Vec<PsEntry<'_>> = rows
+        .iter()
+        .map(|c| PsEntry {
+            service: c.service.as_str(),
+            name: &c.name,
+            id: &c.id.0,
+            image: &c.image,
+            state: c.state.as_str(),
+            health: match c.health {
+                Health::None => "",
+                h => h.as_str(),
+            },
+            exit_code: c.exit_code,
+            ports: &c.ports,
+        })
+        .collect();
+    serde_json::to_string_pretty(&entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ContainerId, Protocol, ServiceName};
+    use std::collections::BTreeMap;
+
+    fn row(service: &str, state: ContainerState, exit: Option<i64>) -> ContainerInfo {
+        ContainerInfo {
+            id: ContainerId(format!("{service}0123456789abcdef")),
+            name: format!("demo-{service}-1"),
+            service: ServiceName::new(service),
+            image: "busybox".into(),
+            image_id: "sha256:x".into(),
+            config_hash: None,
+            state,
+            health: Health::None,
+            exit_code: exit,
+            ports: Vec::new(),
+            labels: BTreeMap::new(),
+            created: 0,
+            started_at: None,
+            restart_count: 0,
+        }
+    }
+
+    #[test]
+    fn colour_follows_terminal_flag_and_no_color() {
+        assert!(use_colour(true, false, None));
+        assert!(use_colour(true, false, Some("")));
+        assert!(!use_colour(true, false, Some("1")));
+        assert!(!use_colour(false, false, None));
+        assert!(!use_colour(true, true, None));
+    }
+
+    #[test]
+    fn log_line_prefix_is_padded_and_plain_without_colour() {
+        let line = LogLine {
+            service: ServiceName::new("db"),
+            ts_nanos: 1_700_000_000_123_456_789,
+            stream: Stream::Stderr,
+            text: "ready".into(),
+        };
+        assert_eq!(log_line(&line, 6, None, false), "db     | ready");
+        assert_eq!(
+            log_line(&line, 2, None, true),
+            "db | 2023-11-14T22:13:20.123456789Z ready"
+        );
+        assert_eq!(
+            log_line(&line, 2, Some(36), false),
+            "\x1b[36mdb |\x1b[0m \x1b[31mready\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn ps_table_aligns_and_shows_exit_codes_and_ports() {
+        let mut web = row("web", ContainerState::Running, None);
+        web.health = Health::Healthy;
+        web.ports.push(PublishedPort {
+            host_ip: "127.0.0.1".into(),
+            host_port: 8080,
+            container_port: 80,
+            protocol: Protocol::Tcp,
+        });
+        let job = row("migrate", ContainerState::Exited, Some(3));
+        let table = ps_table(&[web, job]);
+        assert_eq!(
+            table,
+            "SERVICE   NAME             STATE        HEALTH    PORTS\n\
+             web       demo-web-1       running      healthy   127.0.0.1:8080->80\n\
+             migrate   demo-migrate-1   exited (3)\n"
+        );
+    }
+
+    #[test]
+    fn ps_json_has_the_documented_fields() {
+        let mut web = row("web", ContainerState::Running, None);
+        web.ports.push(PublishedPort {
+            host_ip: "127.0.0.1".into(),
+            host_port: 8080,
+            container_port: 80,
+            protocol: Protocol::Udp,
+        });
+        let json = ps_json(&[web]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let o = &v[0];
+        for key in [
+            "service",
+            "name",
+            "id",
+            "image",
+            "state",
+            "health",
+            "exit_code",
+            "ports",
+        ] {
+            assert!(o.get(key).is_some(), "missing {key}: {json}");
+        }
+        assert_eq!(o["ports"][0]["host_ip"], "127.0.0.1");
+        assert_eq!(o["ports"][0]["host_port"], 8080);
+        assert_eq!(o["ports"][0]["container_port"], 80);
+        assert_eq!(o["ports"][0]["protocol"], "udp");
+    }
+}
