@@ -6,3 +6,4 @@ pub mod commands;
 pub mod model;
 pub mod plan;
 pub mod stack;
+pub mod watch;

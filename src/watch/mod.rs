@@ -1,0 +1,111 @@
+//! File watching: notify events → debounced batches → one [`Trigger`] per service.
+//!
+//! Owns the notify watcher and the debounce loop. It decides *what* should happen; it
+//! does not talk to Docker — the receiver of the triggers (CLI `watch`, the TUI) asks the
+//! engine to sync, restart or rebuild.
+
+mod debounce;
+mod rules;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+pub use debounce::{DEFAULT_QUIET, Debouncer};
+pub use rules::{Rules, Trigger};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot watch '{}': {source}", .path.display())]
+    Watch {
+        path: PathBuf,
+        #[source]
+        source: notify::Error,
+    },
+    #[error("cannot start the file watcher: {0}")]
+    Start(#[source] notify::Error),
+}
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct WatchHandle {
+    _watcher: notify::RecommendedWatcher,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Watch every root of `rules`; each debounced burst that concerns a service arrives on
+/// `out` as one batch of triggers.
+pub fn spawn(
+    rules: Rules,
+    quiet: Duration,
+    out: mpsc::Sender<Vec<Trigger>>,
+) -> Result<WatchHandle, Error> {
+    // Bounded: when the debounce loop falls behind, notify's thread waits rather than
+    // memory growing; a burst is folded into one set of paths anyway.
+    let (raw_tx, mut raw_rx) = mpsc::channel::<Vec<PathBuf>>(1024);
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(event) = res else { return };
+        let relevant = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+        );
+        if relevant && !event.paths.is_empty() {
+            // The receiver is gone only when the handle was dropped: nothing to do then.
+            let _ = raw_tx.blocking_send(event.paths);
+        }
+    })
+    .map_err(Error::Start)?;
+    for root in rules.roots() {
+        let mode = if root.is_dir() {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        watcher
+            .watch(&root, mode)
+            .map_err(|source| Error::Watch { path: root, source })?;
+    }
+
+    let task = tokio::spawn(async move {
+        let mut debouncer = Debouncer::new(quiet);
+        loop {
+            let deadline = debouncer.deadline();
+            tokio::select! {
+                paths = raw_rx.recv() => match paths {
+                    Some(paths) => {
+                        let now = Instant::now();
+                        for p in paths {
+                            debouncer.push(p, now);
+                        }
+                    }
+                    None => break,
+                },
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    if let Some(batch) = debouncer.take_due(Instant::now()) {
+                        let triggers = rules.triggers(&batch);
+                        if !triggers.is_empty() && out.send(triggers).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(WatchHandle {
+        _watcher: watcher,
+        task,
+    })
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await;
+    }
+}
