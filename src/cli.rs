@@ -18,23 +18,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags that pick and shape the stack, as in Compose.
+/// Flags that pick and shape the stack. As in Compose they go before the subcommand
+/// (`devstack -f x.yaml logs -f`), which keeps `-f` free for `logs --follow`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// Stack file (default: devstack.yaml, then Compose's file names, in this directory)
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Project name (default: `name:` in the file, else the file's directory name)
-    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
     /// Env file for interpolation, instead of the .env next to the stack file
-    #[arg(long = "env-file", global = true, value_name = "PATH")]
+    #[arg(long = "env-file", value_name = "PATH")]
     pub env_file: Vec<PathBuf>,
     /// Enable services of this profile (also COMPOSE_PROFILES)
-    #[arg(long = "profile", global = true, value_name = "PROFILE")]
+    #[arg(long = "profile", value_name = "PROFILE")]
     pub profile: Vec<String>,
     /// Treat Compose keys devstack does not implement as errors, not warnings
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub strict: bool,
 }
 
@@ -133,8 +134,8 @@ mod tests {
     }
 
     #[test]
-    fn global_flags_work_after_the_subcommand() {
-        let cli = Cli::parse_from(["devstack", "up", "-d", "-f", "x.yaml", "-p", "demo"]);
+    fn global_flags_go_before_the_subcommand() {
+        let cli = Cli::parse_from(["devstack", "-f", "x.yaml", "-p", "demo", "up", "-d"]);
         assert_eq!(cli.global.file, Some(PathBuf::from("x.yaml")));
         assert_eq!(cli.global.project_name.as_deref(), Some("demo"));
         assert!(matches!(
