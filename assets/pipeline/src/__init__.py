@@ -1,0 +1,1 @@
+"""The pipeline's code. Run the loader with ``python -m src.load``."""
