@@ -111,32 +111,34 @@ pub fn project_files(
     Ok(files)
 }
 
-/// Replaces each `__GENERATE_PASSWORD__`, `__GENERATE_SECRET__` and
-/// `__GENERATE_FERNET_KEY__` with a fresh value (each occurrence its own).
+/// Replaces each value that is exactly `__GENERATE_PASSWORD__`, `__GENERATE_SECRET__`
+/// or `__GENERATE_FERNET_KEY__` with a fresh one (a new value per line). Only `KEY=TOKEN`
+/// lines count: the comments that explain the tokens stay as they are.
 pub fn fill_secrets(
     template: &str,
     random: &mut dyn FnMut(&mut [u8]) -> Result<(), Error>,
 ) -> Result<String, Error> {
-    const PLACEHOLDERS: [(&str, Secret); 3] = [
-        ("__GENERATE_PASSWORD__", Secret::Password),
-        ("__GENERATE_SECRET__", Secret::Token),
-        ("__GENERATE_FERNET_KEY__", Secret::FernetKey),
-    ];
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    'scan: while !rest.is_empty() {
-        for (placeholder, kind) in PLACEHOLDERS {
-            if let Some(after) = rest.strip_prefix(placeholder) {
+    let mut out = String::with_capacity(template.len() + 256);
+    for line in template.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let kind = body
+            .split_once('=')
+            .filter(|(key, _)| !key.trim_start().starts_with('#'))
+            .and_then(|(_, value)| match value.trim() {
+                "__GENERATE_PASSWORD__" => Some(Secret::Password),
+                "__GENERATE_SECRET__" => Some(Secret::Token),
+                "__GENERATE_FERNET_KEY__" => Some(Secret::FernetKey),
+                _ => None,
+            });
+        match (kind, body.split_once('=')) {
+            (Some(kind), Some((key, _))) => {
+                out.push_str(key);
+                out.push('=');
                 out.push_str(&generate(kind, random)?);
-                rest = after;
-                continue 'scan;
+                out.push_str(&line[body.len()..]);
             }
+            _ => out.push_str(line),
         }
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.push(c);
-        }
-        rest = chars.as_str();
     }
     Ok(out)
 }
@@ -321,10 +323,12 @@ mod tests {
 
     #[test]
     fn placeholders_become_distinct_secrets_of_the_right_shape() {
-        let text = "A=__GENERATE_PASSWORD__\nB=__GENERATE_PASSWORD__\nK=__GENERATE_FERNET_KEY__\nS=__GENERATE_SECRET__\nplain=x\n";
+        let text = "# __GENERATE_PASSWORD__ explained\nA=__GENERATE_PASSWORD__\nB=__GENERATE_PASSWORD__\nK=__GENERATE_FERNET_KEY__\nS=__GENERATE_SECRET__\nplain=x\n";
         let filled = fill_secrets(text, &mut counter()).unwrap();
+        assert!(filled.starts_with("# __GENERATE_PASSWORD__ explained\n"));
         let values: Vec<&str> = filled
             .lines()
+            .skip(1)
             .map(|l| l.split_once('=').unwrap().1)
             .collect();
         assert_eq!(values[0].len(), 24);
@@ -334,7 +338,7 @@ mod tests {
         assert!(values[2].ends_with('='));
         assert_eq!(values[3].len(), 48);
         assert_eq!(values[4], "x");
-        assert!(!filled.contains("__GENERATE"));
+        assert_eq!(filled.matches("__GENERATE").count(), 1, "only the comment keeps it");
     }
 
     #[test]
