@@ -1,7 +1,363 @@
-//! Stack files: loading, interpolation, validation, into the resolved [`Stack`].
+//! Stack files: finding, loading, interpolation, validation, into the resolved [`Stack`].
 //!
-//! Only this module knows serde_yaml; nothing here talks to Docker.
+//! The pipeline: YAML text → positioned tree (yaml.rs, the only YAML-library user) →
+//! `<<` merges (node.rs) → key check (schema.rs) → interpolation → raw serde structs
+//! (raw.rs) → resolved `Stack` (resolve.rs). Nothing here talks to Docker.
 
+mod envfile;
+mod error;
+mod interpolate;
 mod model;
+mod node;
+mod raw;
+mod render;
+mod resolve;
+mod schema;
+mod yaml;
 
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+pub use envfile::parse_env_file;
+pub use error::{Error, InterpolationError};
+pub use interpolate::interpolate;
 pub use model::*;
+pub use render::render_config;
+
+use crate::model::ProjectName;
+use interpolate::interpolate_tracking;
+use node::{KeyPath, Node, Value};
+
+/// The names tried, in order, when no file is given (devstack's own first, then
+/// Compose's).
+pub const FILE_NAMES: [&str; 5] = [
+    "devstack.yaml",
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
+/// What the CLI passes to [`load`]; tests build it by hand.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `-f`; `None` means [`find_file`] in `cwd`.
+    pub file: Option<PathBuf>,
+    pub cwd: PathBuf,
+    /// `-p`.
+    pub project_name: Option<String>,
+    /// `--env-file`: replaces the default `.env` next to the stack file.
+    pub env_files: Vec<PathBuf>,
+    /// `--profile`; `COMPOSE_PROFILES` in `environment` (or `.env`) also enables.
+    pub profiles: Vec<String>,
+    /// Warnings become errors.
+    pub strict: bool,
+    /// The process environment (callers pass `std::env::vars()`).
+    pub environment: BTreeMap<String, String>,
+}
+
+/// The first of [`FILE_NAMES`] present in `cwd`.
+pub fn find_file(cwd: &Path) -> Result<PathBuf, Error> {
+    FILE_NAMES
+        .iter()
+        .map(|n| cwd.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::NotFound {
+            dir: cwd.to_path_buf(),
+            tried: FILE_NAMES.iter().map(|s| s.to_string()).collect(),
+        })
+}
+
+/// Finds (or takes `-f`), reads and loads the stack file.
+pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
+    let file = match &opts.file {
+        Some(f) => resolve::normalise(&opts.cwd.join(f)),
+        None => find_file(&opts.cwd)?,
+    };
+    let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
+        path: file.clone(),
+        source,
+    })?;
+    load_str(&text, &file, opts)
+}
+
+/// Loads stack-file text as if read from `file` (whose directory is the project dir).
+pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Error> {
+    let file = resolve::normalise(&opts.cwd.join(file));
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => opts.cwd.clone(),
+    };
+    let pos = |path: &KeyPath, root: &Node, key: bool| {
+        let m = if key {
+            root.locate_key(path)
+        } else {
+            root.locate(path)
+        };
+        Position {
+            file: file.clone(),
+            line: m.line,
+            column: m.column,
+        }
+    };
+
+    let mut root = yaml::parse(yaml).map_err(|e| Error::Syntax {
+        at: Position {
+            file: file.clone(),
+            line: e.mark.line,
+            column: e.mark.column,
+        },
+        message: e.message,
+    })?;
+    if let Err(e) = node::apply_merges(&mut root, &KeyPath::root()) {
+        return Err(Error::Invalid {
+            at: pos(&e.path, &root, false),
+            key: e.path.to_string(),
+            message: "a merge key takes an alias to a mapping or a list of them".into(),
+            allowed: "'<<: *anchor' or '<<: [*a, *b]'".into(),
+        });
+    }
+    if !matches!(root.value, Value::Map(_)) {
+        return Err(Error::Invalid {
+            at: pos(&KeyPath::root(), &root, false),
+            key: String::new(),
+            message: "a stack file is a mapping at its top level".into(),
+            allowed: "'name', 'services', 'volumes', 'x-devstack', 'x-*' extension fields".into(),
+        });
+    }
+
+    let mut warnings = schema::check(&mut root, &file)?;
+    if opts.strict {
+        strict(&warnings)?;
+    }
+
+    let vars = variables(opts, &dir)?;
+    let lookup = |name: &str| vars.get(name).cloned();
+    let mut unset: Vec<(String, KeyPath)> = Vec::new();
+    if let Err((path, e)) = interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset) {
+        return Err(match e {
+            InterpolationError::Required { variable, message } => Error::MissingVariable {
+                at: pos(&path, &root, false),
+                key: path.to_string(),
+                variable,
+                message,
+            },
+            InterpolationError::Syntax { text, message } => Error::Invalid {
+                at: pos(&path, &root, false),
+                key: path.to_string(),
+                message: format!("invalid interpolation in '{text}': {message}"),
+                allowed: "$VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, and '$$' for a literal '$'".into(),
+            },
+        });
+    }
+    for (name, path) in unset {
+        warnings.push(Diagnostic {
+            position: Some(pos(&path, &root, false)),
+            key: path.to_string(),
+            message: format!("variable '{name}' is not set; using an empty string"),
+        });
+    }
+
+    let raw = raw::deserialize(&root).map_err(|e| Error::Invalid {
+        at: pos(&e.path, &root, false),
+        key: e.path.to_string(),
+        message: shape_message(&e.message),
+        allowed: allowed_for(&e.path).into(),
+    })?;
+
+    let project = project_name(opts, raw.name.as_ref().map(|t| t.0.as_str()), &dir, || {
+        pos(&KeyPath::root().key("name"), &root, false)
+    })?;
+
+    let mut profiles: BTreeSet<String> = opts.profiles.iter().cloned().collect();
+    if let Some(p) = vars.get("COMPOSE_PROFILES") {
+        profiles.extend(
+            p.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
+    }
+
+    let cx = resolve::Context {
+        root: &root,
+        file: &file,
+        dir: &dir,
+        vars: &vars,
+        home: opts.environment.get("HOME").map(String::as_str),
+        project: &project,
+        profiles: &profiles,
+    };
+    let (services, volumes, settings) = resolve::resolve(&cx, raw, &mut warnings)?;
+    if opts.strict {
+        strict(&warnings)?;
+    }
+    Ok(Stack {
+        project,
+        file: file.clone(),
+        dir,
+        services,
+        volumes,
+        warnings,
+        settings,
+    })
+}
+
+fn strict(warnings: &[Diagnostic]) -> Result<(), Error> {
+    match warnings.first() {
+        None => Ok(()),
+        Some(w) => Err(Error::Strict {
+            at: w.position.clone().unwrap_or(Position {
+                file: PathBuf::new(),
+                line: 1,
+                column: 1,
+            }),
+            key: w.key.clone(),
+            message: w.message.clone(),
+        }),
+    }
+}
+
+/// Interpolation variables: the `.env` next to the stack file (or the `--env-file`s),
+/// overridden by the environment, plus `DEVSTACK_UID`/`DEVSTACK_GID` when unset so a
+/// stack can run containers as the user who owns the bind-mounted files.
+fn variables(opts: &LoadOptions, dir: &Path) -> Result<BTreeMap<String, String>, Error> {
+    let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
+        vec![(dir.join(".env"), false)]
+    } else {
+        opts.env_files
+            .iter()
+            .map(|f| (resolve::normalise(&opts.cwd.join(f)), true))
+            .collect()
+    };
+    let mut from_files: BTreeMap<String, String> = BTreeMap::new();
+    for (path, required) in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+            Err(source) => return Err(Error::Read { path, source }),
+        };
+        // `$VAR` in a .env value sees the environment first, then earlier lines.
+        let mut scope = from_files.clone();
+        scope.extend(opts.environment.clone());
+        for (k, v) in resolve::read_env(&text, &path, &scope)? {
+            from_files.insert(k, v);
+        }
+    }
+    let mut vars = from_files;
+    vars.extend(opts.environment.clone());
+    if let Ok(meta) = std::fs::metadata("/proc/self") {
+        use std::os::unix::fs::MetadataExt;
+        vars.entry("DEVSTACK_UID".into())
+            .or_insert_with(|| meta.uid().to_string());
+        vars.entry("DEVSTACK_GID".into())
+            .or_insert_with(|| meta.gid().to_string());
+    }
+    Ok(vars)
+}
+
+/// Interpolates every string value (never keys) in place; returns the first failure
+/// with its path, and collects the variables used while unset (first path of each).
+fn interpolate_tree(
+    node: &mut Node,
+    path: &KeyPath,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<(String, KeyPath)>,
+) -> Result<(), (KeyPath, InterpolationError)> {
+    match &mut node.value {
+        Value::String(s) => {
+            let mut names = Vec::new();
+            *s = interpolate_tracking(s, lookup, &mut names).map_err(|e| (path.clone(), e))?;
+            for n in names {
+                if !unset.iter().any(|(u, _)| *u == n) {
+                    unset.push((n, path.clone()));
+                }
+            }
+        }
+        Value::Seq(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                interpolate_tree(item, &path.index(i), lookup, unset)?;
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries.iter_mut() {
+                let p = path.key(&e.key);
+                interpolate_tree(&mut e.value, &p, lookup, unset)?;
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
+}
+
+fn project_name(
+    opts: &LoadOptions,
+    from_file: Option<&str>,
+    dir: &Path,
+    name_pos: impl Fn() -> Position,
+) -> Result<ProjectName, Error> {
+    let (raw, source_desc, at) = if let Some(p) = &opts.project_name {
+        (p.clone(), "from -p", None)
+    } else if let Some(n) = from_file.filter(|n| !n.is_empty()) {
+        (n.to_string(), "from 'name:'", Some(name_pos()))
+    } else {
+        let d = dir
+            .file_name()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (d, "from the stack file's directory name", None)
+    };
+    ProjectName::normalise(&raw).ok_or(Error::ProjectName {
+        at,
+        raw,
+        source_desc: source_desc.into(),
+    })
+}
+
+/// serde's message, in the words of a stack file rather than of Rust types.
+fn shape_message(m: &str) -> String {
+    if m.contains("did not match any variant") {
+        "this value has a form that is not allowed here".into()
+    } else if let Some(rest) = m.strip_prefix("invalid type: ") {
+        format!("wrong kind of value: {rest}")
+    } else {
+        m.to_string()
+    }
+}
+
+/// What a key takes, for the message of a value of the wrong shape.
+fn allowed_for(path: &KeyPath) -> &'static str {
+    let in_service = matches!(path.0.first(), Some(node::Seg::Key(k)) if k == "services");
+    match path.last_key() {
+        Some("ports") => resolve::PORT_ALLOWED,
+        Some("volumes") if in_service && path.0.len() > 2 => resolve::VOLUME_ALLOWED,
+        Some("volumes") => "a mapping of volume names to settings ('name', 'external', 'labels') or to nothing",
+        Some("services") if path.0.len() == 1 => "a mapping of service names to their settings",
+        Some("environment") | Some("labels") | Some("args") => {
+            "a mapping of KEY: value, or a list of 'KEY=value' / 'KEY'"
+        }
+        Some("command") | Some("entrypoint") => "a string (split like a shell) or a list of strings",
+        Some("test") => "['CMD', 'prog', 'arg'…], ['CMD-SHELL', 'command'], ['NONE'], or a string",
+        Some("env_file") => "a path, a list of paths, or a list of mappings with 'path' and 'required'",
+        Some("depends_on") => {
+            "a list of service names, or a mapping of service names to 'condition', 'required', 'restart'"
+        }
+        Some("build") => "a path to the build context, or a mapping with 'context', 'dockerfile', 'args', 'target'",
+        Some("profiles") | Some("ignore") => "a list of strings",
+        Some("interval" | "timeout" | "start_period" | "start_interval" | "debounce") => {
+            resolve::DURATION_ALLOWED
+        }
+        Some("retries" | "log_lines") => "a whole number",
+        Some("disable" | "read_only" | "external" | "required" | "restart_on_change") => {
+            "true or false"
+        }
+        Some("watch") => "a list of mappings with 'path', 'action', 'target', 'ignore'",
+        _ if path.0.len() == 2 && in_service => {
+            "a mapping of settings ('image', 'build', 'command', 'environment', 'ports', …)"
+        }
+        _ => "a string",
+    }
+}

@@ -1,0 +1,176 @@
+//! Why a stack file could not be loaded, in words a user can act on.
+//!
+//! Every variant about the file carries its position (file, line, column), the key path
+//! (`services.web.ports[0]`) and what is allowed there. Nothing here parses or decides.
+
+use std::path::PathBuf;
+
+use super::model::Position;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no stack file in '{}': looked for {}; name one with -f", dir.display(), tried.join(", "))]
+    NotFound { dir: PathBuf, tried: Vec<String> },
+
+    #[error("cannot read '{}': {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{at}: not valid YAML: {message}")]
+    Syntax { at: Position, message: String },
+
+    #[error("{at}: unknown key '{key}'{}; allowed here: {allowed}", did_you_mean(suggestion))]
+    UnknownKey {
+        at: Position,
+        key: String,
+        suggestion: Option<String>,
+        allowed: String,
+    },
+
+    /// A Compose key devstack does not implement yet, under `--strict`.
+    #[error("{at}: '{key}': {message} (an error because of --strict; without it this is a warning)")]
+    Strict {
+        at: Position,
+        key: String,
+        message: String,
+    },
+
+    #[error("{at}: '{key}': {message}; allowed: {allowed}")]
+    Invalid {
+        at: Position,
+        key: String,
+        message: String,
+        allowed: String,
+    },
+
+    #[error("{at}: '{key}': required variable '{variable}' is not set: {message}")]
+    MissingVariable {
+        at: Position,
+        key: String,
+        variable: String,
+        message: String,
+    },
+
+    #[error("{at}: '{key}': dependency cycle {cycle}; a service cannot wait for itself, directly or through others")]
+    DependencyCycle {
+        at: Position,
+        key: String,
+        cycle: String,
+    },
+
+    #[error("{at}: '{key}': depends on unknown service '{service}'; services in this file: {allowed}")]
+    UnknownDependency {
+        at: Position,
+        key: String,
+        service: String,
+        allowed: String,
+    },
+
+    #[error("{at}: '{key}': depends on service '{service}', which is disabled by its profiles [{profiles}]; enable one with --profile or COMPOSE_PROFILES, or mark the dependency 'required: false'")]
+    DisabledDependency {
+        at: Position,
+        key: String,
+        service: String,
+        profiles: String,
+    },
+
+    #[error("{at}: '{key}': bind-mount source '{}' does not exist; create it first (mkdir -p '{}') — devstack does not create it for you, unlike Compose which creates it owned by root", path.display(), path.display())]
+    MissingBindSource {
+        at: Position,
+        key: String,
+        path: PathBuf,
+    },
+
+    #[error("{at}: '{key}': env file '{}' does not exist; create it, fix the path, or mark it 'required: false'", path.display())]
+    MissingEnvFile {
+        at: Position,
+        key: String,
+        path: PathBuf,
+    },
+
+    #[error("{at}: '{key}': service has neither 'image' nor 'build'; allowed: an 'image:' to run, a 'build:' to build one, or both")]
+    NoImage { at: Position, key: String },
+
+    #[error("{at}: '{key}': named volume '{volume}' is not declared under the top-level 'volumes:'; declared: {allowed}")]
+    UndeclaredVolume {
+        at: Position,
+        key: String,
+        volume: String,
+        allowed: String,
+    },
+
+    /// `at` is the `name:` key when the name came from the file; `source` says where
+    /// the name came from otherwise (`-p`, the directory).
+    #[error("{}project name '{raw}' ({source_desc}) has no usable characters (allowed: a-z, 0-9, '_', '-', starting with a letter or digit); name the project with -p", at_prefix(at))]
+    ProjectName {
+        at: Option<Position>,
+        raw: String,
+        source_desc: String,
+    },
+
+    /// A syntax error inside a `.env` or `env_file:` file; `key` is the variable, if known.
+    #[error("{at}: {message}{}; allowed: KEY=VALUE lines, 'export KEY=VALUE', comments starting with '#', values in 'single' or \"double\" quotes", key_hint(key))]
+    EnvFile {
+        at: Position,
+        key: String,
+        message: String,
+    },
+}
+
+fn did_you_mean(s: &Option<String>) -> String {
+    match s {
+        Some(s) => format!("; did you mean '{s}'?"),
+        None => String::new(),
+    }
+}
+
+fn at_prefix(at: &Option<Position>) -> String {
+    match at {
+        Some(p) => format!("{p}: "),
+        None => String::new(),
+    }
+}
+
+fn key_hint(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!(" (variable '{key}')")
+    }
+}
+
+impl Error {
+    /// Where in which file the problem is, when it concerns a file.
+    pub fn position(&self) -> Option<&Position> {
+        match self {
+            Error::NotFound { .. } | Error::Read { .. } => None,
+            Error::ProjectName { at, .. } => at.as_ref(),
+            Error::Syntax { at, .. }
+            | Error::UnknownKey { at, .. }
+            | Error::Strict { at, .. }
+            | Error::Invalid { at, .. }
+            | Error::MissingVariable { at, .. }
+            | Error::DependencyCycle { at, .. }
+            | Error::UnknownDependency { at, .. }
+            | Error::DisabledDependency { at, .. }
+            | Error::MissingBindSource { at, .. }
+            | Error::MissingEnvFile { at, .. }
+            | Error::NoImage { at, .. }
+            | Error::UndeclaredVolume { at, .. }
+            | Error::EnvFile { at, .. } => Some(at),
+        }
+    }
+}
+
+/// Why a string could not be interpolated (the position is added by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterpolationError {
+    /// `${VAR:?msg}` / `${VAR?msg}` with `VAR` unset (or empty, for `:?`).
+    #[error("required variable '{variable}' is not set: {message}")]
+    Required { variable: String, message: String },
+    #[error("invalid interpolation in '{text}': {message}; write a literal '$' as '$$'")]
+    Syntax { text: String, message: String },
+}

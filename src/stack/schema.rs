@@ -1,0 +1,415 @@
+//! Which keys may appear where: the Compose Specification's keys, split into those
+//! devstack implements and those it only warns about, plus our `x-devstack` keys.
+//!
+//! This pass runs on the merged tree before typed deserialisation: it turns an unknown
+//! key into an error with the nearest valid key, a known-but-unimplemented key into a
+//! warning with its position (and removes it), and drops `x-*` extension fields. It
+//! must not interpret values; resolve.rs does.
+
+use std::path::Path;
+
+use super::error::Error;
+use super::model::{Diagnostic, Position};
+use super::node::{KeyPath, Mark, Node, Value};
+
+struct Rules {
+    supported: &'static [&'static str],
+    /// Keys of the Compose Specification that devstack reads past with a warning.
+    unsupported: &'static [&'static str],
+    /// Whether `x-*` extension keys are allowed (and ignored) here.
+    extensions: bool,
+}
+
+const TOP: Rules = Rules {
+    supported: &["name", "services", "volumes", "x-devstack"],
+    unsupported: &[
+        "version", "include", "models", "networks", "secrets", "configs",
+    ],
+    extensions: true,
+};
+
+const SERVICE: Rules = Rules {
+    supported: &[
+        "build",
+        "command",
+        "depends_on",
+        "develop",
+        "entrypoint",
+        "env_file",
+        "environment",
+        "healthcheck",
+        "image",
+        "labels",
+        "ports",
+        "profiles",
+        "restart",
+        "user",
+        "volumes",
+        "working_dir",
+        "x-devstack",
+    ],
+    unsupported: &[
+        "annotations",
+        "attach",
+        "blkio_config",
+        "cap_add",
+        "cap_drop",
+        "cgroup",
+        "cgroup_parent",
+        "configs",
+        "container_name",
+        "cpu_count",
+        "cpu_percent",
+        "cpu_period",
+        "cpu_quota",
+        "cpu_rt_period",
+        "cpu_rt_runtime",
+        "cpu_shares",
+        "cpus",
+        "cpuset",
+        "credential_spec",
+        "deploy",
+        "device_cgroup_rules",
+        "devices",
+        "dns",
+        "dns_opt",
+        "dns_search",
+        "domainname",
+        "expose",
+        "extends",
+        "external_links",
+        "extra_hosts",
+        "gpus",
+        "group_add",
+        "hostname",
+        "init",
+        "ipc",
+        "isolation",
+        "label_file",
+        "links",
+        "logging",
+        "mac_address",
+        "mem_limit",
+        "mem_reservation",
+        "mem_swappiness",
+        "memswap_limit",
+        "models",
+        "network_mode",
+        "networks",
+        "oom_kill_disable",
+        "oom_score_adj",
+        "pid",
+        "pids_limit",
+        "platform",
+        "post_start",
+        "pre_stop",
+        "privileged",
+        "provider",
+        "pull_policy",
+        "pull_refresh_after",
+        "read_only",
+        "runtime",
+        "scale",
+        "secrets",
+        "security_opt",
+        "shm_size",
+        "stdin_open",
+        "stop_grace_period",
+        "stop_signal",
+        "storage_opt",
+        "sysctls",
+        "tmpfs",
+        "tty",
+        "ulimits",
+        "use_api_socket",
+        "userns_mode",
+        "uts",
+        "volumes_from",
+    ],
+    extensions: true,
+};
+
+const BUILD: Rules = Rules {
+    supported: &["context", "dockerfile", "args", "target"],
+    unsupported: &[
+        "additional_contexts",
+        "cache_from",
+        "cache_to",
+        "dockerfile_inline",
+        "entitlements",
+        "extra_hosts",
+        "isolation",
+        "labels",
+        "network",
+        "no_cache",
+        "platforms",
+        "privileged",
+        "provenance",
+        "pull",
+        "sbom",
+        "secrets",
+        "shm_size",
+        "ssh",
+        "tags",
+        "ulimits",
+    ],
+    extensions: true,
+};
+
+const HEALTHCHECK: Rules = Rules {
+    supported: &[
+        "test",
+        "interval",
+        "timeout",
+        "retries",
+        "start_period",
+        "start_interval",
+        "disable",
+    ],
+    unsupported: &[],
+    extensions: true,
+};
+
+const DEVELOP: Rules = Rules {
+    supported: &["watch"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const WATCH: Rules = Rules {
+    supported: &["path", "target", "action", "ignore"],
+    unsupported: &["exec", "include", "initial_sync"],
+    extensions: true,
+};
+
+const PORT: Rules = Rules {
+    supported: &["target", "published", "host_ip", "protocol"],
+    unsupported: &["app_protocol", "mode", "name"],
+    extensions: true,
+};
+
+const SERVICE_VOLUME: Rules = Rules {
+    supported: &["type", "source", "target", "read_only"],
+    unsupported: &["bind", "volume", "tmpfs", "image", "consistency"],
+    extensions: true,
+};
+
+const DEPENDENCY: Rules = Rules {
+    supported: &["condition", "required", "restart"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const ENV_FILE: Rules = Rules {
+    supported: &["path", "required"],
+    unsupported: &["format"],
+    extensions: false,
+};
+
+const VOLUME: Rules = Rules {
+    supported: &["name", "external", "labels"],
+    unsupported: &["driver", "driver_opts"],
+    extensions: true,
+};
+
+const STACK_SETTINGS: Rules = Rules {
+    supported: &["log_lines", "debounce"],
+    unsupported: &[],
+    extensions: false,
+};
+
+const SERVICE_SETTINGS: Rules = Rules {
+    supported: &["restart_on_change", "console"],
+    unsupported: &[],
+    extensions: false,
+};
+
+/// Why a Compose key devstack does not implement is ignored, where there is more to say.
+fn unsupported_note(key: &str) -> &'static str {
+    match key {
+        "version" => "obsolete in Compose and ignored",
+        "container_name" => {
+            "not implemented: devstack names containers '<project>-<service>-1'; ignored"
+        }
+        "networks" => {
+            "not implemented: every service joins the project network '<project>_default'; ignored"
+        }
+        _ => "a Compose key devstack does not implement yet; ignored",
+    }
+}
+
+/// Checks every mapping devstack knows against its rules. Returns the warnings; an
+/// unknown key is an error. Unimplemented keys and `x-*` extensions are removed so the
+/// typed layer never sees them.
+pub(crate) fn check(root: &mut Node, file: &Path) -> Result<Vec<Diagnostic>, Error> {
+    let mut c = Checker {
+        file,
+        warnings: Vec::new(),
+    };
+    let top = KeyPath::root();
+    c.check_map(root, &top, &TOP)?;
+    let Value::Map(entries) = &mut root.value else {
+        return Ok(c.warnings);
+    };
+    for e in entries.iter_mut() {
+        let path = top.key(&e.key);
+        match e.key.as_str() {
+            "services" => {
+                for (name, svc) in map_values(&mut e.value) {
+                    c.check_service(svc, &path.key(&name))?;
+                }
+            }
+            "volumes" => {
+                for (name, vol) in map_values(&mut e.value) {
+                    c.check_map(vol, &path.key(&name), &VOLUME)?;
+                }
+            }
+            "x-devstack" => c.check_map(&mut e.value, &path, &STACK_SETTINGS)?,
+            _ => {}
+        }
+    }
+    Ok(c.warnings)
+}
+
+fn map_values(node: &mut Node) -> Vec<(String, &mut Node)> {
+    match &mut node.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .map(|e| (e.key.clone(), &mut e.value))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn seq_values(node: &mut Node) -> Vec<&mut Node> {
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().collect(),
+        _ => Vec::new(),
+    }
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn position(&self, mark: Mark) -> Position {
+        Position {
+            file: self.file.to_path_buf(),
+            line: mark.line.max(1),
+            column: mark.column.max(1),
+        }
+    }
+
+    fn check_service(&mut self, svc: &mut Node, path: &KeyPath) -> Result<(), Error> {
+        self.check_map(svc, path, &SERVICE)?;
+        for (key, child) in map_values(svc) {
+            let p = path.key(&key);
+            match key.as_str() {
+                "build" => self.check_map(child, &p, &BUILD)?,
+                "healthcheck" => self.check_map(child, &p, &HEALTHCHECK)?,
+                "x-devstack" => self.check_map(child, &p, &SERVICE_SETTINGS)?,
+                "develop" => {
+                    self.check_map(child, &p, &DEVELOP)?;
+                    for (k, watch) in map_values(child) {
+                        if k == "watch" {
+                            for (i, rule) in seq_values(watch).into_iter().enumerate() {
+                                self.check_map(rule, &p.key("watch").index(i), &WATCH)?;
+                            }
+                        }
+                    }
+                }
+                "ports" | "volumes" | "env_file" => {
+                    let rules = match key.as_str() {
+                        "ports" => &PORT,
+                        "volumes" => &SERVICE_VOLUME,
+                        _ => &ENV_FILE,
+                    };
+                    for (i, item) in seq_values(child).into_iter().enumerate() {
+                        self.check_map(item, &p.index(i), rules)?;
+                    }
+                }
+                "depends_on" => {
+                    for (dep, cond) in map_values(child) {
+                        self.check_map(cond, &p.key(&dep), &DEPENDENCY)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one mapping's keys (a non-mapping is left for the typed layer to reject).
+    fn check_map(&mut self, node: &mut Node, path: &KeyPath, rules: &Rules) -> Result<(), Error> {
+        let Value::Map(entries) = &mut node.value else {
+            return Ok(());
+        };
+        let mut keep = Vec::with_capacity(entries.len());
+        for e in entries.drain(..) {
+            let key = e.key.as_str();
+            if rules.supported.contains(&key) {
+                keep.push(e);
+            } else if rules.extensions && key.starts_with("x-") {
+                // Extension fields are the user's own (anchors for `<<`); ignored.
+            } else if rules.unsupported.contains(&key) {
+                self.warnings.push(Diagnostic {
+                    position: Some(self.position(e.key_mark)),
+                    key: path.key(key).to_string(),
+                    message: unsupported_note(key).to_string(),
+                });
+            } else {
+                return Err(Error::UnknownKey {
+                    at: self.position(e.key_mark),
+                    key: path.key(key).to_string(),
+                    suggestion: nearest(key, rules),
+                    allowed: allowed(rules),
+                });
+            }
+        }
+        *entries = keep;
+        Ok(())
+    }
+}
+
+/// The closest known key by edit distance, if it is close enough to be a typo.
+fn nearest(key: &str, rules: &Rules) -> Option<String> {
+    let lower = key.to_lowercase();
+    rules
+        .supported
+        .iter()
+        .chain(rules.unsupported.iter())
+        .map(|k| (strsim::levenshtein(&lower, k), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.to_string())
+}
+
+fn allowed(rules: &Rules) -> String {
+    let mut s = rules
+        .supported
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if rules.extensions {
+        s.push_str(", and 'x-*' extension fields");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_keys() {
+        assert_eq!(nearest("enviroment", &SERVICE).as_deref(), Some("environment"));
+        assert_eq!(nearest("Image", &SERVICE).as_deref(), Some("image"));
+        assert_eq!(nearest("dependson", &SERVICE).as_deref(), Some("depends_on"));
+        assert_eq!(nearest("helthcheck", &SERVICE).as_deref(), Some("healthcheck"));
+        assert_eq!(nearest("contianer_name", &SERVICE).as_deref(), Some("container_name"));
+        assert_eq!(nearest("zzzzzz", &SERVICE), None);
+    }
+}
