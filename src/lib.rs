@@ -3,6 +3,8 @@
 pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod engine;
+pub mod exec;
 pub mod init;
 pub mod model;
 pub mod plan;

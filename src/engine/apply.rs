@@ -1,0 +1,651 @@
+//! Carrying out a [`Plan`]: setup actions at once, then every service concurrently,
+//! each held back by its `depends_on` gates; and waiting for a stack to be ready.
+//!
+//! Gates and readiness are decided from the status board (`track`), which follows the
+//! daemon's event stream: nothing here sleeps or polls. This module decides nothing
+//! about *what* to change — that is `plan::diff`'s job — it only does it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use tokio::sync::mpsc;
+
+use super::track::{Board, GateStatus, Phase, Status, Tracker, gate_status, now_since, readiness};
+use super::{Engine, Error, LogOptions};
+use crate::model::{
+    ContainerId, ContainerState, EngineEvent, Health, Progress, ServiceName, Stream,
+};
+use crate::plan::{Change, Plan, ServicePlan, SetupAction};
+use crate::stack::{Condition, HealthTest, Stack};
+
+/// Log lines shown with a service that failed to become ready.
+const FAILURE_LOG_LINES: usize = 20;
+
+impl Engine {
+    /// Makes the daemon match the plan, reporting progress on `events`. Independent
+    /// services are worked on at the same time; a service waits for its gates, and
+    /// fails fast when a dependency exits non-zero, turns unhealthy or fails itself.
+    pub async fn apply(
+        &self,
+        stack: &Stack,
+        plan: &Plan,
+        events: mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        // Subscribed from before the first write, so no start/die/health event of a
+        // container we touch can be missed.
+        let since = now_since();
+
+        let setup = join_all(plan.setup.iter().map(|a| self.setup_one(stack, a, &events))).await;
+        Error::collect(setup.into_iter().filter_map(Result::err).collect())?;
+        if plan.services.is_empty() {
+            return Ok(());
+        }
+
+        // Kept containers may be gates for others: their current state is the start of
+        // the board (inspected, for exit code and health).
+        let mut board = Board::default();
+        let kept = join_all(plan.services.iter().map(|sp| async move {
+            match &sp.change {
+                Change::Keep { id } => {
+                    let info = self.inspect(&id.0).await?;
+                    Ok::<_, Error>(info.map(|i| (sp.service.clone(), Status::from_container(&i))))
+                }
+                Change::Start { id } => Ok(Some((
+                    sp.service.clone(),
+                    Status {
+                        id: Some(id.clone()),
+                        ..Status::default()
+                    },
+                ))),
+                _ => Ok(None),
+            }
+        }))
+        .await;
+        for k in kept {
+            if let Some((svc, status)) = k? {
+                board.services.insert(svc, status);
+            }
+        }
+        let tracker = Tracker::start(
+            self,
+            &stack.project,
+            since,
+            board,
+            health_retries(stack),
+            Some(events.clone()),
+        );
+
+        // Concurrency within this task is enough: the work is waiting on the daemon.
+        let results = join_all(
+            plan.services
+                .iter()
+                .map(|sp| self.run_service(stack, sp, &tracker, &events)),
+        )
+        .await;
+        Error::collect(results.into_iter().filter_map(Result::err).collect())
+    }
+
+    async fn setup_one(
+        &self,
+        stack: &Stack,
+        action: &SetupAction,
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        match action {
+            SetupAction::CreateNetwork { .. } => {
+                match self
+                    .docker
+                    .create_network(super::spec::network(&stack.project))
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    // Created meanwhile by a concurrent `up`: that is what we wanted.
+                    Err(e) => match Error::daemon("create network", None, e) {
+                        Error::Conflict { .. } => Ok(()),
+                        other => Err(other),
+                    },
+                }
+            }
+            SetupAction::CreateVolume { key, .. } => {
+                let Some(volume) = stack.volumes.get(key) else {
+                    return Err(Error::NotFound {
+                        op: "create volume",
+                        service: None,
+                        message: format!("volume '{key}' is not in the stack"),
+                    });
+                };
+                // Creating an existing volume returns it unchanged: safe to repeat.
+                self.docker
+                    .create_volume(super::spec::volume(&stack.project, volume))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::daemon("create volume", None, e))
+            }
+            SetupAction::PullImage { image } => {
+                let users: Vec<ServiceName> = stack
+                    .services
+                    .values()
+                    .filter(|s| s.image == *image)
+                    .map(|s| s.name.clone())
+                    .collect();
+                self.pull(image, &users, events).await
+            }
+            SetupAction::BuildImage { service, image } => Err(Error::Unsupported {
+                what: format!("building image '{image}' ('build:')"),
+                service: Some(service.clone()),
+            }),
+            SetupAction::RemoveContainer { id, .. } => self.stop_and_remove(id, None).await,
+        }
+    }
+
+    /// Pulls an image, reporting per-layer download progress as one percentage.
+    async fn pull(
+        &self,
+        image: &str,
+        users: &[ServiceName],
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        // Layer id → (downloaded, total) bytes.
+        let mut layers: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut last_percent = None;
+        for svc in users {
+            emit(events, svc, Progress::Pulling { percent: None }).await;
+        }
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| Error::Pull {
+                image: image.to_string(),
+                message: match e {
+                    bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+                    other => other.to_string(),
+                },
+            })?;
+            if let (Some(id), Some(detail)) = (info.id, info.progress_detail) {
+                match (info.status.as_deref(), detail.current, detail.total) {
+                    (Some("Downloading"), Some(cur), Some(total)) if total > 0 => {
+                        layers.insert(id, (cur, total));
+                    }
+                    (Some("Download complete" | "Pull complete" | "Already exists"), _, _) => {
+                        let entry = layers.entry(id).or_insert((1, 1));
+                        entry.0 = entry.1;
+                    }
+                    _ => {}
+                }
+            }
+            let (cur, total) = layers
+                .values()
+                .fold((0i64, 0i64), |(c, t), (lc, lt)| (c + lc, t + lt));
+            if total > 0 {
+                let percent = u8::try_from((cur * 100 / total).clamp(0, 100)).unwrap_or(100);
+                if last_percent != Some(percent) {
+                    last_percent = Some(percent);
+                    for svc in users {
+                        emit(
+                            events,
+                            svc,
+                            Progress::Pulling {
+                                percent: Some(percent),
+                            },
+                        )
+                        .await;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Imports a root filesystem tarball as image `reference` (`repo:tag`), offline —
+    /// what `docker import` does. Returns the image id.
+    pub async fn import_image(
+        &self,
+        reference: &str,
+        rootfs_tar: Vec<u8>,
+    ) -> Result<String, Error> {
+        let (repo, tag) = match reference.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r, t),
+            _ => (reference, "latest"),
+        };
+        let options = CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(
+            Some(options),
+            Some(bollard::body_full(rootfs_tar.into())),
+            None,
+        );
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| Error::daemon("import image", None, e))?;
+        }
+        match self.image_id(reference).await? {
+            Some((_, id)) => Ok(id),
+            None => Err(Error::NotFound {
+                op: "import image",
+                service: None,
+                message: format!("image '{reference}' is missing right after its import"),
+            }),
+        }
+    }
+
+    async fn run_service(
+        &self,
+        stack: &Stack,
+        sp: &ServicePlan,
+        tracker: &Tracker,
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        let result = self.run_service_inner(stack, sp, tracker, events).await;
+        if let Err(e) = &result {
+            // Dependents waiting on this service fail fast with this reason.
+            let reason = match e {
+                Error::DependencyFailed { dependency, .. } => {
+                    format!("was not started because '{dependency}' failed")
+                }
+                other => other.to_string(),
+            };
+            tracker.update_service(&sp.service, |s| s.phase = Phase::Failed(reason.clone()));
+            emit(events, &sp.service, Progress::Failed { reason }).await;
+        }
+        result
+    }
+
+    async fn run_service_inner(
+        &self,
+        stack: &Stack,
+        sp: &ServicePlan,
+        tracker: &Tracker,
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        let svc = &sp.service;
+        self.wait_gates(sp, tracker, events).await?;
+
+        match &sp.change {
+            Change::Keep { .. } => {}
+            Change::Start { id } => self.start_tracked(svc, id, tracker, events).await?,
+            Change::Create => {
+                let id = self.create(stack, sp, tracker, events).await?;
+                self.start_tracked(svc, &id, tracker, events).await?;
+            }
+            Change::Recreate { old, .. } => {
+                emit(events, svc, Progress::Removing).await;
+                self.stop_and_remove(old, Some(svc)).await?;
+                let id = self.create(stack, sp, tracker, events).await?;
+                self.start_tracked(svc, &id, tracker, events).await?;
+            }
+        }
+        tracker.update_service(svc, |s| s.phase = Phase::Started);
+        emit(events, svc, Progress::Done).await;
+        Ok(())
+    }
+
+    /// Waits until every gate of the service is met, reporting what it waits for.
+    async fn wait_gates(
+        &self,
+        sp: &ServicePlan,
+        tracker: &Tracker,
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        if sp.gates.is_empty() {
+            return Ok(());
+        }
+        let mut rx = tracker.subscribe();
+        let mut last_reported: Option<(ServiceName, Condition, Option<String>)> = None;
+        let unknown = Status::default();
+        loop {
+            let waiting = {
+                let board = rx.borrow_and_update();
+                if let Some(reason) = &board.stream_error {
+                    return Err(Error::Connection {
+                        op: "wait for dependencies",
+                        service: Some(sp.service.clone()),
+                        message: reason.clone(),
+                    });
+                }
+                let mut waiting = None;
+                for gate in &sp.gates {
+                    let dep = board.services.get(&gate.service).unwrap_or(&unknown);
+                    match gate_status(dep, gate.condition) {
+                        GateStatus::Met => {}
+                        GateStatus::Failed(reason) => {
+                            return Err(Error::DependencyFailed {
+                                service: sp.service.clone(),
+                                dependency: gate.service.clone(),
+                                reason,
+                            });
+                        }
+                        GateStatus::Waiting(detail) => {
+                            waiting = Some((gate.service.clone(), gate.condition, detail));
+                            break;
+                        }
+                    }
+                }
+                waiting
+            };
+            let Some(w) = waiting else { return Ok(()) };
+            if last_reported.as_ref() != Some(&w) {
+                let (on, condition, detail) = w.clone();
+                emit(
+                    events,
+                    &sp.service,
+                    Progress::Waiting {
+                        on,
+                        condition,
+                        detail,
+                    },
+                )
+                .await;
+                last_reported = Some(w);
+            }
+            rx.changed().await.map_err(|_| Error::Task {
+                op: "wait for dependencies",
+                message: "the event follower stopped".into(),
+            })?;
+        }
+    }
+
+    /// Creates the service's container and records it on the board (not started yet).
+    async fn create(
+        &self,
+        stack: &Stack,
+        sp: &ServicePlan,
+        tracker: &Tracker,
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Result<ContainerId, Error> {
+        let svc = &sp.service;
+        let service = stack.services.get(svc).ok_or_else(|| Error::NotFound {
+            op: "create container",
+            service: Some(svc.clone()),
+            message: "service is not in the stack".into(),
+        })?;
+        emit(events, svc, Progress::Creating).await;
+        let name = stack.project.container_name(svc);
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let body = super::spec::container(stack, service, &sp.config_hash);
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| Error::daemon("create container", Some(svc), e))?;
+        let id = ContainerId(created.id);
+        let healthcheck = match &service.healthcheck {
+            Some(h) => h.test != HealthTest::Disabled,
+            // The image may bring its own HEALTHCHECK: the created container's config
+            // has the merged result.
+            None => {
+                let detail = self.inspect_raw(&id.0, Some(svc)).await?;
+                detail
+                    .config
+                    .and_then(|c| c.healthcheck)
+                    .and_then(|h| h.test)
+                    .is_some_and(|t| t.first().is_some_and(|f| f != "NONE"))
+            }
+        };
+        tracker.update_service(svc, |s| {
+            s.id = Some(id.clone());
+            s.healthcheck = healthcheck;
+        });
+        Ok(id)
+    }
+
+    /// Starts a container whose id is on the board, resetting its recorded state so an
+    /// earlier exit is not taken for this run's.
+    async fn start_tracked(
+        &self,
+        svc: &ServiceName,
+        id: &ContainerId,
+        tracker: &Tracker,
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        tracker.update_service(svc, |s| {
+            s.id = Some(id.clone());
+            s.state = Some(ContainerState::Created);
+            s.exit_code = None;
+            s.health = Health::None;
+        });
+        emit(events, svc, Progress::Starting).await;
+        // 304 (already started) is a success in bollard.
+        self.docker
+            .start_container(&id.0, None)
+            .await
+            .map_err(|e| Error::daemon("start container", Some(svc), e))
+    }
+
+    /// Stops (with the grace period) and removes one of our containers. Anonymous
+    /// volumes are kept: an image's `VOLUME` may hold data the user expects to survive
+    /// a recreate (Compose keeps them too).
+    pub(crate) async fn stop_and_remove(
+        &self,
+        id: &ContainerId,
+        service: Option<&ServiceName>,
+    ) -> Result<(), Error> {
+        let stop = StopContainerOptionsBuilder::default()
+            .t(self.stop_timeout_secs())
+            .build();
+        match self.docker.stop_container(&id.0, Some(stop)).await {
+            Ok(()) => {}
+            Err(e) => match Error::daemon("stop container", service, e) {
+                // Already gone: nothing left to remove.
+                Error::NotFound { .. } => return Ok(()),
+                other => return Err(other),
+            },
+        }
+        let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+        match self.docker.remove_container(&id.0, Some(remove)).await {
+            Ok(()) => Ok(()),
+            Err(e) => match Error::daemon("remove container", service, e) {
+                Error::NotFound { .. } => Ok(()),
+                // "removal already in progress" (another down/up racing): it will be gone.
+                Error::Conflict { message, .. } if message.contains("in progress") => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Returns once every service is ready (`up --detach`): running, healthy when it
+    /// has a healthcheck, and one-shots (services others wait on to complete) exited 0.
+    /// Fails at the first service that exits, turns unhealthy, or is not ready in
+    /// time, with its state, exit code, last log lines and last probe output.
+    pub async fn wait_ready(
+        &self,
+        stack: &Stack,
+        timeout: Duration,
+        events: mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let since = now_since();
+        let mut board = Board::default();
+        for c in self.ps(&stack.project).await? {
+            let expected = stack.project.container_name(&c.service);
+            // With duplicates (left by an interrupted run), Compose's name counts.
+            let replace = match board.services.get(&c.service) {
+                None => true,
+                Some(_) => c.name == expected,
+            };
+            if replace && stack.services.contains_key(&c.service) {
+                board
+                    .services
+                    .insert(c.service.clone(), Status::from_container(&c));
+            }
+        }
+        for (name, svc) in &stack.services {
+            if let (Some(s), Some(h)) = (board.services.get_mut(name), &svc.healthcheck) {
+                s.healthcheck = h.test != HealthTest::Disabled;
+            }
+        }
+        let tracker = Tracker::start(
+            self,
+            &stack.project,
+            since,
+            board,
+            health_retries(stack),
+            Some(events.clone()),
+        );
+        let one_shots = one_shots(stack);
+        let mut rx = tracker.subscribe();
+        let mut done: BTreeMap<ServiceName, bool> = BTreeMap::new();
+        loop {
+            let (failed, pending) = {
+                let board = rx.borrow_and_update();
+                if let Some(reason) = &board.stream_error {
+                    return Err(Error::Connection {
+                        op: "wait for the stack",
+                        service: None,
+                        message: reason.clone(),
+                    });
+                }
+                let mut failed = None;
+                let mut pending = Vec::new();
+                for name in stack.services.keys() {
+                    let status = board.services.get(name);
+                    match readiness(status, one_shots.contains(name)) {
+                        GateStatus::Met => {
+                            if done.insert(name.clone(), true).is_none() {
+                                let _ = events.try_send(EngineEvent::Progress {
+                                    service: name.clone(),
+                                    progress: Progress::Done,
+                                });
+                            }
+                        }
+                        GateStatus::Failed(reason) => {
+                            failed = Some((name.clone(), reason, status.cloned()));
+                            break;
+                        }
+                        GateStatus::Waiting(detail) => pending.push((
+                            name.clone(),
+                            detail.unwrap_or_else(|| "starting".into()),
+                            status.cloned(),
+                        )),
+                    }
+                }
+                (failed, pending)
+            };
+            if let Some((service, reason, status)) = failed {
+                let err = self.not_ready(&service, reason, status.as_ref()).await;
+                emit(
+                    &events,
+                    &service,
+                    Progress::Failed {
+                        reason: err.to_string(),
+                    },
+                )
+                .await;
+                return Err(err);
+            }
+            if pending.is_empty() {
+                return Ok(());
+            }
+            tokio::select! {
+                changed = rx.changed() => changed.map_err(|_| Error::Task {
+                    op: "wait for the stack",
+                    message: "the event follower stopped".into(),
+                })?,
+                _ = tokio::time::sleep_until(deadline) => {
+                    let mut errors = Vec::new();
+                    for (service, detail, status) in pending {
+                        let reason = format!(
+                            "was not ready after {} s ({detail})",
+                            timeout.as_secs()
+                        );
+                        errors.push(self.not_ready(&service, reason, status.as_ref()).await);
+                    }
+                    return Error::collect(errors);
+                }
+            }
+        }
+    }
+
+    /// The failure report of a service that is not ready: state, logs, last probe.
+    async fn not_ready(
+        &self,
+        service: &ServiceName,
+        reason: String,
+        status: Option<&Status>,
+    ) -> Error {
+        let mut logs = Vec::new();
+        let mut health_output = status.and_then(|s| s.last_probe.clone());
+        if let Some(id) = status.and_then(|s| s.id.as_ref()) {
+            // The report is best effort: a daemon error here must not hide the failure
+            // being reported, so it becomes a line of the report instead.
+            let options = LogOptions {
+                follow: false,
+                tail: Some(FAILURE_LOG_LINES),
+                since_nanos: None,
+            };
+            let mut stream = Box::pin(self.follow_logs(service, &id.0, options));
+            while let Some(line) = stream.next().await {
+                match line {
+                    Ok(l) => logs.push(match l.stream {
+                        Stream::Stdout => l.text,
+                        Stream::Stderr => format!("{} (stderr)", l.text),
+                    }),
+                    Err(e) => {
+                        logs.push(format!("(could not read logs: {e})"));
+                        break;
+                    }
+                }
+            }
+            if let Ok(detail) = self.inspect_raw(&id.0, Some(service)).await {
+                let probe = detail
+                    .state
+                    .and_then(|s| s.health)
+                    .and_then(|h| h.log)
+                    .and_then(|l| l.into_iter().last())
+                    .and_then(|r| r.output);
+                if probe.is_some() {
+                    health_output = probe;
+                }
+            }
+        }
+        Error::Unhealthy {
+            service: service.clone(),
+            reason,
+            state: status.and_then(|s| s.state),
+            exit_code: status.and_then(|s| s.exit_code),
+            logs,
+            health_output,
+        }
+    }
+}
+
+/// Services that others wait on to complete: exiting 0 is their goal state.
+fn one_shots(stack: &Stack) -> BTreeSet<ServiceName> {
+    stack
+        .services
+        .values()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == Condition::CompletedSuccessfully)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+fn health_retries(stack: &Stack) -> HashMap<ServiceName, u32> {
+    stack
+        .services
+        .values()
+        .filter_map(|s| {
+            let h = s.healthcheck.as_ref()?;
+            Some((s.name.clone(), h.retries.unwrap_or(3)))
+        })
+        .collect()
+}
+
+/// Sends a progress event; a receiver that went away is not an error of the engine.
+async fn emit(events: &mpsc::Sender<EngineEvent>, service: &ServiceName, progress: Progress) {
+    let _ = events
+        .send(EngineEvent::Progress {
+            service: service.clone(),
+            progress,
+        })
+        .await;
+}

@@ -1,0 +1,276 @@
+//! The engine's error type: what failed, for which service, and what the daemon said.
+//!
+//! Owns the mapping from bollard's errors to ours (404 → not found, 409 → conflict,
+//! anything else keeps its status); it must not swallow a daemon reply or drop its
+//! message. Text here is read by people: values in 'single quotes', and a hint of what
+//! to do when there is one.
+
+use std::time::Duration;
+
+use crate::model::{ContainerState, Protocol, ServiceName};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No daemon answered at any place devstack knows of.
+    #[error("{}", no_daemon_message(tried))]
+    NoDaemon {
+        /// (where, why it failed), in the order tried.
+        tried: Vec<(String, String)>,
+    },
+
+    /// The daemon refused a request (any status other than 404/409).
+    #[error(
+        "{op}{}: the Docker daemon answered {status}: {message}",
+        for_service(service)
+    )]
+    Daemon {
+        op: &'static str,
+        service: Option<ServiceName>,
+        status: u16,
+        message: String,
+    },
+
+    /// 404 from the daemon.
+    #[error("{op}{}: not found: {message}", for_service(service))]
+    NotFound {
+        op: &'static str,
+        service: Option<ServiceName>,
+        message: String,
+    },
+
+    /// 409 from the daemon (e.g. a name already in use).
+    #[error("{op}{}: conflict: {message}", for_service(service))]
+    Conflict {
+        op: &'static str,
+        service: Option<ServiceName>,
+        message: String,
+    },
+
+    /// The request never got an answer: connection refused or dropped, timeout, bad reply.
+    #[error(
+        "{op}{}: no answer from the Docker daemon: {message} (is it still running?)",
+        for_service(service)
+    )]
+    Connection {
+        op: &'static str,
+        service: Option<ServiceName>,
+        message: String,
+    },
+
+    /// A host port the stack publishes is held by something else.
+    #[error(
+        "port '{host_ip}:{port}/{}' of service '{service}' is already in use{}; stop it or change the port in the stack file",
+        protocol.as_str(),
+        holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default()
+    )]
+    PortTaken {
+        port: u16,
+        host_ip: String,
+        protocol: Protocol,
+        service: ServiceName,
+        /// Who holds it, when that can be known: a container of another project, or a
+        /// local process ("process 1234 'python3'").
+        holder: Option<String>,
+    },
+
+    /// A service did not become ready: it exited, turned unhealthy, or ran out of time.
+    #[error("{}", unhealthy_message(service, reason, *state, *exit_code, health_output.as_deref(), logs))]
+    Unhealthy {
+        service: ServiceName,
+        /// What went wrong, in words ("is unhealthy", "exited with code 3", "not ready after 120 s").
+        reason: String,
+        state: Option<ContainerState>,
+        exit_code: Option<i64>,
+        /// The last lines the container printed (stdout and stderr), oldest first.
+        logs: Vec<String>,
+        /// Output of the last healthcheck probe.
+        health_output: Option<String>,
+    },
+
+    /// A service could not start because one it depends on failed.
+    #[error("service '{service}' was not started: its dependency '{dependency}' {reason}")]
+    DependencyFailed {
+        service: ServiceName,
+        dependency: ServiceName,
+        reason: String,
+    },
+
+    /// Pulling an image failed.
+    #[error(
+        "pull image '{image}': {message} (check the name and tag, and that the registry is reachable)"
+    )]
+    Pull { image: String, message: String },
+
+    /// Something devstack does not do yet.
+    #[error("{what}{}: not supported by devstack yet", for_service(service))]
+    Unsupported {
+        what: String,
+        service: Option<ServiceName>,
+    },
+
+    /// Several actions failed at once (e.g. two services of one wave).
+    #[error("{}", many_message(.0))]
+    Many(Vec<Error>),
+
+    /// A local file or socket operation (reading Docker's config, probing a port).
+    #[error("{op} '{path}': {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+
+    /// A background task of the engine ended abnormally.
+    #[error("{op}: internal task failed: {message}")]
+    Task { op: &'static str, message: String },
+
+    /// `wait_ready` ran out of time (with what was still pending); see also `Unhealthy`.
+    #[error("{}", timeout_message(*waited, pending))]
+    Timeout {
+        waited: Duration,
+        /// (service, what it was still doing).
+        pending: Vec<(ServiceName, String)>,
+    },
+}
+
+impl Error {
+    /// Converts a bollard error, keeping the daemon's status and message.
+    pub(crate) fn daemon(
+        op: &'static str,
+        service: Option<&ServiceName>,
+        err: bollard::errors::Error,
+    ) -> Self {
+        use bollard::errors::Error as B;
+        let service = service.cloned();
+        match err {
+            B::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => Error::NotFound {
+                op,
+                service,
+                message,
+            },
+            B::DockerResponseServerError {
+                status_code: 409,
+                message,
+            } => Error::Conflict {
+                op,
+                service,
+                message,
+            },
+            B::DockerResponseServerError {
+                status_code,
+                message,
+            } => Error::Daemon {
+                op,
+                service,
+                status: status_code,
+                message,
+            },
+            other => Error::Connection {
+                op,
+                service,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// The daemon could not be reached (as opposed to refusing a request): a caller that
+    /// streams (logs, events) retries after this one.
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Error::Connection { .. } | Error::NoDaemon { .. })
+    }
+
+    /// Several errors become one; a single one stays itself.
+    pub(crate) fn collect(mut errors: Vec<Error>) -> Result<(), Error> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::Many(errors)),
+        }
+    }
+}
+
+/// Whether a bollard error is a 404 (used where "absent" is an answer, not a failure).
+pub(crate) fn is_404(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+fn for_service(service: &Option<ServiceName>) -> String {
+    match service {
+        Some(s) => format!(" for service '{s}'"),
+        None => String::new(),
+    }
+}
+
+fn no_daemon_message(tried: &[(String, String)]) -> String {
+    let mut s = String::from("cannot reach a Docker daemon. Tried:\n");
+    for (place, why) in tried {
+        s.push_str(&format!("  - {place}: {why}\n"));
+    }
+    s.push_str(
+        "Start Docker (e.g. 'sudo systemctl start docker', or open Docker Desktop / Colima / \
+         OrbStack), or point DOCKER_HOST at your daemon (e.g. \
+         DOCKER_HOST=unix:///run/user/1000/docker.sock).",
+    );
+    s
+}
+
+fn unhealthy_message(
+    service: &ServiceName,
+    reason: &str,
+    state: Option<ContainerState>,
+    exit_code: Option<i64>,
+    health_output: Option<&str>,
+    logs: &[String],
+) -> String {
+    let mut s = format!("service '{service}' {reason}");
+    match (state, exit_code) {
+        (Some(st), Some(code)) if st == ContainerState::Exited || st == ContainerState::Dead => {
+            s.push_str(&format!(" (state '{}', exit code {code})", st.as_str()))
+        }
+        (Some(st), _) => s.push_str(&format!(" (state '{}')", st.as_str())),
+        (None, _) => s.push_str(" (no container)"),
+    }
+    if let Some(out) = health_output {
+        s.push_str(&format!("\nlast healthcheck output: {}", out.trim_end()));
+    }
+    if logs.is_empty() {
+        s.push_str("\nit printed nothing");
+    } else {
+        s.push_str(&format!("\nlast {} log lines:", logs.len()));
+        for line in logs {
+            s.push_str("\n  | ");
+            s.push_str(line);
+        }
+    }
+    s
+}
+
+fn many_message(errors: &[Error]) -> String {
+    let mut s = format!("{} operations failed:", errors.len());
+    for e in errors {
+        s.push_str("\n- ");
+        s.push_str(&e.to_string().replace('\n', "\n  "));
+    }
+    s
+}
+
+fn timeout_message(waited: Duration, pending: &[(ServiceName, String)]) -> String {
+    let mut s = format!("the stack was not ready after {} s:", waited.as_secs());
+    for (svc, what) in pending {
+        s.push_str(&format!("\n  - '{svc}': {what}"));
+    }
+    s
+}

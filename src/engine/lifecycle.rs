@@ -1,0 +1,188 @@
+//! Tearing a project down and stopping, starting, restarting one service.
+//!
+//! Everything here selects objects by our project label, never by name alone, so it
+//! cannot touch another project's or a stranger's containers, networks or volumes.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::future::join_all;
+
+use super::{Engine, Error};
+use crate::model::{ContainerInfo, ProjectName, ServiceName, labels};
+use crate::stack::Stack;
+
+/// What `down` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DownReport {
+    /// Container names.
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+impl Engine {
+    /// Stops (in parallel) and removes the project's containers, then its network;
+    /// with `volumes`, also the volumes labelled with this project (never external
+    /// ones or anyone else's).
+    pub async fn down(&self, project: &ProjectName, volumes: bool) -> Result<DownReport, Error> {
+        let containers = self.list_project_containers(project).await?;
+        let removed = join_all(
+            containers
+                .iter()
+                .map(|c| self.stop_and_remove(&c.id, Some(&c.service))),
+        )
+        .await;
+        let mut errors: Vec<Error> = removed.into_iter().filter_map(Result::err).collect();
+        let mut report = DownReport {
+            containers: containers.iter().map(|c| c.name.clone()).collect(),
+            ..Default::default()
+        };
+        report.containers.sort();
+        // A network still in use by a container we failed to remove cannot go either.
+        if !errors.is_empty() {
+            return Error::collect(errors).map(|_| report);
+        }
+
+        let label = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={}", labels::PROJECT, project)],
+        )]);
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&label)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| Error::daemon("list networks", None, e))?;
+        for n in networks {
+            let (Some(id), Some(name)) = (n.id, n.name) else {
+                continue;
+            };
+            match self.docker.remove_network(&id).await {
+                Ok(()) => report.networks.push(name),
+                Err(e) => match Error::daemon("remove network", None, e) {
+                    Error::NotFound { .. } => {}
+                    other => errors.push(other),
+                },
+            }
+        }
+
+        if volumes {
+            let list = self
+                .docker
+                .list_volumes(Some(
+                    ListVolumesOptionsBuilder::default().filters(&label).build(),
+                ))
+                .await
+                .map_err(|e| Error::daemon("list volumes", None, e))?;
+            let names: Vec<String> = list
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                // The filter already did this; checked again because removal is forever.
+                .filter(|v| {
+                    v.labels.get(labels::PROJECT).map(String::as_str) == Some(project.as_str())
+                })
+                .map(|v| v.name)
+                .collect();
+            let results = join_all(names.iter().map(|n| {
+                self.docker
+                    .remove_volume(n, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            }))
+            .await;
+            for (name, r) in names.into_iter().zip(results) {
+                match r {
+                    Ok(()) => report.volumes.push(name),
+                    Err(e) => match Error::daemon("remove volume", None, e) {
+                        Error::NotFound { .. } => {}
+                        other => errors.push(other),
+                    },
+                }
+            }
+        }
+        Error::collect(errors).map(|_| report)
+    }
+
+    /// Stops the service's container (SIGTERM, then SIGKILL after the grace period).
+    pub async fn stop(&self, stack: &Stack, service: &ServiceName) -> Result<(), Error> {
+        let c = self
+            .service_container(&stack.project, service, "stop")
+            .await?;
+        let options = StopContainerOptionsBuilder::default()
+            .t(self.stop_timeout_secs())
+            .build();
+        // 304 (already stopped) is a success in bollard.
+        self.docker
+            .stop_container(&c.id.0, Some(options))
+            .await
+            .map_err(|e| Error::daemon("stop container", Some(service), e))
+    }
+
+    /// Starts the service's existing container (it does not create one: that is `up`).
+    pub async fn start(&self, stack: &Stack, service: &ServiceName) -> Result<(), Error> {
+        let c = self
+            .service_container(&stack.project, service, "start")
+            .await?;
+        self.docker
+            .start_container(&c.id.0, None)
+            .await
+            .map_err(|e| Error::daemon("start container", Some(service), e))
+    }
+
+    pub async fn restart(&self, stack: &Stack, service: &ServiceName) -> Result<(), Error> {
+        let c = self
+            .service_container(&stack.project, service, "restart")
+            .await?;
+        let options = RestartContainerOptionsBuilder::default()
+            .t(self.stop_timeout_secs())
+            .build();
+        self.docker
+            .restart_container(&c.id.0, Some(options))
+            .await
+            .map_err(|e| Error::daemon("restart container", Some(service), e))
+    }
+
+    /// The container of one service (Compose's name preferred when there are several).
+    pub(crate) async fn service_container(
+        &self,
+        project: &ProjectName,
+        service: &ServiceName,
+        op: &'static str,
+    ) -> Result<ContainerInfo, Error> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![
+                format!("{}={}", labels::PROJECT, project),
+                format!("{}={}", labels::SERVICE, service),
+            ],
+        )]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| Error::daemon("list containers", Some(service), e))?;
+        let mut found: Vec<ContainerInfo> = list
+            .into_iter()
+            .filter_map(super::observe::from_summary)
+            .collect();
+        let expected = project.container_name(service);
+        found.sort_by_key(|c| (c.name == expected, c.created));
+        found.pop().ok_or_else(|| Error::NotFound {
+            op,
+            service: Some(service.clone()),
+            message: format!(
+                "project '{project}' has no container for it; run 'devstack up' first"
+            ),
+        })
+    }
+}

@@ -1,0 +1,319 @@
+//! Translating a resolved [`Service`] into the daemon's create requests: container,
+//! network, volume. Compose-compatible names and labels.
+//!
+//! Pure: builds request bodies, performs no I/O, so it is unit-tested without a daemon.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
+};
+
+use crate::model::{ProjectName, labels};
+use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume};
+
+/// The create-container body for one service.
+pub(crate) fn container(
+    stack: &Stack,
+    service: &Service,
+    config_hash: &str,
+) -> ContainerCreateBody {
+    let project = &stack.project;
+    let network = project.network_name();
+
+    let mut container_labels: HashMap<String, String> = service
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // Ours go last so a service label cannot impersonate another project or service.
+    for (k, v) in [
+        (labels::PROJECT, project.as_str()),
+        (labels::SERVICE, service.name.as_str()),
+        (labels::CONFIG_HASH, config_hash),
+        (labels::COMPOSE_PROJECT, project.as_str()),
+        (labels::COMPOSE_SERVICE, service.name.as_str()),
+        (labels::COMPOSE_NUMBER, "1"),
+        (labels::COMPOSE_ONEOFF, "False"),
+    ] {
+        container_labels.insert(k.to_string(), v.to_string());
+    }
+
+    let env: Vec<String> = service
+        .environment
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.value))
+        .collect();
+
+    let mut exposed = Vec::new();
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &service.ports {
+        let key = format!("{}/{}", p.container_port, p.protocol.as_str());
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: Some(p.host_ip.clone()),
+                // Empty: the daemon picks a free ephemeral port.
+                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+            });
+    }
+
+    let mounts: Vec<Mount> = service
+        .mounts
+        .iter()
+        .map(|m| {
+            let (typ, source) = match &m.source {
+                MountSource::Volume(key) => (
+                    MountType::VOLUME,
+                    Some(
+                        stack
+                            .volumes
+                            .get(key)
+                            .map(|v| v.name.clone())
+                            // The loader rejects unknown keys; Compose's naming if one slips by.
+                            .unwrap_or_else(|| project.volume_name(key)),
+                    ),
+                ),
+                MountSource::Anonymous => (MountType::VOLUME, None),
+                MountSource::Bind(path) => (MountType::BIND, Some(path.display().to_string())),
+                MountSource::Tmpfs => (MountType::TMPFS, None),
+            };
+            Mount {
+                target: Some(m.target.clone()),
+                source,
+                typ: Some(typ),
+                read_only: Some(m.read_only),
+                ..Default::default()
+            }
+        })
+        .collect();
+
+    let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(match &h.test {
+            HealthTest::Disabled => vec!["NONE".to_string()],
+            HealthTest::Cmd(args) => std::iter::once("CMD".to_string())
+                .chain(args.iter().cloned())
+                .collect(),
+            HealthTest::Shell(cmd) => vec!["CMD-SHELL".to_string(), cmd.clone()],
+        }),
+        interval: h.interval.map(nanos),
+        timeout: h.timeout.map(nanos),
+        retries: h.retries.map(i64::from),
+        start_period: h.start_period.map(nanos),
+        start_interval: h.start_interval.map(nanos),
+    });
+
+    let restart_policy = match service.restart {
+        Restart::No => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        },
+        Restart::Always => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ALWAYS),
+            maximum_retry_count: None,
+        },
+        Restart::UnlessStopped => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+            maximum_retry_count: None,
+        },
+        Restart::OnFailure(max) => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ON_FAILURE),
+            maximum_retry_count: max.map(i64::from),
+        },
+    };
+
+    ContainerCreateBody {
+        image: Some(service.image.clone()),
+        cmd: service.command.clone(),
+        entrypoint: service.entrypoint.clone(),
+        env: Some(env),
+        labels: Some(container_labels),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        healthcheck,
+        working_dir: service.working_dir.clone(),
+        user: service.user.clone(),
+        host_config: Some(HostConfig {
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            mounts: (!mounts.is_empty()).then_some(mounts),
+            restart_policy: Some(restart_policy),
+            network_mode: Some(network.clone()),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network,
+                EndpointSettings {
+                    aliases: Some(vec![service.name.to_string()]),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn network(project: &ProjectName) -> NetworkCreateRequest {
+    NetworkCreateRequest {
+        name: project.network_name(),
+        driver: Some("bridge".to_string()),
+        labels: Some(HashMap::from([
+            (labels::PROJECT.to_string(), project.to_string()),
+            (labels::COMPOSE_PROJECT.to_string(), project.to_string()),
+            (labels::COMPOSE_NETWORK.to_string(), "default".to_string()),
+        ])),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn volume(project: &ProjectName, volume: &Volume) -> VolumeCreateRequest {
+    let mut volume_labels: HashMap<String, String> = volume
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, v) in [
+        (labels::PROJECT, project.as_str()),
+        (labels::VOLUME, volume.key.as_str()),
+        (labels::COMPOSE_PROJECT, project.as_str()),
+        (labels::COMPOSE_VOLUME, volume.key.as_str()),
+    ] {
+        volume_labels.insert(k.to_string(), v.to_string());
+    }
+    VolumeCreateRequest {
+        name: Some(volume.name.clone()),
+        labels: Some(volume_labels),
+        ..Default::default()
+    }
+}
+
+fn nanos(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::{Protocol, ServiceName};
+    use crate::stack::{
+        EnvSource, EnvValue, Healthcheck, Mount as StackMount, PortBinding as StackPort,
+        ServiceSettings, StackSettings,
+    };
+
+    fn stack() -> (Stack, Service) {
+        let name = ServiceName::new("web");
+        let service = Service {
+            name: name.clone(),
+            image: "busybox:1".into(),
+            build: None,
+            command: Some(vec!["httpd".into(), "-f".into()]),
+            entrypoint: None,
+            environment: BTreeMap::from([(
+                "A".to_string(),
+                EnvValue {
+                    value: "1".into(),
+                    source: EnvSource::Inline,
+                },
+            )]),
+            ports: vec![StackPort {
+                host_ip: "127.0.0.1".into(),
+                host_port: Some(8080),
+                container_port: 80,
+                protocol: Protocol::Tcp,
+            }],
+            mounts: vec![
+                StackMount {
+                    source: MountSource::Volume("data".into()),
+                    target: "/data".into(),
+                    read_only: false,
+                },
+                StackMount {
+                    source: MountSource::Bind(PathBuf::from("/srv/www")),
+                    target: "/www".into(),
+                    read_only: true,
+                },
+            ],
+            depends_on: BTreeMap::new(),
+            healthcheck: Some(Healthcheck {
+                test: HealthTest::Shell("true".into()),
+                interval: Some(Duration::from_millis(250)),
+                timeout: None,
+                retries: Some(3),
+                start_period: None,
+                start_interval: None,
+            }),
+            restart: Restart::OnFailure(Some(2)),
+            working_dir: None,
+            user: None,
+            labels: BTreeMap::from([(labels::PROJECT.to_string(), "evil".to_string())]),
+            profiles: vec![],
+            watch: vec![],
+            settings: ServiceSettings::default(),
+        };
+        let stack = Stack {
+            project: ProjectName("demo".into()),
+            file: "/x/compose.yaml".into(),
+            dir: "/x".into(),
+            services: BTreeMap::from([(name, service.clone())]),
+            volumes: BTreeMap::from([(
+                "data".to_string(),
+                Volume {
+                    key: "data".into(),
+                    name: "custom-data".into(),
+                    external: false,
+                    labels: BTreeMap::new(),
+                },
+            )]),
+            warnings: vec![],
+            settings: StackSettings::default(),
+        };
+        (stack, service)
+    }
+
+    #[test]
+    fn container_body_is_compose_shaped() {
+        let (stack, service) = stack();
+        let body = container(&stack, &service, "abc");
+        let labels = body.labels.as_ref().unwrap();
+        assert_eq!(
+            labels[labels::PROJECT],
+            "demo",
+            "our label wins over the service's"
+        );
+        assert_eq!(labels[labels::CONFIG_HASH], "abc");
+        assert_eq!(labels[labels::COMPOSE_ONEOFF], "False");
+        assert_eq!(body.env.as_deref(), Some(&["A=1".to_string()][..]));
+        let host = body.host_config.as_ref().unwrap();
+        let b = &host.port_bindings.as_ref().unwrap()["80/tcp"]
+            .as_ref()
+            .unwrap()[0];
+        assert_eq!(b.host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(b.host_port.as_deref(), Some("8080"));
+        let mounts = host.mounts.as_ref().unwrap();
+        assert_eq!(mounts[0].source.as_deref(), Some("custom-data"));
+        assert_eq!(mounts[1].typ, Some(MountType::BIND));
+        assert_eq!(mounts[1].read_only, Some(true));
+        let hc = body.healthcheck.as_ref().unwrap();
+        assert_eq!(hc.test.as_ref().unwrap()[0], "CMD-SHELL");
+        assert_eq!(hc.interval, Some(250_000_000));
+        assert_eq!(
+            host.restart_policy.as_ref().unwrap().maximum_retry_count,
+            Some(2)
+        );
+        let eps = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(
+            eps["demo_default"].aliases.as_deref(),
+            Some(&["web".to_string()][..])
+        );
+    }
+}

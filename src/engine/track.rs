@@ -1,0 +1,478 @@
+//! The status board: what each service's current container is doing, kept up to date
+//! from the daemon's `/events` stream (start, die, health_status, exec_die, destroy).
+//!
+//! `apply` waits on it for `depends_on` gates and `wait_ready` for readiness; neither
+//! sleeps nor polls. It owns the rules of when a gate is met or has failed
+//! ([`gate_status`], [`readiness`]) as pure functions. It must not act on containers:
+//! it only reads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bollard::models::{EventMessage, HealthStatusEnum};
+use bollard::query_parameters::EventsOptionsBuilder;
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::Engine;
+use crate::model::{
+    ContainerId, ContainerInfo, ContainerState, EngineEvent, Health, Progress, ProjectName,
+    ServiceName, labels,
+};
+use crate::stack::Condition;
+
+/// Where a service's `apply` task is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Phase {
+    /// Not (yet) created or started by this run.
+    #[default]
+    Pending,
+    /// Its container exists and was started (or kept).
+    Started,
+    /// Its task failed; the reason is shown to dependents.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Status {
+    /// The container that counts for this service; events of any other id are ignored
+    /// (an old container being replaced must not satisfy or fail a gate).
+    pub id: Option<ContainerId>,
+    pub state: Option<ContainerState>,
+    pub health: Health,
+    pub exit_code: Option<i64>,
+    /// The container has a healthcheck (from the stack or its image).
+    pub healthcheck: bool,
+    pub phase: Phase,
+    /// Probes seen since the last start, and the output of the last one.
+    pub probes: u32,
+    pub last_probe: Option<String>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            id: None,
+            state: None,
+            health: Health::None,
+            exit_code: None,
+            healthcheck: false,
+            phase: Phase::Pending,
+            probes: 0,
+            last_probe: None,
+        }
+    }
+}
+
+impl Status {
+    pub(crate) fn from_container(c: &ContainerInfo) -> Self {
+        Status {
+            id: Some(c.id.clone()),
+            state: Some(c.state),
+            health: c.health,
+            exit_code: c.exit_code,
+            healthcheck: c.health != Health::None,
+            phase: Phase::Started,
+            probes: 0,
+            last_probe: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Board {
+    pub services: BTreeMap<ServiceName, Status>,
+    /// Set when the event stream broke: waiting on it would hang, so waiters stop.
+    pub stream_error: Option<String>,
+}
+
+/// Whether a gate on `dep` with `condition` is met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GateStatus {
+    Met,
+    /// Not yet; the detail says what is awaited (shown as `Progress::Waiting`).
+    Waiting(Option<String>),
+    /// Never will be: the reason completes "its dependency 'db' …".
+    Failed(String),
+}
+
+pub(crate) fn gate_status(dep: &Status, condition: Condition) -> GateStatus {
+    match &dep.phase {
+        Phase::Failed(reason) => return GateStatus::Failed(format!("failed: {reason}")),
+        Phase::Pending => return GateStatus::Waiting(Some("not started yet".into())),
+        Phase::Started => {}
+    }
+    let exited = matches!(
+        dep.state,
+        Some(ContainerState::Exited | ContainerState::Dead)
+    );
+    match condition {
+        Condition::Started => GateStatus::Met,
+        Condition::Healthy => {
+            if exited {
+                GateStatus::Failed(exit_text(dep.exit_code))
+            } else if dep.health == Health::Healthy {
+                GateStatus::Met
+            } else if dep.health == Health::Unhealthy {
+                GateStatus::Failed(match &dep.last_probe {
+                    Some(out) => format!("is unhealthy (last probe: {})", out.trim_end()),
+                    None => "is unhealthy".into(),
+                })
+            } else if !dep.healthcheck && dep.state == Some(ContainerState::Running) {
+                GateStatus::Failed(
+                    "has no healthcheck, so 'service_healthy' can never be met".into(),
+                )
+            } else {
+                GateStatus::Waiting(
+                    dep.last_probe
+                        .clone()
+                        .or(Some("healthcheck starting".into())),
+                )
+            }
+        }
+        Condition::CompletedSuccessfully => match (exited, dep.exit_code) {
+            (true, Some(0)) => GateStatus::Met,
+            (true, _) => GateStatus::Failed(exit_text(dep.exit_code)),
+            (false, _) => GateStatus::Waiting(Some("still running".into())),
+        },
+    }
+}
+
+/// Readiness for `up --detach`: a one-shot must have exited 0; anything else must be
+/// running, and healthy when it has a healthcheck.
+pub(crate) fn readiness(status: Option<&Status>, one_shot: bool) -> GateStatus {
+    let Some(s) = status.filter(|s| s.id.is_some()) else {
+        return GateStatus::Waiting(Some("no container".into()));
+    };
+    let exited = matches!(s.state, Some(ContainerState::Exited | ContainerState::Dead));
+    if one_shot {
+        return match (exited, s.exit_code) {
+            (true, Some(0)) => GateStatus::Met,
+            (true, _) => GateStatus::Failed(exit_text(s.exit_code)),
+            (false, _) => GateStatus::Waiting(Some("still running".into())),
+        };
+    }
+    match s.state {
+        None => GateStatus::Waiting(Some("no container".into())),
+        Some(ContainerState::Exited | ContainerState::Dead) => {
+            GateStatus::Failed(exit_text(s.exit_code))
+        }
+        Some(ContainerState::Running) => match s.health {
+            Health::Unhealthy => GateStatus::Failed("is unhealthy".into()),
+            Health::Healthy => GateStatus::Met,
+            Health::None if !s.healthcheck => GateStatus::Met,
+            _ => GateStatus::Waiting(
+                s.last_probe
+                    .clone()
+                    .or(Some("waiting for its first healthcheck".into())),
+            ),
+        },
+        Some(other) => GateStatus::Waiting(Some(format!("is '{}'", other.as_str()))),
+    }
+}
+
+fn exit_text(code: Option<i64>) -> String {
+    match code {
+        Some(c) => format!("exited with code {c}"),
+        None => "exited".into(),
+    }
+}
+
+/// A running board: an event-stream task feeding a watch channel.
+pub(crate) struct Tracker {
+    tx: Arc<watch::Sender<Board>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `since` for `/events`: now, as `secs.nanos`. Events from this instant on are
+/// replayed even if they happen before the HTTP request reaches the daemon, so nothing
+/// done after this call can be missed.
+pub(crate) fn now_since() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
+}
+
+impl Tracker {
+    /// Starts following the project's container events from `since` (see [`now_since`]).
+    /// `retries` gives each service's healthcheck retry count, for progress messages.
+    pub(crate) fn start(
+        engine: &Engine,
+        project: &ProjectName,
+        since: String,
+        board: Board,
+        retries: HashMap<ServiceName, u32>,
+        progress: Option<mpsc::Sender<EngineEvent>>,
+    ) -> Tracker {
+        let tx = Arc::new(watch::Sender::new(board));
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            (
+                "label".to_string(),
+                vec![format!("{}={}", labels::PROJECT, project)],
+            ),
+        ]);
+        let options = EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build();
+        let engine = engine.clone();
+        let task_tx = tx.clone();
+        let task = tokio::spawn(async move {
+            let mut stream = engine.docker.events(Some(options));
+            let reason = loop {
+                match stream.next().await {
+                    Some(Ok(ev)) => {
+                        handle_event(&engine, &task_tx, &ev, &retries, progress.as_ref()).await
+                    }
+                    Some(Err(e)) => break format!("daemon event stream failed: {e}"),
+                    None => break "daemon closed the event stream".to_string(),
+                }
+            };
+            task_tx.send_modify(|b| b.stream_error = Some(reason));
+        });
+        Tracker { tx, task }
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Board> {
+        self.tx.subscribe()
+    }
+
+    pub(crate) fn update_service(&self, service: &ServiceName, f: impl FnOnce(&mut Status)) {
+        self.tx
+            .send_modify(|b| f(b.services.entry(service.clone()).or_default()));
+    }
+}
+
+async fn handle_event(
+    engine: &Engine,
+    tx: &watch::Sender<Board>,
+    ev: &EventMessage,
+    retries: &HashMap<ServiceName, u32>,
+    progress: Option<&mpsc::Sender<EngineEvent>>,
+) {
+    let Some(actor) = &ev.actor else { return };
+    let (Some(id), Some(attrs)) = (&actor.id, &actor.attributes) else {
+        return;
+    };
+    let Some(service) = attrs
+        .get(labels::SERVICE)
+        .map(|s| ServiceName::new(s.clone()))
+    else {
+        return;
+    };
+    let action = ev.action.as_deref().unwrap_or_default();
+    let is_current = |b: &Board| {
+        b.services
+            .get(&service)
+            .and_then(|s| s.id.as_ref())
+            .is_some_and(|cur| cur.0 == *id)
+    };
+    if !is_current(&tx.borrow()) {
+        return;
+    }
+    // "health_status: healthy" on API ≤ 1.51; newer daemons may drop the suffix.
+    if let Some(rest) = action.strip_prefix("health_status") {
+        let status = rest.trim_start_matches(':').trim();
+        let health = Health::parse(status);
+        tx.send_modify(|b| {
+            if let Some(s) = b.services.get_mut(&service) {
+                s.health = health;
+                s.healthcheck = true;
+            }
+        });
+        return;
+    }
+    match action {
+        "start" => tx.send_modify(|b| {
+            if let Some(s) = b.services.get_mut(&service) {
+                s.state = Some(ContainerState::Running);
+                s.exit_code = None;
+                s.health = if s.healthcheck {
+                    Health::Starting
+                } else {
+                    Health::None
+                };
+                s.probes = 0;
+                s.last_probe = None;
+            }
+        }),
+        "die" => {
+            let code = attrs.get("exitCode").and_then(|c| c.parse().ok());
+            tx.send_modify(|b| {
+                if let Some(s) = b.services.get_mut(&service) {
+                    s.state = Some(ContainerState::Exited);
+                    s.exit_code = code;
+                }
+            })
+        }
+        "destroy" => tx.send_modify(|b| {
+            if let Some(s) = b.services.get_mut(&service) {
+                s.state = None;
+            }
+        }),
+        // A healthcheck probe (or someone's `docker exec`) finished: read the probe log.
+        "exec_die" => {
+            let watching = tx
+                .borrow()
+                .services
+                .get(&service)
+                .is_some_and(|s| s.healthcheck && s.health != Health::Healthy);
+            if !watching {
+                return;
+            }
+            // An inspect that fails here only costs a progress message; the next
+            // health_status event still drives the gate.
+            let Ok(detail) = engine.inspect_raw(id, Some(&service)).await else {
+                return;
+            };
+            let health = detail.state.as_ref().and_then(|s| s.health.as_ref());
+            let last = health
+                .and_then(|h| h.log.as_ref())
+                .and_then(|l| l.last())
+                .and_then(|r| r.output.clone());
+            let status = health.and_then(|h| h.status);
+            let mut snapshot = None;
+            tx.send_modify(|b| {
+                if let Some(s) = b.services.get_mut(&service) {
+                    s.probes += 1;
+                    s.last_probe = last.clone();
+                    match status {
+                        Some(HealthStatusEnum::HEALTHY) => s.health = Health::Healthy,
+                        Some(HealthStatusEnum::UNHEALTHY) => s.health = Health::Unhealthy,
+                        _ => {}
+                    }
+                    snapshot = Some((s.probes, s.health));
+                }
+            });
+            if let (Some(tx), Some((probes, health))) = (progress, snapshot)
+                && health == Health::Starting
+            {
+                let progress = Progress::WaitingHealthy {
+                    probes,
+                    retries: retries.get(&service).copied().unwrap_or(3),
+                    last_output: last.clone(),
+                };
+                // The receiver may be gone (the caller stopped listening): not an error.
+                let _ = tx
+                    .send(EngineEvent::Progress {
+                        service: service.clone(),
+                        progress,
+                    })
+                    .await;
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(state: ContainerState, health: Health, code: Option<i64>, hc: bool) -> Status {
+        Status {
+            id: Some(ContainerId("x".into())),
+            state: Some(state),
+            health,
+            exit_code: code,
+            healthcheck: hc,
+            phase: Phase::Started,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn gates() {
+        use ContainerState::*;
+        use GateStatus::*;
+        let pending = Status::default();
+        assert!(matches!(
+            gate_status(&pending, Condition::Started),
+            Waiting(_)
+        ));
+        let failed = Status {
+            phase: Phase::Failed("pull failed".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            gate_status(&failed, Condition::Started),
+            Failed(_)
+        ));
+
+        let running = started(Running, Health::None, None, false);
+        assert_eq!(gate_status(&running, Condition::Started), Met);
+        assert!(
+            matches!(gate_status(&running, Condition::Healthy), Failed(m) if m.contains("no healthcheck"))
+        );
+        assert!(matches!(
+            gate_status(&running, Condition::CompletedSuccessfully),
+            Waiting(_)
+        ));
+
+        let starting = started(Running, Health::Starting, None, true);
+        assert!(matches!(
+            gate_status(&starting, Condition::Healthy),
+            Waiting(_)
+        ));
+        let healthy = started(Running, Health::Healthy, None, true);
+        assert_eq!(gate_status(&healthy, Condition::Healthy), Met);
+        let unhealthy = started(Running, Health::Unhealthy, None, true);
+        assert!(matches!(
+            gate_status(&unhealthy, Condition::Healthy),
+            Failed(_)
+        ));
+
+        let ok = started(Exited, Health::None, Some(0), false);
+        assert_eq!(gate_status(&ok, Condition::CompletedSuccessfully), Met);
+        let bad = started(Exited, Health::None, Some(3), false);
+        assert_eq!(
+            gate_status(&bad, Condition::CompletedSuccessfully),
+            Failed("exited with code 3".into())
+        );
+        assert_eq!(
+            gate_status(&bad, Condition::Healthy),
+            Failed("exited with code 3".into())
+        );
+    }
+
+    #[test]
+    fn ready() {
+        use ContainerState::*;
+        use GateStatus::*;
+        assert!(matches!(readiness(None, false), Waiting(_)));
+        assert_eq!(
+            readiness(Some(&started(Running, Health::None, None, false)), false),
+            Met
+        );
+        assert!(matches!(
+            readiness(Some(&started(Running, Health::Starting, None, true)), false),
+            Waiting(_)
+        ));
+        assert!(matches!(
+            readiness(Some(&started(Exited, Health::None, Some(0), false)), false),
+            Failed(_)
+        ));
+        assert_eq!(
+            readiness(Some(&started(Exited, Health::None, Some(0), false)), true),
+            Met
+        );
+        assert!(matches!(
+            readiness(Some(&started(Running, Health::None, None, false)), true),
+            Waiting(_)
+        ));
+        assert!(matches!(
+            readiness(Some(&started(Restarting, Health::None, None, false)), false),
+            Waiting(_)
+        ));
+    }
+}
