@@ -15,6 +15,7 @@ mod lifecycle;
 mod logs;
 mod observe;
 mod ports;
+mod reset;
 mod spec;
 mod track;
 
