@@ -51,7 +51,9 @@ pub enum Error {
         allowed: String,
     },
 
-    #[error("{at}: '{key}': required variable '{variable}' is not set: {message}")]
+    #[error(
+        "{at}: '{key}': required variable '{variable}' is not set: {message} (set it in the environment or in the .env file next to the stack file)"
+    )]
     MissingVariable {
         at: Position,
         key: String,
@@ -143,7 +145,7 @@ pub enum Error {
 
 fn did_you_mean(s: &Option<String>) -> String {
     match s {
-        Some(s) => format!("; did you mean '{s}'?"),
+        Some(s) => format!(" (did you mean '{s}'?)"),
         None => String::new(),
     }
 }

@@ -148,7 +148,7 @@ pub(crate) fn resolve(
     let mut services = BTreeMap::new();
     for (name, svc) in raw_services {
         let path = top.key("services").key(&name);
-        if !is_enabled(&all_profiles[&name], cx.profiles) {
+        if !is_enabled(&raw_profiles(svc.as_ref()), cx.profiles) {
             continue;
         }
         let service = resolve_service(cx, &name, svc, &path, &volumes, warnings)?;

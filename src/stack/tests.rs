@@ -1050,3 +1050,21 @@ fn fixtures() {
     }
     assert!(seen >= 10, "only {seen} fixtures");
 }
+
+#[test]
+fn yaml_1_1_lookalikes_stay_strings() {
+    // `no` and `8080:80` unquoted: YAML 1.1 would read a boolean and a base-60 number.
+    let p = Project::new();
+    let s = one_service(&p, "    restart: no\n    ports:\n      - 8080:80\n").unwrap();
+    assert_eq!(svc(&s, "web").restart, RestartPolicy::No);
+    assert_eq!(svc(&s, "web").ports[0].host_port, Some(8080));
+}
+
+#[test]
+fn empty_file_is_an_error() {
+    let p = Project::new();
+    assert_contains(
+        &p.err(""),
+        &["compose.yaml:1:1", "mapping at its top level"],
+    );
+}
