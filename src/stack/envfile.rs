@@ -190,8 +190,12 @@ impl Scanner<'_> {
         }
         if key.is_empty() || key.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
             let msg = match self.peek() {
-                Some(c) if key.is_empty() => format!("unexpected '{c}' where a variable name should start"),
-                _ => format!("'{key}' is not a variable name (letters, digits, '_', '.', '-'; not starting with a digit)"),
+                Some(c) if key.is_empty() => {
+                    format!("unexpected '{c}' where a variable name should start")
+                }
+                _ => format!(
+                    "'{key}' is not a variable name (letters, digits, '_', '.', '-'; not starting with a digit)"
+                ),
             };
             return Err(self.error("", &msg));
         }
@@ -293,9 +297,15 @@ mod tests {
             ("A=", &[("A", "")]),
             ("A='single # kept $X \\n'", &[("A", "single # kept $X \\n")]),
             ("A=\"a\\nb\\t\\\"c\\\"\"", &[("A", "a\nb\t\"c\"")]),
-            ("A=\"two\nlines\" # c\nB=2", &[("A", "two\nlines"), ("B", "2")]),
+            (
+                "A=\"two\nlines\" # c\nB=2",
+                &[("A", "two\nlines"), ("B", "2")],
+            ),
             ("A=\"cost \\$5\"", &[("A", "cost $$5")]),
-            ("A=postgres://u:p@db:5432/x?a=b", &[("A", "postgres://u:p@db:5432/x?a=b")]),
+            (
+                "A=postgres://u:p@db:5432/x?a=b",
+                &[("A", "postgres://u:p@db:5432/x?a=b")],
+            ),
             ("BARE\nA=1", &[("A", "1")]),
             ("A.b-c=1", &[("A.b-c", "1")]),
             ("A=1\nA=2", &[("A", "1"), ("A", "2")]),

@@ -22,7 +22,10 @@ pub enum Error {
     #[error("{at}: not valid YAML: {message}")]
     Syntax { at: Position, message: String },
 
-    #[error("{at}: unknown key '{key}'{}; allowed here: {allowed}", did_you_mean(suggestion))]
+    #[error(
+        "{at}: unknown key '{key}'{}; allowed here: {allowed}",
+        did_you_mean(suggestion)
+    )]
     UnknownKey {
         at: Position,
         key: String,
@@ -31,7 +34,9 @@ pub enum Error {
     },
 
     /// A Compose key devstack does not implement yet, under `--strict`.
-    #[error("{at}: '{key}': {message} (an error because of --strict; without it this is a warning)")]
+    #[error(
+        "{at}: '{key}': {message} (an error because of --strict; without it this is a warning)"
+    )]
     Strict {
         at: Position,
         key: String,
@@ -46,7 +51,9 @@ pub enum Error {
         allowed: String,
     },
 
-    #[error("{at}: '{key}': required variable '{variable}' is not set: {message}")]
+    #[error(
+        "{at}: '{key}': required variable '{variable}' is not set: {message} (set it in the environment or in the .env file next to the stack file)"
+    )]
     MissingVariable {
         at: Position,
         key: String,
@@ -54,14 +61,18 @@ pub enum Error {
         message: String,
     },
 
-    #[error("{at}: '{key}': dependency cycle {cycle}; a service cannot wait for itself, directly or through others")]
+    #[error(
+        "{at}: '{key}': dependency cycle {cycle}; a service cannot wait for itself, directly or through others"
+    )]
     DependencyCycle {
         at: Position,
         key: String,
         cycle: String,
     },
 
-    #[error("{at}: '{key}': depends on unknown service '{service}'; services in this file: {allowed}")]
+    #[error(
+        "{at}: '{key}': depends on unknown service '{service}'; services in this file: {allowed}"
+    )]
     UnknownDependency {
         at: Position,
         key: String,
@@ -69,7 +80,9 @@ pub enum Error {
         allowed: String,
     },
 
-    #[error("{at}: '{key}': depends on service '{service}', which is disabled by its profiles [{profiles}]; enable one with --profile or COMPOSE_PROFILES, or mark the dependency 'required: false'")]
+    #[error(
+        "{at}: '{key}': depends on service '{service}', which is disabled by its profiles [{profiles}]; enable one with --profile or COMPOSE_PROFILES, or mark the dependency 'required: false'"
+    )]
     DisabledDependency {
         at: Position,
         key: String,
@@ -91,10 +104,14 @@ pub enum Error {
         path: PathBuf,
     },
 
-    #[error("{at}: '{key}': service has neither 'image' nor 'build'; allowed: an 'image:' to run, a 'build:' to build one, or both")]
+    #[error(
+        "{at}: '{key}': service has neither 'image' nor 'build'; allowed: an 'image:' to run, a 'build:' to build one, or both"
+    )]
     NoImage { at: Position, key: String },
 
-    #[error("{at}: '{key}': named volume '{volume}' is not declared under the top-level 'volumes:'; declared: {allowed}")]
+    #[error(
+        "{at}: '{key}': named volume '{volume}' is not declared under the top-level 'volumes:'; declared: {allowed}"
+    )]
     UndeclaredVolume {
         at: Position,
         key: String,
@@ -104,7 +121,10 @@ pub enum Error {
 
     /// `at` is the `name:` key when the name came from the file; `source` says where
     /// the name came from otherwise (`-p`, the directory).
-    #[error("{}project name '{raw}' ({source_desc}) has no usable characters (allowed: a-z, 0-9, '_', '-', starting with a letter or digit); name the project with -p", at_prefix(at))]
+    #[error(
+        "{}project name '{raw}' ({source_desc}) has no usable characters (allowed: a-z, 0-9, '_', '-', starting with a letter or digit); name the project with -p",
+        at_prefix(at)
+    )]
     ProjectName {
         at: Option<Position>,
         raw: String,
@@ -112,7 +132,10 @@ pub enum Error {
     },
 
     /// A syntax error inside a `.env` or `env_file:` file; `key` is the variable, if known.
-    #[error("{at}: {message}{}; allowed: KEY=VALUE lines, 'export KEY=VALUE', comments starting with '#', values in 'single' or \"double\" quotes", key_hint(key))]
+    #[error(
+        "{at}: {message}{}; allowed: KEY=VALUE lines, 'export KEY=VALUE', comments starting with '#', values in 'single' or \"double\" quotes",
+        key_hint(key)
+    )]
     EnvFile {
         at: Position,
         key: String,
@@ -122,7 +145,7 @@ pub enum Error {
 
 fn did_you_mean(s: &Option<String>) -> String {
     match s {
-        Some(s) => format!("; did you mean '{s}'?"),
+        Some(s) => format!(" (did you mean '{s}'?)"),
         None => String::new(),
     }
 }

@@ -92,9 +92,7 @@ impl Expander<'_> {
                     out.push_str(&self.plain(&name, eval));
                 }
                 _ => {
-                    return Err(
-                        self.syntax("'$' must be followed by a variable name, '{' or '$'")
-                    );
+                    return Err(self.syntax("'$' must be followed by a variable name, '{' or '$'"));
                 }
             }
         }
@@ -263,7 +261,10 @@ mod tests {
         ));
         for bad in ["${", "${SET", "${}", "${SET!x}", "$1", "cost $", "${A:-x"] {
             assert!(
-                matches!(interpolate(bad, &env), Err(InterpolationError::Syntax { .. })),
+                matches!(
+                    interpolate(bad, &env),
+                    Err(InterpolationError::Syntax { .. })
+                ),
                 "{bad}"
             );
         }

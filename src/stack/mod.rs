@@ -161,6 +161,10 @@ pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Er
         });
     }
 
+    if opts.strict {
+        strict(&warnings)?;
+    }
+
     let raw = raw::deserialize(&root).map_err(|e| Error::Invalid {
         at: pos(&e.path, &root, false),
         key: e.path.to_string(),
@@ -191,7 +195,11 @@ pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Er
         project: &project,
         profiles: &profiles,
     };
-    let (services, volumes, settings) = resolve::resolve(&cx, raw, &mut warnings)?;
+    let resolve::Resolved {
+        services,
+        volumes,
+        settings,
+    } = resolve::resolve(&cx, raw, &mut warnings)?;
     if opts.strict {
         strict(&warnings)?;
     }
@@ -334,18 +342,26 @@ fn allowed_for(path: &KeyPath) -> &'static str {
     match path.last_key() {
         Some("ports") => resolve::PORT_ALLOWED,
         Some("volumes") if in_service && path.0.len() > 2 => resolve::VOLUME_ALLOWED,
-        Some("volumes") => "a mapping of volume names to settings ('name', 'external', 'labels') or to nothing",
+        Some("volumes") => {
+            "a mapping of volume names to settings ('name', 'external', 'labels') or to nothing"
+        }
         Some("services") if path.0.len() == 1 => "a mapping of service names to their settings",
         Some("environment") | Some("labels") | Some("args") => {
             "a mapping of KEY: value, or a list of 'KEY=value' / 'KEY'"
         }
-        Some("command") | Some("entrypoint") => "a string (split like a shell) or a list of strings",
+        Some("command") | Some("entrypoint") => {
+            "a string (split like a shell) or a list of strings"
+        }
         Some("test") => "['CMD', 'prog', 'arg'…], ['CMD-SHELL', 'command'], ['NONE'], or a string",
-        Some("env_file") => "a path, a list of paths, or a list of mappings with 'path' and 'required'",
+        Some("env_file") => {
+            "a path, a list of paths, or a list of mappings with 'path' and 'required'"
+        }
         Some("depends_on") => {
             "a list of service names, or a mapping of service names to 'condition', 'required', 'restart'"
         }
-        Some("build") => "a path to the build context, or a mapping with 'context', 'dockerfile', 'args', 'target'",
+        Some("build") => {
+            "a path to the build context, or a mapping with 'context', 'dockerfile', 'args', 'target'"
+        }
         Some("profiles") | Some("ignore") => "a list of strings",
         Some("interval" | "timeout" | "start_period" | "start_interval" | "debounce") => {
             resolve::DURATION_ALLOWED

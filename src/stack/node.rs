@@ -217,21 +217,30 @@ pub(crate) fn apply_merges(node: &mut Node, path: &KeyPath) -> Result<(), MergeE
             let Some(at) = entries.iter().position(|e| e.key == "<<") else {
                 return Ok(());
             };
-            let merge = entries.remove(at);
-            let sources: Vec<Node> = match merge.value.value {
-                Value::Map(_) => vec![merge.value],
-                Value::Seq(items) => items,
+            // Checked before the `<<` entry is taken out, so the error can point at it.
+            match &entries[at].value.value {
+                Value::Map(_) => {}
+                Value::Seq(items) => {
+                    if let Some(i) = items.iter().position(|n| !matches!(n.value, Value::Map(_))) {
+                        return Err(MergeError {
+                            path: path.key("<<").index(i),
+                        });
+                    }
+                }
                 _ => {
                     return Err(MergeError {
                         path: path.key("<<"),
                     });
                 }
+            }
+            let merge = entries.remove(at);
+            let sources: Vec<Node> = match merge.value.value {
+                Value::Seq(items) => items,
+                other => vec![Node::new(other, merge.value.mark)],
             };
-            for (i, source) in sources.into_iter().enumerate() {
+            for source in sources {
                 let Value::Map(merged) = source.value else {
-                    return Err(MergeError {
-                        path: path.key("<<").index(i),
-                    });
+                    continue;
                 };
                 for m in merged {
                     if !entries.iter().any(|e| e.key == m.key) {

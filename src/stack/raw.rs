@@ -89,10 +89,7 @@ pub(crate) enum RawEnvFiles {
 #[serde(untagged)]
 pub(crate) enum RawEnvFile {
     Path(Text),
-    Full {
-        path: Text,
-        required: Option<Flag>,
-    },
+    Full { path: Text, required: Option<Flag> },
 }
 
 #[derive(Debug, Deserialize)]

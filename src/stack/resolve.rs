@@ -24,7 +24,8 @@ pub(crate) const DURATION_ALLOWED: &str = "a duration like '500ms', '10s', '1m30
 const RESTART_ALLOWED: &str = "'no', 'always', 'on-failure', 'on-failure:N', 'unless-stopped'";
 const CONDITION_ALLOWED: &str =
     "'service_started', 'service_healthy', 'service_completed_successfully'";
-const TEST_ALLOWED: &str = "['CMD', 'prog', 'arg'…], ['CMD-SHELL', 'command'], ['NONE'], or a string run by the shell";
+const TEST_ALLOWED: &str =
+    "['CMD', 'prog', 'arg'…], ['CMD-SHELL', 'command'], ['NONE'], or a string run by the shell";
 const WATCH_ACTIONS: &str = "'sync', 'sync+restart', 'rebuild', 'restart'";
 const CONSOLES: &[&str] = &["psql"];
 
@@ -121,12 +122,19 @@ pub(crate) fn raw_profiles(raw: Option<&RawService>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The parts of a [`Stack`] resolution produces.
+pub(crate) struct Resolved {
+    pub services: BTreeMap<ServiceName, Service>,
+    pub volumes: BTreeMap<String, Volume>,
+    pub settings: StackSettings,
+}
+
 /// Resolves the enabled services and the volumes; `warnings` collects what is ignored.
 pub(crate) fn resolve(
     cx: &Context,
     raw: RawFile,
     warnings: &mut Vec<Diagnostic>,
-) -> Result<(BTreeMap<ServiceName, Service>, BTreeMap<String, Volume>, StackSettings), Error> {
+) -> Result<Resolved, Error> {
     let top = KeyPath::root();
     let volumes = resolve_volumes(cx, raw.volumes.unwrap_or_default(), &top.key("volumes"))?;
     let settings = resolve_settings(cx, raw.settings, &top.key("x-devstack"))?;
@@ -140,7 +148,7 @@ pub(crate) fn resolve(
     let mut services = BTreeMap::new();
     for (name, svc) in raw_services {
         let path = top.key("services").key(&name);
-        if !is_enabled(&all_profiles[&name], cx.profiles) {
+        if !is_enabled(&raw_profiles(svc.as_ref()), cx.profiles) {
             continue;
         }
         let service = resolve_service(cx, &name, svc, &path, &volumes, warnings)?;
@@ -148,7 +156,11 @@ pub(crate) fn resolve(
     }
 
     check_dependencies(cx, &mut services, &all_profiles)?;
-    Ok((services, volumes, settings))
+    Ok(Resolved {
+        services,
+        volumes,
+        settings,
+    })
 }
 
 fn resolve_settings(
@@ -227,8 +239,7 @@ fn resolve_volumes(
 
 fn is_name(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
@@ -321,7 +332,11 @@ fn resolve_service(
     let mut watch = Vec::new();
     if let Some(dev) = raw.develop {
         for (i, w) in dev.watch.into_iter().flatten().enumerate() {
-            watch.push(watch_rule(cx, w, &path.key("develop").key("watch").index(i))?);
+            watch.push(watch_rule(
+                cx,
+                w,
+                &path.key("develop").key("watch").index(i),
+            )?);
         }
     }
 
@@ -491,11 +506,9 @@ fn env_files(
             .enumerate()
             .map(|(i, f)| match f {
                 RawEnvFile::Path(t) => (t.0, true, path.index(i)),
-                RawEnvFile::Full { path: p, required } => (
-                    p.0,
-                    required.is_none_or(|r| r.0),
-                    path.index(i).key("path"),
-                ),
+                RawEnvFile::Full { path: p, required } => {
+                    (p.0, required.is_none_or(|r| r.0), path.index(i).key("path"))
+                }
             })
             .collect(),
     };
@@ -564,7 +577,9 @@ pub(crate) fn read_env(
                                 column: 1,
                             },
                             key: e.key,
-                            message: format!("required variable '{variable}' is not set: {message}"),
+                            message: format!(
+                                "required variable '{variable}' is not set: {message}"
+                            ),
                         });
                     }
                 }
@@ -969,7 +984,7 @@ fn check_dependencies(
                 None if !d.required => dropped.push(dep.clone()),
                 None => {
                     return Err(Error::UnknownDependency {
-                        at: cx.at(&p),
+                        at: cx.at_key(&p),
                         key: p.to_string(),
                         service: dep.to_string(),
                         allowed: quoted(&known),
@@ -978,7 +993,7 @@ fn check_dependencies(
                 Some(dep_profiles) if !is_enabled(dep_profiles, cx.profiles) => {
                     if d.required {
                         return Err(Error::DisabledDependency {
-                            at: cx.at(&p),
+                            at: cx.at_key(&p),
                             key: p.to_string(),
                             service: dep.to_string(),
                             profiles: dep_profiles.join(", "),
@@ -1031,7 +1046,7 @@ fn check_dependencies(
                 .key("depends_on");
             let p = dep_path(cx, &base, to.as_str());
             return Err(Error::DependencyCycle {
-                at: cx.at(&p),
+                at: cx.at_key(&p),
                 key: p.to_string(),
                 cycle: cycle
                     .iter()
@@ -1076,10 +1091,7 @@ fn healthcheck(cx: &Context, raw: RawHealthcheck, path: &KeyPath) -> Result<Heal
             Some(RawCommand::List(items)) => {
                 let items: Vec<String> = items.into_iter().map(|t| t.0).collect();
                 match items.split_first() {
-                    Some((first, rest)) if first == "NONE" => {
-                        let _ = rest;
-                        HealthTest::Disabled
-                    }
+                    Some((first, _)) if first == "NONE" => HealthTest::Disabled,
                     Some((first, rest)) if first == "CMD" && !rest.is_empty() => {
                         HealthTest::Cmd(rest.to_vec())
                     }
@@ -1206,7 +1218,10 @@ fn watch_rule(cx: &Context, raw: RawWatch, path: &KeyPath) -> Result<WatchRule, 
     if matches!(action, WatchAction::Sync | WatchAction::SyncRestart) && target.is_none() {
         return Err(cx.invalid(
             path,
-            format!("action '{}' needs a 'target' path in the container", raw.action.0),
+            format!(
+                "action '{}' needs a 'target' path in the container",
+                raw.action.0
+            ),
             "'path', 'action', 'target' (for sync actions), 'ignore'",
         ));
     }
@@ -1214,6 +1229,11 @@ fn watch_rule(cx: &Context, raw: RawWatch, path: &KeyPath) -> Result<WatchRule, 
         path: cx.host_path(&raw.path.0, &path.key("path"))?,
         target,
         action,
-        ignore: raw.ignore.unwrap_or_default().into_iter().map(|t| t.0).collect(),
+        ignore: raw
+            .ignore
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.0)
+            .collect(),
     })
 }

@@ -405,11 +405,23 @@ mod tests {
 
     #[test]
     fn nearest_keys() {
-        assert_eq!(nearest("enviroment", &SERVICE).as_deref(), Some("environment"));
+        assert_eq!(
+            nearest("enviroment", &SERVICE).as_deref(),
+            Some("environment")
+        );
         assert_eq!(nearest("Image", &SERVICE).as_deref(), Some("image"));
-        assert_eq!(nearest("dependson", &SERVICE).as_deref(), Some("depends_on"));
-        assert_eq!(nearest("helthcheck", &SERVICE).as_deref(), Some("healthcheck"));
-        assert_eq!(nearest("contianer_name", &SERVICE).as_deref(), Some("container_name"));
+        assert_eq!(
+            nearest("dependson", &SERVICE).as_deref(),
+            Some("depends_on")
+        );
+        assert_eq!(
+            nearest("helthcheck", &SERVICE).as_deref(),
+            Some("healthcheck")
+        );
+        assert_eq!(
+            nearest("contianer_name", &SERVICE).as_deref(),
+            Some("container_name")
+        );
         assert_eq!(nearest("zzzzzz", &SERVICE), None);
     }
 }

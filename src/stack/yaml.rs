@@ -117,17 +117,23 @@ impl MarkedEventReceiver for MarksBuilder {
         match ev {
             Event::Scalar(_, _, anchor, _) => self.push_done(Marks::Scalar(m), anchor),
             Event::Alias(id) => {
-                let done = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or(Marks::Scalar(m));
+                let done = self.anchors.get(&id).cloned().unwrap_or(Marks::Scalar(m));
                 self.push_done(done, 0);
             }
             Event::SequenceStart(anchor, _) => self.stack.push((Marks::Seq(m, Vec::new()), anchor)),
             Event::MappingStart(anchor, _) => self.stack.push((Marks::Map(m, Vec::new()), anchor)),
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((done, anchor)) = self.stack.pop() {
+                if let Some((mut done, anchor)) = self.stack.pop() {
+                    // A block mapping's start event is marked after its first key; the
+                    // first key is where a reader sees the mapping begin.
+                    if let Marks::Map(m, pairs) = &mut done
+                        && let Some((k, _)) = pairs.first()
+                    {
+                        let k = k.mark();
+                        if (k.line, k.column) < (m.line, m.column) {
+                            *m = k;
+                        }
+                    }
                     self.push_done(done, anchor);
                 }
             }
