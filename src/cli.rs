@@ -37,6 +37,10 @@ pub struct GlobalArgs {
     /// Treat Compose keys devstack does not implement as errors, not warnings
     #[arg(long)]
     pub strict: bool,
+    /// Use this bundled stack (airflow, postgres) instead of a stack file; it is the
+    /// default when the directory has no stack file
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +61,68 @@ pub enum Command {
     Start(ServicesArgs),
     /// The resolved stack after interpolation, secrets masked
     Config(ConfigArgs),
+    /// Run a command in a service's container (default: its shell), with a TTY when interactive
+    Exec(ExecArgs),
+    /// Open psql in the stack's Postgres service, as its user, no password typed
+    Db(DbArgs),
+    /// Drop and recreate the project's named volumes, then bring their services back
+    Reset(ResetArgs),
+    /// Write a new pipeline project (stack file, Dockerfile, code, dags, .env)
+    Init(InitArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Service to run in
+    pub service: String,
+    /// Command and its arguments (default: bash if the image has it, else sh)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// No pseudo-terminal, even when stdin is one
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    /// Run as this user (name or uid[:gid])
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Extra environment, K=V (repeatable)
+    #[arg(short = 'e', long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// The Postgres service (needed when the stack has several)
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResetArgs {
+    /// Volumes to reset, by their key in the file or their Docker name (default: all)
+    pub volumes: Vec<String>,
+    /// Reset the volumes these services mount
+    #[arg(long = "service", value_name = "SVC")]
+    pub services: Vec<String>,
+    /// Do not ask
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Seconds to wait for health afterwards
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Directory to write into (default: the current one)
+    pub dir: Option<PathBuf>,
+    /// Bundled stack to start from
+    #[arg(long = "stack", default_value = crate::init::DEFAULT_STACK, value_name = "NAME")]
+    pub stack: String,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

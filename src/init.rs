@@ -338,7 +338,11 @@ mod tests {
         assert!(values[2].ends_with('='));
         assert_eq!(values[3].len(), 48);
         assert_eq!(values[4], "x");
-        assert_eq!(filled.matches("__GENERATE").count(), 1, "only the comment keeps it");
+        assert_eq!(
+            filled.matches("__GENERATE").count(),
+            1,
+            "only the comment keeps it"
+        );
     }
 
     #[test]

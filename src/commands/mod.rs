@@ -2,6 +2,8 @@
 //! print. Returns the process exit code; errors carry what a person needs to act.
 
 pub mod output;
+pub mod reset;
+pub mod session;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -12,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::cli::{
-    Command, ConfigArgs, DownArgs, GlobalArgs, LogsArgs, PsArgs, ServicesArgs, UpArgs,
+    Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, UpArgs,
 };
 use crate::engine::{self, Engine, LogOptions};
 use crate::model::{ContainerInfo, EngineEvent, LogLine, NoticeLevel, Progress, ServiceName};
@@ -48,19 +50,79 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Stop(args) => lifecycle(&global, &args, Lifecycle::Stop).await,
         Command::Start(args) => lifecycle(&global, &args, Lifecycle::Start).await,
         Command::Config(args) => config(&global, &args),
+        Command::Exec(args) => session::exec(&global, &args).await,
+        Command::Db(args) => session::db(&global, &args).await,
+        Command::Reset(args) => reset::reset(&global, &args).await,
+        Command::Init(args) => init(&args),
     }
 }
 
+fn init(args: &InitArgs) -> Result<u8, Error> {
+    let cwd = std::env::current_dir()?;
+    let dir = match &args.dir {
+        Some(d) => cwd.join(d),
+        None => cwd,
+    };
+    let written = crate::init::init(&dir, &args.stack, args.force)?;
+    eprintln!(
+        "wrote a '{}' project into {}:",
+        args.stack,
+        describe_path(&written.dir)
+    );
+    for f in &written.files {
+        let note = if f.as_os_str() == ".env" {
+            "  (fresh passwords and keys; mode 0600; git-ignored)"
+        } else {
+            ""
+        };
+        eprintln!("  {}{note}", f.display());
+    }
+    eprintln!("\nnext:");
+    if args.dir.is_some() {
+        eprintln!("  cd {}", describe_path(&written.dir));
+    }
+    eprintln!("  devstack up          # bring the stack up and watch it");
+    eprintln!("  devstack up -d       # or in the background, returning when healthy");
+    Ok(0)
+}
+
+/// Where the stack comes from: `-f`, else a stack file in this directory, else (or with
+/// `--stack`) a bundled stack materialised in the user's data directory.
 pub fn load_options(global: &GlobalArgs) -> Result<stack::LoadOptions, Error> {
+    let cwd = std::env::current_dir()?;
+    let file = match (&global.file, &global.stack) {
+        (Some(f), _) => Some(f.clone()),
+        (None, Some(name)) => Some(bundled_stack(name)?),
+        (None, None) => match stack::find_file(&cwd) {
+            Ok(f) => Some(f),
+            Err(stack::Error::NotFound { .. }) => Some(bundled_stack(crate::init::DEFAULT_STACK)?),
+            Err(e) => return Err(e.into()),
+        },
+    };
     Ok(stack::LoadOptions {
-        file: global.file.clone(),
-        cwd: std::env::current_dir()?,
+        file,
+        cwd,
         project_name: global.project_name.clone(),
         env_files: global.env_file.clone(),
         profiles: global.profile.clone(),
         strict: global.strict,
         environment: std::env::vars().collect(),
     })
+}
+
+/// Writes a bundled stack into the data directory once (never over a user's edits) and
+/// returns its stack file.
+fn bundled_stack(name: &str) -> Result<PathBuf, Error> {
+    let env = |k: &str| std::env::var(k).ok();
+    let dir = crate::init::data_dir(name, &env);
+    let (file, added) = crate::init::materialize(&dir, name)?;
+    if !added.is_empty() {
+        eprintln!(
+            "bundled stack '{name}' written to {} (your code and settings live there; edits are kept)",
+            describe_path(&dir)
+        );
+    }
+    Ok(file)
 }
 
 /// Loads and validates the stack, printing its warnings to stderr.
@@ -101,7 +163,13 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         force_recreate: args.force_recreate,
         keep_orphans: args.keep_orphans,
     };
-    converge(&engine, &stack, options, Duration::from_secs(args.wait_timeout)).await?;
+    converge(
+        &engine,
+        &stack,
+        options,
+        Duration::from_secs(args.wait_timeout),
+    )
+    .await?;
     Ok(0)
 }
 

@@ -145,7 +145,9 @@ impl Engine {
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::Task {
                     op: "inspect exec",
-                    message: "the process closed its output but the daemon still reports it running".into(),
+                    message:
+                        "the process closed its output but the daemon still reports it running"
+                            .into(),
                 });
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
