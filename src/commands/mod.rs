@@ -17,7 +17,7 @@ use crate::cli::{
     Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, UpArgs,
 };
 use crate::engine::{self, Engine, LogOptions};
-use crate::model::{ContainerInfo, EngineEvent, LogLine, NoticeLevel, Progress, ServiceName};
+use crate::model::{ContainerInfo, EngineEvent, NoticeLevel, Progress, ServiceName};
 use crate::plan::{self, PlanOptions};
 use crate::stack::{self, Stack};
 
@@ -344,33 +344,55 @@ async fn logs(global: &GlobalArgs, args: &LogsArgs) -> Result<u8, Error> {
         .max()
         .unwrap_or(0);
     let tail = args.tail.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    let mut stdout = std::io::stdout().lock();
+    let stdout = std::io::stdout().lock();
 
-    // What exists now, merged by timestamp across services.
-    let mut backlog: Vec<LogLine> = Vec::new();
-    for c in &containers {
-        let options = LogOptions {
-            follow: false,
-            tail,
-            since_nanos: None,
-        };
-        let mut lines = std::pin::pin!(engine.follow_logs(&c.service, &c.id.0, options));
-        while let Some(line) = lines.next().await {
-            backlog.push(line?);
-        }
-    }
-    backlog.sort_by_key(|l| l.ts_nanos);
+    // What exists now, merged by timestamp across services as it streams in: each
+    // container's log is already in time order, so a k-way merge needs one line per
+    // stream in memory, not the whole history.
+    let mut backlog: Vec<_> = containers
+        .iter()
+        .map(|c| {
+            let options = LogOptions {
+                follow: false,
+                tail,
+                since_nanos: None,
+            };
+            engine
+                .follow_logs(&c.service, &c.id.0, options)
+                .boxed()
+                .peekable()
+        })
+        .collect();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     let mut last_seen: BTreeMap<ServiceName, i64> = BTreeMap::new();
-    for line in &backlog {
+    loop {
+        let mut next: Option<(usize, i64)> = None;
+        for (i, s) in backlog.iter_mut().enumerate() {
+            match std::pin::Pin::new(s).peek().await {
+                Some(Ok(l)) if next.is_none_or(|(_, ts)| l.ts_nanos < ts) => {
+                    next = Some((i, l.ts_nanos));
+                }
+                Some(Err(_)) => {
+                    next = Some((i, i64::MIN));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some((i, _)) = next else { break };
+        let Some(line) = backlog[i].next().await else {
+            continue;
+        };
+        let line = line?;
         writeln!(
-            stdout,
+            out,
             "{}",
-            output::log_line(line, width, colour_of(&line.service), args.timestamps)
+            output::log_line(&line, width, colour_of(&line.service), args.timestamps)
         )?;
         last_seen.insert(line.service.clone(), line.ts_nanos);
     }
-    stdout.flush()?;
-    drop(stdout);
+    out.flush()?;
+    drop(out);
     if !args.follow {
         return Ok(0);
     }
