@@ -646,3 +646,54 @@ async fn stop_start_restart_one_service() {
     assert_eq!(after.id, before.id);
     assert_eq!(after.state, ContainerState::Running);
 }
+
+#[tokio::test]
+async fn missing_image_fails_the_pull_naming_it_and_creates_no_container() {
+    let engine = engine().await;
+    let project = TestProject::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut stack = stack(&project.name, dir.path());
+    // `.invalid` never resolves: the pull fails at once, offline or not.
+    add(
+        &mut stack,
+        service("app", "devstack-test.invalid/nothing:1"),
+    );
+    let observed = engine.observe(&stack).await.unwrap();
+    assert!(observed.images.is_empty());
+    let plan = plan::diff(&stack, &observed, PlanOptions::default());
+    let (tx, events) = collector();
+    let err = engine
+        .apply(&stack, &plan, tx)
+        .await
+        .expect_err("no such image");
+    let events = events.await.unwrap();
+    match &err {
+        Error::Pull { image, .. } => assert_eq!(image, "devstack-test.invalid/nothing:1"),
+        other => panic!("expected Pull, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("'devstack-test.invalid/nothing:1'"),
+        "{err}"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        EngineEvent::Progress {
+            progress: Progress::Pulling { .. },
+            ..
+        }
+    )));
+    assert!(engine.ps(&project.name).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn connects_to_this_machines_daemon_and_negotiates_its_api_version() {
+    let engine = engine().await;
+    assert!(engine.endpoint().starts_with("unix://") || engine.endpoint().starts_with("tcp://"));
+    let (major, minor) = engine
+        .api_version()
+        .split_once('.')
+        .map(|(a, b)| (a.parse::<u32>().unwrap(), b.parse::<u32>().unwrap()))
+        .unwrap();
+    assert!(major == 1 && minor >= 41, "API {major}.{minor}");
+}
