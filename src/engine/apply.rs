@@ -493,8 +493,9 @@ impl Engine {
         );
         let one_shots = one_shots(stack);
         let mut rx = tracker.subscribe();
-        let mut done: BTreeMap<ServiceName, bool> = BTreeMap::new();
+        let mut done: BTreeSet<ServiceName> = BTreeSet::new();
         loop {
+            let mut newly_ready = Vec::new();
             let (failed, pending) = {
                 let board = rx.borrow_and_update();
                 if let Some(reason) = &board.stream_error {
@@ -510,11 +511,8 @@ impl Engine {
                     let status = board.services.get(name);
                     match readiness(status, one_shots.contains(name)) {
                         GateStatus::Met => {
-                            if done.insert(name.clone(), true).is_none() {
-                                let _ = events.try_send(EngineEvent::Progress {
-                                    service: name.clone(),
-                                    progress: Progress::Done,
-                                });
+                            if done.insert(name.clone()) {
+                                newly_ready.push(name.clone());
                             }
                         }
                         GateStatus::Failed(reason) => {
@@ -530,6 +528,10 @@ impl Engine {
                 }
                 (failed, pending)
             };
+            // Sent after the board's borrow ends: a full channel must not block its writer.
+            for name in &newly_ready {
+                emit(&events, name, Progress::Done).await;
+            }
             if let Some((service, reason, status)) = failed {
                 let err = self.not_ready(&service, reason, status.as_ref()).await;
                 emit(

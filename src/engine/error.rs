@@ -5,8 +5,6 @@
 //! message. Text here is read by people: values in 'single quotes', and a hint of what
 //! to do when there is one.
 
-use std::time::Duration;
-
 use crate::model::{ContainerState, Protocol, ServiceName};
 
 #[derive(Debug, thiserror::Error)]
@@ -112,25 +110,9 @@ pub enum Error {
     #[error("{}", many_message(.0))]
     Many(Vec<Error>),
 
-    /// A local file or socket operation (reading Docker's config, probing a port).
-    #[error("{op} '{path}': {source}")]
-    Io {
-        op: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
-
     /// A background task of the engine ended abnormally.
     #[error("{op}: internal task failed: {message}")]
     Task { op: &'static str, message: String },
-
-    /// `wait_ready` ran out of time (with what was still pending); see also `Unhealthy`.
-    #[error("{}", timeout_message(*waited, pending))]
-    Timeout {
-        waited: Duration,
-        /// (service, what it was still doing).
-        pending: Vec<(ServiceName, String)>,
-    },
 }
 
 impl Error {
@@ -263,14 +245,6 @@ fn many_message(errors: &[Error]) -> String {
     for e in errors {
         s.push_str("\n- ");
         s.push_str(&e.to_string().replace('\n', "\n  "));
-    }
-    s
-}
-
-fn timeout_message(waited: Duration, pending: &[(ServiceName, String)]) -> String {
-    let mut s = format!("the stack was not ready after {} s:", waited.as_secs());
-    for (svc, what) in pending {
-        s.push_str(&format!("\n  - '{svc}': {what}"));
     }
     s
 }

@@ -1,0 +1,322 @@
+//! Test support for tests that run against the real Docker daemon: the fixture image
+//! (built offline from the host's static busybox), a per-test project that cleans up
+//! after itself even when the test fails, and builders for stacks in code.
+//!
+//! Shared by every integration-test binary (`mod common;`); not every binary uses all
+//! of it.
+#![allow(dead_code)]
+// Test support: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use devstack::engine::Engine;
+use devstack::model::{ProjectName, ServiceName};
+use devstack::stack::{
+    Condition, Dependency, EnvSource, EnvValue, HealthTest, Healthcheck, RestartPolicy, Service,
+    ServiceSettings, Stack, StackSettings, Volume,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+/// Where the fixture's busybox comes from (Debian's `busybox-static`).
+const BUSYBOX: &str = "/bin/busybox";
+
+/// Connects to the machine's daemon; a missing daemon fails the test with the fix.
+pub async fn engine() -> Engine {
+    match Engine::connect().await {
+        Ok(e) => e.with_stop_timeout(Duration::from_secs(3)),
+        Err(e) => panic!(
+            "these tests need a running Docker daemon and none answered.\n{e}\n\
+             On Debian: 'sudo apt-get install docker.io && sudo systemctl start docker' \
+             (or run .ci/run, which does this), or set DOCKER_HOST."
+        ),
+    }
+}
+
+static FIXTURE: OnceCell<String> = OnceCell::const_new();
+
+/// The fixture image's reference, imported on first use. The tag carries a hash of
+/// the root filesystem, so it is imported once per content and never replaced under
+/// a running test (a re-import would change the image id and make `up` recreate).
+pub async fn fixture_image(engine: &Engine) -> String {
+    FIXTURE
+        .get_or_init(|| async {
+            let tar = rootfs_tar();
+            let digest: String = Sha256::digest(&tar)
+                .iter()
+                .take(6)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let reference = format!("devstack-fixture:busybox-{digest}");
+            let probe = Stack {
+                services: BTreeMap::from([(
+                    ServiceName::new("probe"),
+                    service("probe", &reference),
+                )]),
+                ..stack(
+                    &ProjectName("devstack-fixture-probe".into()),
+                    Path::new("/"),
+                )
+            };
+            let present = engine
+                .observe(&probe)
+                .await
+                .expect("observe the fixture image")
+                .images
+                .contains_key(&reference);
+            if !present {
+                engine
+                    .import_image(&reference, tar)
+                    .await
+                    .expect("import the fixture image");
+            }
+            reference
+        })
+        .await
+        .clone()
+}
+
+/// A root filesystem with busybox and its applets, users root and app (1000), /tmp.
+/// Deterministic (fixed mtimes and owners) so its hash names it.
+fn rootfs_tar() -> Vec<u8> {
+    let busybox = std::fs::read(BUSYBOX).unwrap_or_else(|e| {
+        panic!(
+            "the fixture image needs a static busybox at '{BUSYBOX}': {e}. \
+             On Debian: 'sudo apt-get install busybox-static'."
+        )
+    });
+    let list = std::process::Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .expect("run 'busybox --list'");
+    let applets = String::from_utf8(list.stdout).expect("applet names are UTF-8");
+
+    let mut b = tar::Builder::new(Vec::new());
+    let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(mode);
+        h.set_size(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, path, std::io::empty()).unwrap();
+    };
+    let file = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    for (d, mode) in [
+        ("bin", 0o755),
+        ("etc", 0o755),
+        ("root", 0o700),
+        ("home", 0o755),
+        ("tmp", 0o1777),
+        ("var", 0o755),
+        ("www", 0o755),
+        ("data", 0o755),
+    ] {
+        dir(&mut b, d, mode);
+    }
+    let mut home = tar::Header::new_gnu();
+    home.set_entry_type(tar::EntryType::Directory);
+    home.set_mode(0o755);
+    home.set_uid(1000);
+    home.set_gid(1000);
+    home.set_size(0);
+    home.set_mtime(0);
+    home.set_cksum();
+    b.append_data(&mut home, "home/app", std::io::empty())
+        .unwrap();
+    file(&mut b, "bin/busybox", 0o755, &busybox);
+    let mut names: Vec<&str> = applets
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names.into_iter().filter(|n| *n != "busybox") {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        h.set_mtime(0);
+        b.append_link(&mut h, format!("bin/{name}"), "busybox")
+            .unwrap();
+    }
+    file(
+        &mut b,
+        "etc/passwd",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+    );
+    file(&mut b, "etc/group", 0o644, b"root:x:0:\napp:x:1000:\n");
+    b.into_inner().expect("finish the rootfs tar")
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A project name unique to one test; on drop, everything labelled with it goes
+/// (containers, network, volumes), also after a failed assertion.
+pub struct TestProject {
+    pub name: ProjectName,
+}
+
+impl TestProject {
+    pub fn new() -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        Self {
+            name: ProjectName(format!("devstack-test-{}-{n}", std::process::id())),
+        }
+    }
+}
+
+impl Drop for TestProject {
+    fn drop(&mut self) {
+        let project = self.name.clone();
+        // Drop cannot await, and the test's runtime may be the one panicking: a fresh
+        // runtime on its own thread does the cleanup synchronously.
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            rt.block_on(async {
+                match Engine::connect().await {
+                    Ok(engine) => {
+                        let engine = engine.with_stop_timeout(Duration::ZERO);
+                        if let Err(e) = engine.down(&project, true).await {
+                            eprintln!("cleanup of project '{project}' failed: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("cleanup of project '{project}': {e}"),
+                }
+            })
+        });
+        if cleanup.join().is_err() {
+            eprintln!("cleanup of project '{}' panicked", self.name);
+        }
+    }
+}
+
+/// An empty stack of `project` rooted at `dir`.
+pub fn stack(project: &ProjectName, dir: &Path) -> Stack {
+    Stack {
+        project: project.clone(),
+        file: dir.join("compose.yaml"),
+        dir: dir.to_path_buf(),
+        services: BTreeMap::new(),
+        volumes: BTreeMap::new(),
+        warnings: vec![],
+        settings: StackSettings::default(),
+    }
+}
+
+/// A service with nothing but a name and an image.
+pub fn service(name: &str, image: &str) -> Service {
+    Service {
+        name: ServiceName::new(name),
+        image: image.to_string(),
+        build: None,
+        command: None,
+        entrypoint: None,
+        environment: BTreeMap::new(),
+        ports: vec![],
+        mounts: vec![],
+        depends_on: BTreeMap::new(),
+        healthcheck: None,
+        restart: RestartPolicy::No,
+        working_dir: None,
+        user: None,
+        labels: BTreeMap::new(),
+        profiles: vec![],
+        watch: vec![],
+        settings: ServiceSettings::default(),
+    }
+}
+
+/// `sh -c SCRIPT`, exiting promptly on SIGTERM (as PID 1, a shell ignores it otherwise
+/// and every stop would take the whole grace period).
+pub fn sh(script: &str) -> Option<Vec<String>> {
+    Some(vec![
+        "sh".into(),
+        "-c".into(),
+        format!("trap 'exit 0' TERM; {script}"),
+    ])
+}
+
+pub fn inline(value: &str) -> EnvValue {
+    EnvValue {
+        value: value.into(),
+        source: EnvSource::Inline,
+    }
+}
+
+pub fn from_env_file(value: &str, file: PathBuf) -> EnvValue {
+    EnvValue {
+        value: value.into(),
+        source: EnvSource::EnvFile(file),
+    }
+}
+
+pub fn depends(on: &str, condition: Condition) -> (ServiceName, Dependency) {
+    (
+        ServiceName::new(on),
+        Dependency {
+            condition,
+            required: true,
+            restart: false,
+        },
+    )
+}
+
+pub fn shell_healthcheck(cmd: &str, interval_ms: u64, retries: u32) -> Option<Healthcheck> {
+    Some(Healthcheck {
+        test: HealthTest::Shell(cmd.into()),
+        interval: Some(Duration::from_millis(interval_ms)),
+        timeout: Some(Duration::from_secs(2)),
+        retries: Some(retries),
+        start_period: None,
+        start_interval: None,
+    })
+}
+
+pub fn named_volume(project: &ProjectName, key: &str) -> (String, Volume) {
+    (
+        key.to_string(),
+        Volume {
+            key: key.into(),
+            name: project.volume_name(key),
+            external: false,
+            labels: BTreeMap::new(),
+        },
+    )
+}
+
+pub fn add(stack: &mut Stack, service: Service) {
+    stack.services.insert(service.name.clone(), service);
+}
+
+/// A plain HTTP/1.0 GET; returns the body.
+pub fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the published port");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    match response.split_once("\r\n\r\n") {
+        Some((_, body)) => body.to_string(),
+        None => panic!("not an HTTP response: {response:?}"),
+    }
+}
