@@ -1,0 +1,586 @@
+//! The `devstack` binary as a user runs it, against the real daemon: `up --detach`,
+//! `ps --json`, `logs`, `config`, `exec` (pipes and a real pseudo-terminal), `db`,
+//! `reset`, `init`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::TestProject;
+
+const BIN: &str = env!("CARGO_BIN_EXE_devstack");
+
+struct Project {
+    guard: TestProject,
+    dir: tempfile::TempDir,
+    file: PathBuf,
+}
+
+impl Project {
+    /// A project directory with `yaml` as its stack file; `IMAGE` in it becomes the
+    /// fixture image.
+    async fn new(yaml: &str) -> Self {
+        let engine = common::engine().await;
+        let image = common::fixture_image(&engine).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("devstack.yaml");
+        std::fs::write(&file, yaml.replace("IMAGE", &image)).unwrap();
+        Self {
+            guard: TestProject::new(),
+            dir,
+            file,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("-p")
+            .arg(self.guard.name.as_str())
+            .arg("-f")
+            .arg(&self.file)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("NO_COLOR");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, "")
+    }
+
+    fn run_with_input(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "devstack {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn ps(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.ok(&["ps", "--json"])).unwrap()
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn entry<'a>(ps: &'a [serde_json::Value], service: &str) -> &'a serde_json::Value {
+    ps.iter()
+        .find(|e| e["service"] == service)
+        .unwrap_or_else(|| panic!("no '{service}' in ps: {ps:?}"))
+}
+
+const THREE: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    ports: ["127.0.0.1::80"]
+    volumes: ["./site:/www:ro"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:80/"]
+      interval: 200ms
+      retries: 50
+    depends_on:
+      migrate:
+        condition: service_completed_successfully
+  worker:
+    image: IMAGE
+    env_file: app.env
+    environment:
+      API_TOKEN: tok-inline-9431
+    command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.1; done"]
+    volumes: ["data:/data"]
+  migrate:
+    image: IMAGE
+    command: ["sh", "-c", "echo migrated"]
+volumes:
+  data:
+"#;
+
+async fn three() -> Project {
+    let p = Project::new(THREE).await;
+    std::fs::create_dir(p.path("site")).unwrap();
+    std::fs::write(p.path("site/index.html"), "hello\n").unwrap();
+    std::fs::write(p.path("app.env"), "DB_PASSWORD=pw-from-file-5521\n").unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_ps_logs_config_and_a_noop_second_up() {
+    let p = three().await;
+    p.ok(&["up", "--detach"]);
+
+    let ps = p.ps();
+    assert_eq!(ps.len(), 3, "{ps:?}");
+    assert_eq!(entry(&ps, "web")["health"], "healthy");
+    assert_eq!(entry(&ps, "worker")["state"], "running");
+    assert_eq!(entry(&ps, "migrate")["exit_code"], 0);
+    let port = &entry(&ps, "web")["ports"][0];
+    assert_eq!(port["host_ip"], "127.0.0.1");
+    assert_eq!(port["container_port"], 80);
+    let host_port = port["host_port"].as_u64().unwrap();
+    assert!(common::http_get(host_port as u16, "/").contains("hello"));
+
+    // A second `up` changes nothing.
+    let ids: Vec<String> = ps.iter().map(|e| e["id"].to_string()).collect();
+    let again = p.run(&["up", "--detach"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stderr(&again).contains("up to date"), "{}", stderr(&again));
+    let ids_after: Vec<String> = p.ps().iter().map(|e| e["id"].to_string()).collect();
+    assert_eq!(ids, ids_after);
+
+    // Logs: prefixed, no colour when not a terminal, the tail honoured.
+    let logs = p.ok(&["logs", "--tail", "3", "worker"]);
+    let lines: Vec<&str> = logs.lines().collect();
+    assert_eq!(lines.len(), 3, "{logs}");
+    assert!(lines.iter().all(|l| l.starts_with("worker | tick ")), "{logs}");
+    assert!(!logs.contains('\x1b'));
+    let all = p.ok(&["logs", "--tail", "1"]);
+    assert!(all.contains("migrate | migrated"), "{all}");
+
+    // The table.
+    let table = p.ok(&["ps"]);
+    assert!(table.starts_with("SERVICE"), "{table}");
+    assert!(table.contains("exited (0)"), "{table}");
+
+    // Secrets stay masked unless asked for.
+    let config = p.ok(&["config"]);
+    assert!(!config.contains("pw-from-file-5521"), "{config}");
+    assert!(!config.contains("tok-inline-9431"), "{config}");
+    assert!(config.contains("DB_PASSWORD"), "{config}");
+    let shown = p.ok(&["config", "--show-secrets"]);
+    assert!(shown.contains("pw-from-file-5521") && shown.contains("tok-inline-9431"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_without_a_tty_keeps_streams_apart_and_returns_the_exit_code() {
+    let p = three().await;
+    p.ok(&["up", "--detach"]);
+    let out = p.run_with_input(
+        &[
+            "exec",
+            "-T",
+            "worker",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; read line; echo got $line; exit 7",
+        ],
+        "piped-in\n",
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\ngot piped-in\n");
+    assert_eq!(stderr(&out), "err\n");
+
+    // The env file reached the container.
+    let env = p.ok(&["exec", "-T", "worker", "sh", "-c", "echo $DB_PASSWORD"]);
+    assert_eq!(env, "pw-from-file-5521\n");
+
+    // Without a command: the image's shell (busybox has sh, no bash).
+    let shell = p.run_with_input(&["exec", "-T", "worker"], "echo $0\n");
+    assert_eq!(String::from_utf8_lossy(&shell.stdout), "sh\n", "{}", stderr(&shell));
+
+    // A service that is not running is named with its state.
+    let out = p.run(&["exec", "-T", "migrate", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("service 'migrate' is not running (it is exited (0))"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.run(&["exec", "-T", "nope", "true"]);
+    assert!(stderr(&out).contains("no service 'nope'"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn db_runs_psql_as_the_services_user_without_a_password() {
+    let p = Project::new(
+        r#"
+services:
+  warehouse:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    environment:
+      POSTGRES_USER: alice
+      POSTGRES_DB: shop
+    volumes: ["./psql:/usr/local/bin/psql:ro"]
+    x-devstack:
+      console: psql
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+"#,
+    )
+    .await;
+    let stub = p.path("psql");
+    std::fs::write(&stub, "#!/bin/sh\necho \"psql $*\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.ok(&["up", "--detach"]);
+    assert_eq!(p.ok(&["db"]), "psql -U alice -d shop\n");
+    let out = p.run(&["db", "web"]);
+    assert!(stderr(&out).contains("'web' is not a Postgres service"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_empties_our_volume_reruns_init_and_keeps_bind_mounts() {
+    let p = Project::new(
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "touch /data/ready; exec sleep 3600"]
+    volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/data/ready"]
+      interval: 200ms
+      retries: 50
+  init:
+    image: IMAGE
+    command: ["sh", "-c", "echo ran >> /host/runs.log"]
+    volumes: ["./host:/host"]
+    depends_on:
+      db:
+        condition: service_healthy
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    depends_on:
+      init:
+        condition: service_completed_successfully
+volumes:
+  data:
+"#,
+    )
+    .await;
+    std::fs::create_dir(p.path("host")).unwrap();
+    std::fs::write(p.path("host/keep.txt"), "mine\n").unwrap();
+    p.ok(&["up", "--detach"]);
+    p.ok(&["exec", "-T", "db", "sh", "-c", "echo precious > /data/file"]);
+
+    // Without a terminal and without --yes, nothing happens.
+    let refused = p.run(&["reset"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    assert_eq!(p.ok(&["exec", "-T", "db", "cat", "/data/file"]), "precious\n");
+
+    let out = p.run(&["reset", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("data ("), "{}", stderr(&out));
+    let ls = p.run(&["exec", "-T", "db", "ls", "/data"]);
+    assert_eq!(String::from_utf8_lossy(&ls.stdout), "ready\n");
+    let ps = p.ps();
+    assert_eq!(entry(&ps, "db")["health"], "healthy");
+    assert_eq!(entry(&ps, "app")["state"], "running");
+    assert_eq!(entry(&ps, "init")["exit_code"], 0);
+    assert_eq!(
+        std::fs::read_to_string(p.path("host/runs.log")).unwrap(),
+        "ran\nran\n",
+        "the init job ran again against the fresh volume"
+    );
+    assert_eq!(std::fs::read_to_string(p.path("host/keep.txt")).unwrap(), "mine\n");
+
+    let out = p.run(&["reset", "--yes", "nope"]);
+    assert!(
+        stderr(&out).contains("'nope' is not one of this project's volumes")
+            && stderr(&out).contains("'data'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_refuses_a_volume_of_that_name_that_is_not_ours() {
+    let p = Project::new(
+        "services:\n  db:\n    image: IMAGE\n    command: [\"sleep\", \"3600\"]\n    volumes: [\"data:/data\"]\nvolumes:\n  data:\n",
+    )
+    .await;
+    let name = format!("{}_data", p.guard.name);
+    let foreign = ForeignVolume::create(&name).await;
+    let out = p.run(&["reset", "--yes"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("was not created by devstack"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(foreign.exists().await, "the foreign volume is left intact");
+}
+
+/// A volume made behind devstack's back (no project label), removed on drop.
+struct ForeignVolume {
+    name: String,
+}
+
+impl ForeignVolume {
+    async fn create(name: &str) -> Self {
+        let docker = bollard::Docker::connect_with_defaults().unwrap();
+        docker
+            .create_volume(bollard::models::VolumeCreateRequest {
+                name: Some(name.to_string()),
+                labels: Some([("io.devstack.test-foreign".to_string(), "1".to_string())].into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        Self {
+            name: name.to_string(),
+        }
+    }
+
+    async fn exists(&self) -> bool {
+        let docker = bollard::Docker::connect_with_defaults().unwrap();
+        docker.inspect_volume(&self.name).await.is_ok()
+    }
+}
+
+impl Drop for ForeignVolume {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let docker = bollard::Docker::connect_with_defaults().unwrap();
+                let _ = docker
+                    .remove_volume(&name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                    .await;
+            })
+        })
+        .join();
+    }
+}
+
+/// Output of a pseudo-terminal's master side, collected on a thread.
+struct PtyReader {
+    seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl PtyReader {
+    fn start(mut master: std::fs::File) -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Self { seen }
+    }
+
+    /// Waits (up to 20 s) until the output contains `needle`.
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned();
+            if text.contains(needle) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} in pty output:\n{text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_with_a_tty_through_a_real_pseudo_terminal() {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use rustix::termios::{LocalModes, Winsize, tcgetattr, tcsetwinsize};
+
+    let p = three().await;
+    p.ok(&["up", "--detach"]);
+
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let slave_path = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(Path::new(slave_path.to_str().unwrap()))
+        .unwrap();
+    tcsetwinsize(
+        &slave,
+        Winsize {
+            ws_row: 30,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        },
+    )
+    .unwrap();
+    let before = tcgetattr(&slave).unwrap();
+    assert!(before.local_modes.contains(LocalModes::ICANON | LocalModes::ECHO));
+
+    let mut child = p
+        .command(&["exec", "worker"])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()))
+        .spawn()
+        .unwrap();
+    let master = std::fs::File::from(master);
+    let mut input = master.try_clone().unwrap();
+    let output = PtyReader::start(master);
+
+    // A prompt, then a typed command's output.
+    output.wait_for("# ");
+    input.write_all(b"echo marker-$((6*7))\r").unwrap();
+    output.wait_for("marker-42");
+
+    // The size at start reached the container, and so does a resize: the kernel would
+    // send SIGWINCH to a controlling terminal's process group; the child here has no
+    // controlling terminal, so the test sends it as the kernel would.
+    input.write_all(b"stty size\r").unwrap();
+    output.wait_for("30 100");
+    tcsetwinsize(
+        &slave,
+        Winsize {
+            ws_row: 41,
+            ws_col: 133,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        },
+    )
+    .unwrap();
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::WINCH).unwrap();
+    // Resizes are asynchronous: ask until the container reports the new size.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        input.write_all(b"stty size\r").unwrap();
+        let text = String::from_utf8_lossy(&output.seen.lock().unwrap()).into_owned();
+        if text.contains("41 133") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "resize never arrived:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    input.write_all(b"exit 3\r").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3));
+    let after = tcgetattr(&slave).unwrap();
+    assert_eq!(
+        after.local_modes, before.local_modes,
+        "the local terminal mode is restored"
+    );
+}
+
+#[test]
+fn init_writes_a_project_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("proj");
+    let out = Command::new(BIN)
+        .args(["init", "--stack", "airflow"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for f in [
+        "devstack.yaml",
+        ".env",
+        ".env.example",
+        ".gitignore",
+        "pipeline/Dockerfile",
+        "pipeline/.dockerignore",
+        "pipeline/entrypoint.sh",
+        "dags/example_etl.py",
+    ] {
+        assert!(target.join(f).is_file(), "{f} missing");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |f: &str| std::fs::metadata(target.join(f)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(".env"), 0o600);
+    assert_eq!(mode("pipeline/entrypoint.sh"), 0o755);
+    let env = std::fs::read_to_string(target.join(".env")).unwrap();
+    assert!(
+        !env.lines().any(|l| !l.starts_with('#') && l.contains("__GENERATE")),
+        "{env}"
+    );
+    assert!(stderr(&out).contains("devstack up"), "prints next steps");
+
+    let again = Command::new(BIN)
+        .args(["init", "--stack", "airflow"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("'devstack.yaml'"), "{}", stderr(&again));
+    assert_eq!(std::fs::read_to_string(target.join(".env")).unwrap(), env);
+
+    // The project it wrote loads with no warnings.
+    let config = Command::new(BIN)
+        .arg("config")
+        .current_dir(&target)
+        .output()
+        .unwrap();
+    assert!(config.status.success(), "{}", stderr(&config));
+    assert!(!stderr(&config).contains("warning"), "{}", stderr(&config));
+}
+
+#[test]
+fn without_a_stack_file_the_bundled_stack_is_materialised_once() {
+    let data = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new(BIN)
+            .args(["--stack", "postgres", "config"])
+            .current_dir(empty.path())
+            .env("XDG_DATA_HOME", data.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).contains("bundled stack 'postgres' written to"));
+    let stack_file = data.path().join("devstack/postgres/devstack.yaml");
+    assert!(stack_file.is_file());
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("postgres:18"), "{stdout}");
+    assert!(stdout.contains("host_ip: 127.0.0.1"), "{stdout}");
+
+    let mut edited = std::fs::read_to_string(&stack_file).unwrap();
+    edited.push_str("# my edit\n");
+    std::fs::write(&stack_file, &edited).unwrap();
+    let second = run();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(!stderr(&second).contains("written to"));
+    assert_eq!(std::fs::read_to_string(&stack_file).unwrap(), edited);
+}
