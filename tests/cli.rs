@@ -164,7 +164,10 @@ async fn up_ps_logs_config_and_a_noop_second_up() {
     let logs = p.ok(&["logs", "--tail", "3", "worker"]);
     let lines: Vec<&str> = logs.lines().collect();
     assert_eq!(lines.len(), 3, "{logs}");
-    assert!(lines.iter().all(|l| l.starts_with("worker | tick ")), "{logs}");
+    assert!(
+        lines.iter().all(|l| l.starts_with("worker | tick ")),
+        "{logs}"
+    );
     assert!(!logs.contains('\x1b'));
     let all = p.ok(&["logs", "--tail", "1"]);
     assert!(all.contains("migrate | migrated"), "{all}");
@@ -208,7 +211,12 @@ async fn exec_without_a_tty_keeps_streams_apart_and_returns_the_exit_code() {
 
     // Without a command: the image's shell (busybox has sh, no bash).
     let shell = p.run_with_input(&["exec", "-T", "worker"], "echo $0\n");
-    assert_eq!(String::from_utf8_lossy(&shell.stdout), "sh\n", "{}", stderr(&shell));
+    assert_eq!(
+        String::from_utf8_lossy(&shell.stdout),
+        "sh\n",
+        "{}",
+        stderr(&shell)
+    );
 
     // A service that is not running is named with its state.
     let out = p.run(&["exec", "-T", "migrate", "true"]);
@@ -219,7 +227,11 @@ async fn exec_without_a_tty_keeps_streams_apart_and_returns_the_exit_code() {
         stderr(&out)
     );
     let out = p.run(&["exec", "-T", "nope", "true"]);
-    assert!(stderr(&out).contains("no service 'nope'"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no service 'nope'"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -249,7 +261,11 @@ services:
     p.ok(&["up", "--detach"]);
     assert_eq!(p.ok(&["db"]), "psql -U alice -d shop\n");
     let out = p.run(&["db", "web"]);
-    assert!(stderr(&out).contains("'web' is not a Postgres service"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("'web' is not a Postgres service"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -292,7 +308,10 @@ volumes:
     let refused = p.run(&["reset"]);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
-    assert_eq!(p.ok(&["exec", "-T", "db", "cat", "/data/file"]), "precious\n");
+    assert_eq!(
+        p.ok(&["exec", "-T", "db", "cat", "/data/file"]),
+        "precious\n"
+    );
 
     let out = p.run(&["reset", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -308,7 +327,10 @@ volumes:
         "ran\nran\n",
         "the init job ran again against the fresh volume"
     );
-    assert_eq!(std::fs::read_to_string(p.path("host/keep.txt")).unwrap(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(p.path("host/keep.txt")).unwrap(),
+        "mine\n"
+    );
 
     let out = p.run(&["reset", "--yes", "nope"]);
     assert!(
@@ -375,7 +397,10 @@ impl Drop for ForeignVolume {
             rt.block_on(async {
                 let docker = bollard::Docker::connect_with_defaults().unwrap();
                 let _ = docker
-                    .remove_volume(&name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                    .remove_volume(
+                        &name,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
                     .await;
             })
         })
@@ -412,7 +437,10 @@ impl PtyReader {
             if text.contains(needle) {
                 return;
             }
-            assert!(Instant::now() < deadline, "no {needle:?} in pty output:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in pty output:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -446,7 +474,11 @@ async fn exec_with_a_tty_through_a_real_pseudo_terminal() {
     )
     .unwrap();
     let before = tcgetattr(&slave).unwrap();
-    assert!(before.local_modes.contains(LocalModes::ICANON | LocalModes::ECHO));
+    assert!(
+        before
+            .local_modes
+            .contains(LocalModes::ICANON | LocalModes::ECHO)
+    );
 
     let mut child = p
         .command(&["exec", "worker"])
@@ -526,12 +558,19 @@ fn init_writes_a_project_and_never_overwrites() {
         assert!(target.join(f).is_file(), "{f} missing");
     }
     use std::os::unix::fs::PermissionsExt;
-    let mode = |f: &str| std::fs::metadata(target.join(f)).unwrap().permissions().mode() & 0o777;
+    let mode = |f: &str| {
+        std::fs::metadata(target.join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
     assert_eq!(mode(".env"), 0o600);
     assert_eq!(mode("pipeline/entrypoint.sh"), 0o755);
     let env = std::fs::read_to_string(target.join(".env")).unwrap();
     assert!(
-        !env.lines().any(|l| !l.starts_with('#') && l.contains("__GENERATE")),
+        !env.lines()
+            .any(|l| !l.starts_with('#') && l.contains("__GENERATE")),
         "{env}"
     );
     assert!(stderr(&out).contains("devstack up"), "prints next steps");
@@ -542,7 +581,11 @@ fn init_writes_a_project_and_never_overwrites() {
         .output()
         .unwrap();
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("'devstack.yaml'"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("'devstack.yaml'"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(std::fs::read_to_string(target.join(".env")).unwrap(), env);
 
     // The project it wrote loads with no warnings.
