@@ -131,9 +131,10 @@ pub struct PlanOptions {
 }
 
 /// The hash stored in `io.devstack.config-hash`: everything about a service that shapes
-/// its container. Watch rules and devstack-only settings are left out, since changing
-/// them must not recreate anything.
-pub fn config_hash(service: &Service) -> String {
+/// its container, with named volumes by their Docker name (renaming a volume must move
+/// the container to it). Watch rules and devstack-only settings are left out, since
+/// changing them must not recreate anything.
+pub fn config_hash(stack: &Stack, service: &Service) -> String {
     #[derive(Serialize)]
     struct Shape<'a> {
         image: &'a str,
@@ -147,8 +148,19 @@ pub fn config_hash(service: &Service) -> String {
         working_dir: &'a Option<String>,
         user: &'a Option<String>,
         labels: &'a BTreeMap<String, String>,
+        volume_names: Vec<&'a str>,
     }
     let shape = Shape {
+        volume_names: service
+            .mounts
+            .iter()
+            .filter_map(|m| match &m.source {
+                crate::stack::MountSource::Volume(key) => {
+                    stack.volumes.get(key).map(|v| v.name.as_str())
+                }
+                _ => None,
+            })
+            .collect(),
         image: &service.image,
         command: &service.command,
         entrypoint: &service.entrypoint,
@@ -293,7 +305,7 @@ pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
         .services
         .values()
         .map(|service| {
-            let hash = config_hash(service);
+            let hash = config_hash(stack, service);
             let rebuilding = setup.iter().any(
                 |a| matches!(a, SetupAction::BuildImage { service: s, .. } if *s == service.name),
             );

@@ -72,7 +72,7 @@ fn stack(services: Vec<Service>, volumes: &[&str]) -> Stack {
 
 fn container(stack: &Stack, svc: &str, state: ContainerState, exit: Option<i64>) -> ContainerInfo {
     let name = ServiceName::new(svc);
-    let hash = stack.services.get(&name).map(config_hash);
+    let hash = stack.services.get(&name).map(|s| config_hash(stack, s));
     ContainerInfo {
         id: ContainerId(format!("id-{svc}")),
         name: stack.project.container_name(&name),
@@ -222,9 +222,10 @@ fn watch_rules_and_settings_do_not_change_the_hash() {
     let mut b = a.clone();
     b.settings.restart_on_change = true;
     b.profiles.push("dev".into());
-    assert_eq!(config_hash(&a), config_hash(&b));
+    let s = three();
+    assert_eq!(config_hash(&s, &a), config_hash(&s, &b));
     b.user = Some("1000".into());
-    assert_ne!(config_hash(&a), config_hash(&b));
+    assert_ne!(config_hash(&s, &a), config_hash(&s, &b));
 }
 
 #[test]
@@ -456,4 +457,30 @@ fn waves_follow_the_longest_chain_and_survive_a_cycle() {
         &[],
     );
     assert_eq!(waves(&cyclic).len(), 2);
+}
+
+/// Regression: renaming a named volume (`volumes.data.name:`) left the container on the
+/// old volume, because the hash saw only the volume's key.
+#[test]
+fn renaming_a_volume_recreates_its_users() {
+    let mut mounted = service("db", "pg");
+    mounted.mounts.push(crate::stack::Mount {
+        source: crate::stack::MountSource::Volume("data".into()),
+        target: "/data".into(),
+        read_only: false,
+    });
+    let s = stack(vec![mounted], &["data"]);
+    let observed = converged(&s);
+    let mut renamed = s.clone();
+    if let Some(v) = renamed.volumes.get_mut("data") {
+        v.name = "shared_data".into();
+    }
+    let plan = diff(&renamed, &observed, PlanOptions::default());
+    assert!(matches!(
+        change_of(&plan, "db"),
+        Change::Recreate {
+            reason: RecreateReason::ConfigChanged,
+            ..
+        }
+    ));
 }
