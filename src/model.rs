@@ -273,8 +273,12 @@ pub struct LogLine {
 /// What a service is doing while `up`, `restart` or `reset` works on it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    Pulling { percent: Option<u8> },
-    Building { step: String },
+    Pulling {
+        percent: Option<u8>,
+    },
+    Building {
+        step: String,
+    },
     /// Held back by a gate; `detail` says why it is not met yet, e.g. the last probe's output.
     Waiting {
         on: ServiceName,
@@ -285,9 +289,15 @@ pub enum Progress {
     Creating,
     Starting,
     /// Started; waiting for its healthcheck (probes so far, and retries allowed).
-    WaitingHealthy { probes: u32, retries: u32, last_output: Option<String> },
+    WaitingHealthy {
+        probes: u32,
+        retries: u32,
+        last_output: Option<String>,
+    },
     Done,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// Messages from the engine's background tasks to whoever shows the stack (CLI or TUI).
@@ -300,7 +310,10 @@ pub enum EngineEvent {
     /// A container of ours changed (from the daemon's event stream, then an inspect).
     Container(ContainerInfo),
     /// A container of ours is gone.
-    ContainerRemoved { service: ServiceName, id: ContainerId },
+    ContainerRemoved {
+        service: ServiceName,
+        id: ContainerId,
+    },
     /// Latest healthcheck result of a service (output of the last probe).
     HealthLog {
         service: ServiceName,
@@ -314,10 +327,15 @@ pub enum EngineEvent {
         memory_limit: u64,
     },
     /// The daemon stopped answering; streams are retrying.
-    DaemonLost { reason: String },
+    DaemonLost {
+        reason: String,
+    },
     DaemonBack,
     /// Something the user should read (a failed action, a warning), with its reason.
-    Notice { level: NoticeLevel, message: String },
+    Notice {
+        level: NoticeLevel,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -317,7 +317,9 @@ pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
                             old: c.id.clone(),
                             reason,
                         },
-                        None if is_settled(c, one_shots.contains(&service.name)) => Change::Keep { id: c.id.clone() },
+                        None if is_settled(c, one_shots.contains(&service.name)) => {
+                            Change::Keep { id: c.id.clone() }
+                        }
                         None => Change::Start { id: c.id.clone() },
                     }
                 }
