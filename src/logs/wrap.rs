@@ -74,14 +74,24 @@ pub fn rows(text: &str, cols: usize) -> usize {
 #[derive(Debug, Clone)]
 pub struct WrapCursor {
     cols: usize,
+    indent: usize,
     row: usize,
     col: usize,
 }
 
 impl WrapCursor {
     pub fn new(cols: usize) -> Self {
+        Self::with_indent(cols, 0)
+    }
+
+    /// Continuation rows start at column `indent` (a hanging indent under the text,
+    /// past a prefix); ignored when it would leave less than half the row.
+    pub fn with_indent(cols: usize, indent: usize) -> Self {
+        let cols = cols.max(1);
+        let indent = if indent * 2 <= cols { indent } else { 0 };
         Self {
-            cols: cols.max(1),
+            cols,
+            indent,
             row: 0,
             col: 0,
         }
@@ -89,10 +99,10 @@ impl WrapCursor {
 
     /// Where a character `width` columns wide goes: `(row, col)`.
     pub fn place(&mut self, width: usize) -> (usize, usize) {
-        let width = width.min(self.cols);
+        let width = width.min(self.cols - self.indent);
         if self.col + width > self.cols {
             self.row += 1;
-            self.col = 0;
+            self.col = self.indent;
         }
         let at = (self.row, self.col);
         self.col += width;
@@ -146,6 +156,22 @@ mod tests {
         for (text, cols, want) in table {
             assert_eq!(rows(text, *cols), *want, "{text:?} at {cols}");
         }
+    }
+
+    #[test]
+    fn hanging_indent() {
+        let mut c = WrapCursor::with_indent(10, 4);
+        let places: Vec<_> = (0..14).map(|_| c.place(1)).collect();
+        assert_eq!(places[9], (0, 9));
+        assert_eq!(places[10], (1, 4));
+        assert_eq!(places[13], (1, 7));
+        assert_eq!(c.rows(), 2);
+        // too deep an indent is ignored
+        let mut c = WrapCursor::with_indent(10, 6);
+        (0..11).for_each(|_| {
+            c.place(1);
+        });
+        assert_eq!(c.place(1), (1, 1));
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub const BINDINGS: &[Binding] = &[
         "Enter",
         A::ShowSelectedLogs,
         C::Services,
-        "logs of the selected service",
+        "logs of selected service",
         Some(("⏎", "logs", 1)),
     ),
     bind(
@@ -204,7 +204,7 @@ pub const BINDINGS: &[Binding] = &[
         "r",
         A::Restart,
         C::Anywhere,
-        "restart the selected service",
+        "restart selected service",
         Some(("r", "restart", 2)),
     ),
     bind(
@@ -212,7 +212,7 @@ pub const BINDINGS: &[Binding] = &[
         "s",
         A::StopStart,
         C::Anywhere,
-        "stop or start the selected service",
+        "stop/start selected service",
         Some(("s", "stop/start", 3)),
     ),
     bind(
@@ -220,7 +220,7 @@ pub const BINDINGS: &[Binding] = &[
         "x",
         A::Exec,
         C::Anywhere,
-        "shell in the selected service",
+        "shell in selected service",
         Some(("x", "shell", 4)),
     ),
     bind(
@@ -228,7 +228,7 @@ pub const BINDINGS: &[Binding] = &[
         "X",
         A::ExecCommand,
         C::Anywhere,
-        "run a command in the selected service",
+        "run a command in it",
         None,
     ),
     bind(
@@ -244,7 +244,7 @@ pub const BINDINGS: &[Binding] = &[
         "R",
         A::Reset,
         C::Anywhere,
-        "reset the project's volumes (asks first)",
+        "reset volumes (asks first)",
         None,
     ),
     bind(
@@ -276,7 +276,7 @@ pub const BINDINGS: &[Binding] = &[
         "f",
         A::Filter,
         C::Anywhere,
-        "show only lines matching a pattern",
+        "show only matching lines",
         Some(("f", "filter", 6)),
     ),
     bind(
@@ -308,7 +308,7 @@ pub const BINDINGS: &[Binding] = &[
         "PgDn",
         A::PageDown,
         C::Anywhere,
-        "logs: page down",
+        "page down",
         None,
     ),
     bind(
@@ -316,7 +316,7 @@ pub const BINDINGS: &[Binding] = &[
         "PgUp",
         A::PageUp,
         C::Anywhere,
-        "logs: page up (pauses follow)",
+        "page up (pauses follow)",
         None,
     ),
     bind(
@@ -324,7 +324,7 @@ pub const BINDINGS: &[Binding] = &[
         "g Home",
         A::Top,
         C::Anywhere,
-        "logs: oldest line",
+        "oldest line",
         None,
     ),
     bind(
@@ -332,7 +332,7 @@ pub const BINDINGS: &[Binding] = &[
         "G End",
         A::Bottom,
         C::Anywhere,
-        "logs: newest line, follow",
+        "newest line, follow",
         Some(("G", "follow", 9)),
     ),
     bind(
@@ -340,7 +340,7 @@ pub const BINDINGS: &[Binding] = &[
         "Esc",
         A::Cancel,
         C::Anywhere,
-        "dismiss notice, clear search, clear filter",
+        "dismiss; clear search/filter",
         None,
     ),
     bind(
@@ -356,7 +356,7 @@ pub const BINDINGS: &[Binding] = &[
         "q Ctrl-C",
         A::Quit,
         C::Anywhere,
-        "quit; the stack keeps running",
+        "quit, stack keeps running",
         Some(("q", "quit", 21)),
     ),
     bind(
@@ -364,7 +364,7 @@ pub const BINDINGS: &[Binding] = &[
         "Q",
         A::StopAndQuit,
         C::Anywhere,
-        "stop the stack, then quit (asks)",
+        "stop stack, then quit (asks)",
         None,
     ),
 ];
@@ -490,6 +490,23 @@ mod tests {
         }
         let helped: usize = help_sections().iter().map(|(_, rows)| rows.len()).sum();
         assert_eq!(helped, BINDINGS.len());
+    }
+
+    #[test]
+    fn help_texts_fit_the_overlay_at_80_columns() {
+        for b in BINDINGS {
+            assert!(
+                b.help.chars().count() <= 28,
+                "{:?} help too long: {}",
+                b.action,
+                b.help
+            );
+            assert!(
+                b.label.chars().count() <= 9,
+                "{:?} label too long",
+                b.action
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ mod fixture;
 pub mod keymap;
 pub mod state;
 pub mod terminal;
+#[cfg(test)]
+mod tests;
 pub mod update;
 pub mod views;
 

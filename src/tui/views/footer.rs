@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use unicode_width::UnicodeWidthStr;
 
 use super::super::keymap;
-use super::super::state::{AppState, Mode, Prompt};
+use super::super::state::{AppState, Mode, PendingAction, Prompt};
 use super::style;
 use super::text::{self, Styled};
 
@@ -15,7 +15,12 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
     let line = match &state.mode {
         Mode::Normal => hints(state, area.width as usize),
         Mode::Help => fixed(&[("Esc", "close help")]),
-        Mode::Confirm(_) => fixed(&[("y", "yes"), ("n/Esc", "no")]),
+        Mode::Confirm(PendingAction::StopAndQuit) => fixed(&[
+            ("y", "stop stack, quit"),
+            ("n", "quit, leave running"),
+            ("Esc", "stay"),
+        ]),
+        Mode::Confirm(PendingAction::Reset { .. }) => fixed(&[("y", "reset"), ("n/Esc", "cancel")]),
         Mode::Search(p) => prompt("/", p, "search", true, area.width as usize),
         Mode::Filter(p) => prompt("filter: ", p, "filter", true, area.width as usize),
         Mode::ExecPrompt { service, prompt: p } => prompt(

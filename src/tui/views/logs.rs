@@ -82,10 +82,11 @@ impl<'a> LineFormatter<'a> {
                 format!("{} ", text::clock(line.ts_nanos, self.utc_offset)),
             );
         }
+        s.indent = s.plain().width();
         match line.kind {
             LineKind::Marker => s.push(style::MARKER, line.text),
             LineKind::Output(_) => {
-                let mut content = self.content(line.text);
+                let mut content = content(line.text, self.raw_json);
                 if let Some(m) = self.search {
                     let plain = content.plain();
                     let ranges: Vec<_> = m.find_ranges(&plain).collect();
@@ -104,24 +105,26 @@ impl<'a> LineFormatter<'a> {
         }
         s
     }
+}
 
-    fn content(&self, raw: &str) -> Styled {
-        if !self.raw_json {
-            let plain = ansi::strip(raw);
-            if let Some(st) = structured::parse(&plain) {
-                return structured_line(st);
-            }
+/// A line's own text as shown: escapes turned into styles, or a JSON object compacted
+/// (unless `raw_json`).
+pub fn content(raw: &str, raw_json: bool) -> Styled {
+    if !raw_json {
+        let plain = ansi::strip(raw);
+        if let Some(st) = structured::parse(&plain) {
+            return structured_line(st);
         }
-        let mut out = Styled::new();
-        let mut st = Style::new();
-        for seg in ansi::segments(raw) {
-            match seg {
-                Segment::Text(t) => out.push(st, t),
-                Segment::Sgr(p) => st = style::apply_sgr(st, p),
-            }
-        }
-        out
     }
+    let mut out = Styled::new();
+    let mut st = Style::new();
+    for seg in ansi::segments(raw) {
+        match seg {
+            Segment::Text(t) => out.push(st, t),
+            Segment::Sgr(p) => st = style::apply_sgr(st, p),
+        }
+    }
+    out
 }
 
 /// `WARN  disk low  free_mb=120 path=/data`: level coloured, message first.

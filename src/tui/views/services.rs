@@ -329,7 +329,7 @@ pub fn info_text(state: &AppState, row: &ServiceRow) -> Option<(String, Style)> 
             }),
             Status::Exited(code) if code != 0 => last_lines(state, row, 1)
                 .pop()
-                .map(|l| (format!("last line: {l}"), style::DIM)),
+                .map(|l| (format!("last line: {}", l.plain()), style::DIM)),
             _ => None,
         },
     }
@@ -344,18 +344,18 @@ fn one_line(s: &str) -> String {
         .join(" ⏎ ")
 }
 
-/// The last `n` lines a service printed (escapes removed), oldest first.
-fn last_lines(state: &AppState, row: &ServiceRow, n: usize) -> Vec<String> {
+/// The last `n` lines a service printed, formatted as in the logs pane, oldest first.
+fn last_lines(state: &AppState, row: &ServiceRow, n: usize) -> Vec<Styled> {
     let store = &state.logs.store;
     let Some(idx) = store.service_idx(&row.name) else {
         return Vec::new();
     };
-    let mut lines: Vec<String> = store
+    let mut lines: Vec<Styled> = store
         .view(Scope::Service(idx))
         .backward(None)
         .filter(|l| l.kind != LineKind::Marker)
         .take(n)
-        .map(|l| crate::logs::ansi::strip(l.text).into_owned())
+        .map(|l| super::logs::content(l.text, state.logs.raw_json))
         .collect();
     lines.reverse();
     lines
@@ -366,25 +366,9 @@ pub fn detail_lines(state: &AppState) -> Vec<Styled> {
     let Some(row) = state.selected_row() else {
         return Vec::new();
     };
+    // Most telling first: when space is short the last lines are the ones cut.
     let mut out = Vec::new();
-    let mut first = Styled::new();
-    first.push(Style::new().add_modifier(Modifier::BOLD), row.name.as_str());
-    first.push(style::DIM, format!("  {}", row.image));
-    if let Some(c) = &row.container {
-        first.push(
-            style::DIM,
-            format!("  id {}  restarts {}", c.id.short(), c.restart_count),
-        );
-    }
-    out.push(first);
     let status = row.status();
-    if let Some((t, st)) = info_text(state, row)
-        && !matches!(status, Status::Unhealthy | Status::Exited(_))
-    {
-        let mut l = Styled::new();
-        l.push(st, t);
-        out.push(l);
-    }
     match status {
         Status::Unhealthy => {
             let mut l = Styled::new();
@@ -412,12 +396,28 @@ pub fn detail_lines(state: &AppState) -> Vec<Styled> {
             for line in lines {
                 let mut l = Styled::new();
                 l.push(style::DIM, "  │ ");
-                l.push(Style::new(), line);
+                l.append(line);
                 out.push(l);
             }
         }
-        _ => {}
+        _ => {
+            if let Some((t, st)) = info_text(state, row) {
+                let mut l = Styled::new();
+                l.push(st, t);
+                out.push(l);
+            }
+        }
     }
+    let mut ident = Styled::new();
+    ident.push(Style::new().add_modifier(Modifier::BOLD), row.name.as_str());
+    ident.push(style::DIM, format!("  {}", row.image));
+    if let Some(c) = &row.container {
+        ident.push(
+            style::DIM,
+            format!("  id {}  restarts {}", c.id.short(), c.restart_count),
+        );
+    }
+    out.push(ident);
     out
 }
 
@@ -434,15 +434,15 @@ pub fn first_visible(state: &AppState, visible_rows: usize) -> usize {
     state.selected.saturating_sub(visible_rows - 1)
 }
 
-/// Rows of the table body (services) that fit in a pane of `height`; details get the
-/// rest, and give way to service rows when space is short.
+/// Rows of the table body (services) that fit in a pane of `height`: every service if
+/// it can, keeping one row for details; details get what is left.
 pub fn table_rows(state: &AppState, height: u16) -> usize {
     let inner = height.saturating_sub(3) as usize; // borders and header
     if inner == 0 {
         return 0;
     }
-    let rows = inner.saturating_sub(detail_lines(state).len()).max(1);
-    state.services.len().min(rows)
+    let keep = detail_lines(state).len().min(1);
+    state.services.len().min(inner.saturating_sub(keep).max(1))
 }
 
 pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
@@ -473,7 +473,7 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
     }
 
     let rows: Vec<Vec<(Col, Cell)>> = state.services.iter().map(|r| cells(state, r)).collect();
-    let cols = columns(&rows, inner.width.saturating_sub(2) as usize);
+    let cols = columns(&rows, inner.width.saturating_sub(3) as usize);
 
     // header
     let mut h = Styled::new();

@@ -17,6 +17,9 @@ use crate::logs::wrap::{Glyph, WrapCursor, glyph};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Styled {
     pub segs: Vec<(Style, String)>,
+    /// Continuation rows of a wrapped line start at this column (under the text, past
+    /// the service prefix).
+    pub indent: usize,
 }
 
 impl Styled {
@@ -42,7 +45,7 @@ impl Styled {
 
     /// Rows taken when wrapped at `cols`.
     pub fn rows(&self, cols: usize) -> usize {
-        let mut cursor = WrapCursor::new(cols);
+        let mut cursor = WrapCursor::with_indent(cols, self.indent);
         for (_, t) in &self.segs {
             for c in t.chars() {
                 match glyph(c) {
@@ -108,7 +111,7 @@ pub fn draw(
         return 0;
     }
     let max_rows = (area.height - y) as usize;
-    let mut cursor = WrapCursor::new(cols);
+    let mut cursor = WrapCursor::with_indent(cols, line.indent);
     let mut last_row = 0;
     let mut overflow = false;
     'outer: for (style, text) in &line.segs {
@@ -223,11 +226,13 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)] // a list of ranges that has one
     fn highlight_splits_pieces_across_boundaries() {
         let mut s = Styled::new();
         s.push(Style::new().fg(Color::Red), "hello ");
         s.push(Style::new(), "world");
         s.highlight(&[3..8], Style::new().add_modifier(Modifier::REVERSED));
+        assert_eq!(s.plain(), "hello world");
         let texts: Vec<_> = s.segs.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(texts, ["hel", "lo ", "wo", "rld"]);
         assert_eq!(
@@ -245,6 +250,10 @@ mod tests {
         let rows = draw(&mut buf, area, 0, &s, true, 0);
         assert_eq!(rows as usize, s.rows(6));
         assert_eq!(rows, 3);
+        s.indent = 2;
+        let mut buf = Buffer::empty(area);
+        assert_eq!(draw(&mut buf, area, 0, &s, true, 0) as usize, s.rows(6));
+        assert_eq!(buf[(2, 1)].symbol(), "g");
         let mut buf = Buffer::empty(area);
         assert_eq!(draw(&mut buf, area, 0, &s, false, 0), 1);
         assert_eq!(buf[(5, 0)].symbol(), "…");
