@@ -1,3 +1,5 @@
+//! Log store tests: bounds, merge order, search, filter, resume, markers.
+
 use crate::model::{LogLine, ServiceName, Stream};
 
 use super::*;

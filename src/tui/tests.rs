@@ -579,6 +579,38 @@ fn ticks_expire_infos_and_keep_errors() {
 }
 
 #[test]
+fn a_tick_redraws_only_when_something_shown_changes() {
+    let mut s = AppState::fixture();
+    // db has been up 1h02m05s: the next minute boundary is 55 s away
+    s.dirty = false;
+    update(
+        &mut s,
+        Event::Tick {
+            now_unix: FIXTURE_NOW + 10,
+        },
+    );
+    // worker's uptime is shown in seconds (42s -> 52s)
+    assert!(s.dirty);
+    let mut c = s.row(&svc("worker")).unwrap().container.clone().unwrap();
+    c.started_at = Some(FIXTURE_NOW - 3600);
+    s.row_mut(&svc("worker")).unwrap().container = Some(c);
+    update(
+        &mut s,
+        Event::Tick {
+            now_unix: FIXTURE_NOW + 20,
+        },
+    );
+    s.dirty = false;
+    update(
+        &mut s,
+        Event::Tick {
+            now_unix: FIXTURE_NOW + 21,
+        },
+    );
+    assert!(!s.dirty);
+}
+
+#[test]
 fn exec_finished_reports_the_exit_code() {
     let mut s = AppState::fixture();
     update(

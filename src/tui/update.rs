@@ -98,13 +98,25 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Tick { now_unix } => {
+            // Redraw only when a shown uptime or the notice list changes: an idle TUI
+            // ticking once a second then draws about once a minute.
+            let uptimes = |s: &AppState| -> Vec<String> {
+                s.services
+                    .iter()
+                    .filter_map(|r| r.container.as_ref()?.started_at)
+                    .map(|t| views::text::duration(s.now_unix - t))
+                    .collect()
+            };
+            let before = (uptimes(state), state.notices.len());
             state.now_unix = now_unix;
             state.notices.retain(|n| match n.level {
                 NoticeLevel::Info => now_unix - n.at_unix < INFO_SECS,
                 NoticeLevel::Warning => now_unix - n.at_unix < WARNING_SECS,
                 NoticeLevel::Error => true,
             });
-            state.dirty = true;
+            if (uptimes(state), state.notices.len()) != before {
+                state.dirty = true;
+            }
             Vec::new()
         }
         Event::ExecFinished { service, result } => {

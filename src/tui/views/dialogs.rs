@@ -44,8 +44,14 @@ pub fn render(state: &AppState, pending: &PendingAction, buf: &mut Buffer, area:
         }
     };
     let content_w = lines.iter().map(|l| l.plain().width()).max().unwrap_or(0);
-    let w = (content_w as u16 + 4).min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
+    let w = u16::try_from(content_w)
+        .unwrap_or(u16::MAX)
+        .saturating_add(4)
+        .min(area.width);
+    let h = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(area.height);
     let rect = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
