@@ -372,7 +372,114 @@ pub fn is_postgres_image(image: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::model::{ProjectName, Protocol};
+    use crate::stack::{Mount, RestartPolicy, Service, ServiceSettings, StackSettings, Volume};
+
+    fn service(name: &str, image: &str, mounts: &[&str], console: Option<&str>) -> Service {
+        Service {
+            name: ServiceName::new(name),
+            image: image.into(),
+            build: None,
+            command: None,
+            entrypoint: None,
+            environment: BTreeMap::new(),
+            ports: vec![PortBinding {
+                host_ip: "127.0.0.1".into(),
+                host_port: Some(8000),
+                container_port: 80,
+                protocol: Protocol::Tcp,
+            }],
+            mounts: mounts
+                .iter()
+                .map(|v| Mount {
+                    source: MountSource::Volume((*v).into()),
+                    target: "/data".into(),
+                    read_only: false,
+                })
+                .collect(),
+            depends_on: BTreeMap::new(),
+            healthcheck: None,
+            restart: RestartPolicy::No,
+            working_dir: None,
+            user: None,
+            labels: BTreeMap::new(),
+            profiles: vec![],
+            watch: vec![],
+            settings: ServiceSettings {
+                restart_on_change: false,
+                console: console.map(str::to_string),
+            },
+        }
+    }
+
+    #[test]
+    fn from_stack_seeds_services_volumes_and_consoles() {
+        let services = [
+            service("app", "shop-app", &["cache"], None),
+            service("db", "docker.io/library/postgres:16", &["pgdata"], None),
+            service(
+                "warehouse",
+                "timescale/timescaledb:latest-pg16",
+                &["pgdata", "cache"],
+                Some("psql"),
+            ),
+        ];
+        let volume = |key: &str, external: bool| Volume {
+            key: key.into(),
+            name: format!("shop_{key}"),
+            external,
+            labels: BTreeMap::new(),
+        };
+        let stack = Stack {
+            project: ProjectName("shop".into()),
+            file: PathBuf::from("/p/compose.yaml"),
+            dir: PathBuf::from("/p"),
+            services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
+            volumes: [
+                volume("pgdata", false),
+                volume("cache", false),
+                volume("shared", true),
+            ]
+            .into_iter()
+            .map(|v| (v.key.clone(), v))
+            .collect(),
+            warnings: vec![],
+            settings: StackSettings::default(),
+        };
+        let state = AppState::from_stack(&stack, StoreConfig::with_lines(500), "1.2.3");
+        let names: Vec<_> = state
+            .services
+            .iter()
+            .map(|r| (r.name.as_str(), r.console))
+            .collect();
+        assert_eq!(names, [("app", false), ("db", true), ("warehouse", true)]);
+        assert_eq!(state.services[0].declared_ports.len(), 1);
+        // external volumes are never reset
+        let vols: Vec<_> = state
+            .volumes
+            .iter()
+            .map(|v| {
+                (
+                    v.key.as_str(),
+                    v.services.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            vols,
+            [
+                ("cache", vec!["app", "warehouse"]),
+                ("pgdata", vec!["db", "warehouse"])
+            ]
+        );
+        assert_eq!(state.logs.store.config().lines_per_service, 500);
+        assert_eq!(state.logs.store.service_count(), 3);
+        assert_eq!(state.version, "1.2.3");
+    }
 
     #[test]
     fn postgres_images() {
