@@ -1,0 +1,22 @@
+//! The terminal UI: state, update, keymap, views, terminal guard.
+//!
+//! Elm-shaped: the app loop owns one [`AppState`], feeds every input to [`update`] as an
+//! [`Event`], performs the [`Command`]s it returns, and calls [`render`] when the state
+//! is dirty. Nothing here talks to Docker or awaits; only `terminal` touches the tty.
+
+mod fixture;
+pub mod keymap;
+pub mod state;
+pub mod terminal;
+#[cfg(test)]
+mod tests;
+pub mod update;
+pub mod views;
+
+pub use keymap::Action;
+pub use state::{
+    AppState, Focus, Mode, PendingAction, Scroll, ServiceRow, ServiceSeed, Status, VolumeUse,
+};
+pub use terminal::TerminalGuard;
+pub use update::{Command, Event, quit_message, update};
+pub use views::render;

@@ -1,0 +1,153 @@
+//! The terminal: raw mode, alternate screen and mouse capture, entered by a guard and
+//! restored on every way out — drop (normal quit or an error unwinding through the app
+//! loop), a panic (hook), SIGTERM and SIGHUP (the app loop awaits [`Signals`] and then
+//! drops the guard), and around an exec session ([`TerminalGuard::suspend`]).
+//!
+//! The only module of the TUI that writes to the tty. It owns no application state.
+
+use std::io::{self, Stdout, Write, stdout};
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+
+/// Whether the terminal is in our mode now: the panic hook and signal paths restore only
+/// then, so a panic before the UI started prints normally.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static HOOK: Once = Once::new();
+
+/// Holds the terminal in TUI mode; restores it when dropped.
+pub struct TerminalGuard {
+    terminal: Tui,
+}
+
+impl TerminalGuard {
+    /// Enters raw mode, the alternate screen and mouse capture, and installs the panic
+    /// hook. Validate everything that can fail with a message before calling this.
+    pub fn enter() -> io::Result<Self> {
+        install_panic_hook();
+        enter_mode()?;
+        let terminal = match Terminal::new(CrosstermBackend::new(stdout())) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = restore();
+                return Err(e);
+            }
+        };
+        Ok(Self { terminal })
+    }
+
+    pub fn terminal(&mut self) -> &mut Tui {
+        &mut self.terminal
+    }
+
+    /// Hands the terminal back to the user's shell (for an exec session). Input must
+    /// not be read by the UI meanwhile.
+    pub fn suspend(&mut self) -> io::Result<()> {
+        restore()
+    }
+
+    /// Takes the terminal back after [`Self::suspend`] and forces a full redraw (the
+    /// screen's contents are unknown).
+    pub fn resume(&mut self) -> io::Result<()> {
+        enter_mode()?;
+        self.terminal.clear()
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = restore();
+    }
+}
+
+fn enter_mode() -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(stdout(), EnterAlternateScreen, EnableMouseCapture, Hide)
+}
+
+/// Leaves TUI mode if we are in it: every step is tried even if one fails, and the
+/// first error is returned. Safe to call any number of times.
+pub fn restore() -> io::Result<()> {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let raw = disable_raw_mode();
+    let mut out = stdout();
+    let screen = execute!(out, DisableMouseCapture, LeaveAlternateScreen, Show);
+    let flush = out.flush();
+    raw.and(screen).and(flush)
+}
+
+/// Chains a hook that restores the terminal before the previous hook prints the panic,
+/// so the message lands on the normal screen, readable. Installed once.
+pub fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = restore();
+            previous(info);
+        }));
+    });
+}
+
+/// A signal that ends the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Terminate,
+    Hangup,
+}
+
+/// SIGTERM and SIGHUP as a stream for the app loop's `select!` (in raw mode Ctrl-C is a
+/// key, not SIGINT). On a signal the loop breaks and the guard's drop restores.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must be called inside a tokio runtime.
+    pub fn new() -> io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    pub async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.term.recv() => Signal::Terminate,
+            _ = self.hup.recv() => Signal::Hangup,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_without_entering_writes_nothing_and_succeeds() {
+        // Not active: must not touch the (test runner's) terminal.
+        assert!(restore().is_ok());
+        assert!(restore().is_ok());
+        install_panic_hook();
+        install_panic_hook();
+    }
+
+    #[tokio::test]
+    async fn signals_can_be_set_up() {
+        assert!(Signals::new().is_ok());
+    }
+}
