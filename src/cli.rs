@@ -47,6 +47,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Create and start the stack (and open the TUI unless --detach)
     Up(UpArgs),
+    /// Open the terminal UI on the running stack
+    Tui(TuiArgs),
     /// Stop and remove containers and the network; volumes only with --volumes
     Down(DownArgs),
     /// Services, state, health, ports
@@ -142,6 +144,16 @@ pub struct UpArgs {
     /// Keep containers of services no longer in the file
     #[arg(long)]
     pub keep_orphans: bool,
+    /// Log lines kept per service in the UI (default: x-devstack.log_lines, else 20000)
+    #[arg(long, value_name = "N")]
+    pub log_lines: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    /// Log lines kept per service (default: x-devstack.log_lines, else 20000)
+    #[arg(long, value_name = "N")]
+    pub log_lines: Option<usize>,
 }
 
 #[derive(Debug, Clone, Args)]

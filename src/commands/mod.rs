@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::cli::{
-    Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, UpArgs,
+    Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, TuiArgs,
+    UpArgs,
 };
 use crate::engine::{self, Engine, LogOptions};
 use crate::model::{ContainerInfo, EngineEvent, NoticeLevel, Progress, ServiceName};
@@ -43,6 +44,7 @@ pub enum Error {
 pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
     match command {
         Command::Up(args) => up(&global, &args).await,
+        Command::Tui(args) => tui(&global, &args).await,
         Command::Down(args) => down(&global, &args).await,
         Command::Ps(args) => ps(&global, &args).await,
         Command::Logs(args) => logs(&global, &args).await,
@@ -163,42 +165,95 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         force_recreate: args.force_recreate,
         keep_orphans: args.keep_orphans,
     };
-    converge(
-        &engine,
-        &stack,
-        options,
-        Duration::from_secs(args.wait_timeout),
-    )
-    .await?;
-    Ok(0)
+    let timeout = Duration::from_secs(args.wait_timeout);
+    if args.detach {
+        converge(&engine, &stack, options, timeout).await?;
+        return Ok(0);
+    }
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        // No terminal for the UI: do what `docker compose up` does, converge and follow
+        // the logs.
+        converge(&engine, &stack, options, timeout).await?;
+        let follow = LogsArgs {
+            services: Vec::new(),
+            follow: true,
+            tail: Some(0),
+            timestamps: false,
+            no_color: false,
+        };
+        return logs_of(&engine, &stack, &follow).await;
+    }
+    run_ui(engine, stack, args.log_lines, Some((options, timeout))).await
 }
 
-/// `up --detach`: plan, check ports, apply, wait until ready, printing progress.
+async fn tui(global: &GlobalArgs, args: &TuiArgs) -> Result<u8, Error> {
+    let stack = load_stack(global)?;
+    let engine = Engine::connect().await?;
+    run_ui(engine, stack, args.log_lines, None).await
+}
+
+async fn run_ui(
+    engine: Engine,
+    stack: Stack,
+    log_lines: Option<usize>,
+    up: Option<(PlanOptions, Duration)>,
+) -> Result<u8, Error> {
+    let config = crate::app::AppConfig {
+        log_lines: log_lines
+            .or(stack.settings.log_lines)
+            .unwrap_or(crate::logs::StoreConfig::DEFAULT_LINES),
+        up,
+    };
+    match crate::app::run(engine, stack, config).await? {
+        crate::app::Outcome::Quit { .. } => Ok(0),
+        // 128 + signal number, as shells report a process ended by a signal.
+        crate::app::Outcome::Signalled => Ok(143),
+    }
+}
+
+/// `up --detach` as the CLI shows it: progress lines on stderr.
 pub async fn converge(
     engine: &Engine,
     stack: &Stack,
     options: PlanOptions,
     timeout: Duration,
 ) -> Result<(), Error> {
+    let (tx, rx) = mpsc::channel(256);
+    let printer = tokio::spawn(print_progress(rx, service_width(stack)));
+    let result = converge_with(engine, stack, options, timeout, tx).await;
+    let _ = printer.await;
+    match result? {
+        Converged::AlreadyUp => eprintln!("{}: everything is up to date", stack.project),
+        Converged::Changed => eprintln!("{}: {} services ready", stack.project, stack.services.len()),
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Converged {
+    /// Nothing was written: the stack was up and ready.
+    AlreadyUp,
+    Changed,
+}
+
+/// Plan, check ports, apply, wait until ready; progress goes to `events` (the CLI's
+/// printer or the TUI), nothing is printed.
+pub async fn converge_with(
+    engine: &Engine,
+    stack: &Stack,
+    options: PlanOptions,
+    timeout: Duration,
+    events: mpsc::Sender<EngineEvent>,
+) -> Result<Converged, Error> {
     let observed = engine.observe(stack).await?;
     let plan = plan::diff(stack, &observed, options);
     if plan.is_noop() && observed_ready(&observed) {
-        eprintln!("{}: everything is up to date", stack.project);
-        return Ok(());
+        return Ok(Converged::AlreadyUp);
     }
     engine.check_ports(stack, &observed).await?;
-    let (tx, rx) = mpsc::channel(256);
-    let printer = tokio::spawn(print_progress(rx, service_width(stack)));
-    let result = async {
-        engine.apply(stack, &plan, tx.clone()).await?;
-        engine.wait_ready(stack, timeout, tx.clone()).await
-    }
-    .await;
-    drop(tx);
-    let _ = printer.await;
-    result?;
-    eprintln!("{}: {} services ready", stack.project, stack.services.len());
-    Ok(())
+    engine.apply(stack, &plan, events.clone()).await?;
+    engine.wait_ready(stack, timeout, events).await?;
+    Ok(Converged::Changed)
 }
 
 /// Every container runs (healthy when it has a healthcheck) or finished with 0.
@@ -211,7 +266,7 @@ fn observed_ready(observed: &crate::model::Observed) -> bool {
     })
 }
 
-fn service_width(stack: &Stack) -> usize {
+pub(crate) fn service_width(stack: &Stack) -> usize {
     stack
         .services
         .keys()
@@ -221,7 +276,7 @@ fn service_width(stack: &Stack) -> usize {
 }
 
 /// Progress as lines on stderr, one per change of a service's step.
-async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: usize) {
+pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: usize) {
     let mut last: BTreeMap<ServiceName, String> = BTreeMap::new();
     while let Some(event) = rx.recv().await {
         match event {
@@ -238,7 +293,7 @@ async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: usize) {
                     NoticeLevel::Warning => "warning: ",
                     NoticeLevel::Error => "error: ",
                 };
-                eprintln!("{tag}{message}");
+                eprintln!(" {tag}{message}");
             }
             _ => {}
         }
@@ -321,8 +376,12 @@ async fn ps(global: &GlobalArgs, args: &PsArgs) -> Result<u8, Error> {
 
 async fn logs(global: &GlobalArgs, args: &LogsArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
-    let selected = select_services(&stack, &args.services)?;
     let engine = Engine::connect().await?;
+    logs_of(&engine, &stack, args).await
+}
+
+async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, Error> {
+    let selected = select_services(stack, &args.services)?;
     let containers: Vec<ContainerInfo> = engine
         .ps(&stack.project)
         .await?

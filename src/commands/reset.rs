@@ -4,14 +4,16 @@
 //! daemon is only asked to remove volumes that carry this project's label, and bind
 //! mounts (the user's files) are never touched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use super::{Error, converge, load_stack};
+use tokio::sync::mpsc;
+
+use super::{Error, converge_with, load_stack};
 use crate::cli::{GlobalArgs, ResetArgs};
 use crate::engine::Engine;
-use crate::model::{ServiceName, labels};
+use crate::model::{EngineEvent, NoticeLevel, ServiceName, labels};
 use crate::plan::PlanOptions;
 use crate::stack::{MountSource, Stack};
 
@@ -204,42 +206,39 @@ pub async fn reset(global: &GlobalArgs, args: &ResetArgs) -> Result<u8, Error> {
             return Ok(1);
         }
     }
-    run_reset(
-        &engine,
-        &stack,
-        &plan,
-        Duration::from_secs(args.wait_timeout),
-    )
-    .await?;
+    let (tx, rx) = mpsc::channel(256);
+    let printer = tokio::spawn(super::print_progress(rx, super::service_width(&stack)));
+    let timeout = Duration::from_secs(args.wait_timeout);
+    let result = run_reset(&engine, &stack, &plan, timeout, tx).await;
+    let _ = printer.await;
+    result?;
+    eprintln!("{}: reset done, services ready", stack.project);
     Ok(0)
 }
 
-/// Removes the services' containers and the volumes, then converges as `up --detach`.
+/// Removes the services' containers and the volumes, then converges as `up --detach`;
+/// what it does goes to `events` as notices and progress.
 pub async fn run_reset(
     engine: &Engine,
     stack: &Stack,
     plan: &ResetPlan,
     timeout: Duration,
+    events: mpsc::Sender<EngineEvent>,
 ) -> Result<(), Error> {
-    for name in engine
-        .remove_services(&stack.project, &plan.services)
-        .await?
-    {
-        eprintln!(" removed container {name}");
+    let notice = |message: String| EngineEvent::Notice {
+        level: NoticeLevel::Info,
+        message,
+    };
+    for name in engine.remove_services(&stack.project, &plan.services).await? {
+        let _ = events.send(notice(format!("removed container {name}"))).await;
     }
-    let mut gone: BTreeMap<&str, bool> = BTreeMap::new();
     for (_, name, _) in &plan.volumes {
-        gone.insert(
-            name,
-            engine.remove_project_volume(&stack.project, name).await?,
-        );
-    }
-    for (name, existed) in gone {
-        if existed {
-            eprintln!(" removed volume {name}");
+        if engine.remove_project_volume(&stack.project, name).await? {
+            let _ = events.send(notice(format!("removed volume {name}"))).await;
         }
     }
-    converge(engine, stack, PlanOptions::default(), timeout).await
+    converge_with(engine, stack, PlanOptions::default(), timeout, events).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,476 @@
+//! The TUI's app loop: owns the one [`AppState`], turns the engine's feeds and the
+//! terminal's input into `tui::Event`s, performs the `tui::Command`s that `update`
+//! returns, and draws when the state is dirty.
+//!
+//! Docker work runs in tokio tasks that report over bounded channels; the loop itself
+//! never awaits the daemon, so a key shows within a frame even under a log flood.
+//! The terminal is only touched in [`run`]; [`App`] works without one (tests drive it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::commands::session::console_for;
+use crate::commands::{self, reset};
+use crate::engine::{Engine, ExecRequest, LogOptions};
+use crate::logs::StoreConfig;
+use crate::model::{
+    ContainerId, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName,
+};
+use crate::plan::PlanOptions;
+use crate::stack::Stack;
+use crate::tui::terminal::{Signals, TerminalGuard};
+use crate::tui::{self, AppState, Command, Event};
+
+/// Redraws are coalesced to at most this often (~60 frames/s).
+const FRAME: Duration = Duration::from_millis(16);
+/// Log batches waiting for the loop; the followers wait when it is full, so memory is
+/// bounded by this times the batch size, never by the flood.
+const LOG_QUEUE: usize = 64;
+const LOG_BATCH: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub log_lines: usize,
+    /// Bring the stack up first (`devstack up`), with these options and wait timeout.
+    pub up: Option<(PlanOptions, Duration)>,
+}
+
+/// What the user left the UI with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Quit { stopped: bool },
+    /// SIGTERM or SIGHUP.
+    Signalled,
+}
+
+/// A terminal-side effect the loop around [`App`] must carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handoff {
+    Exec {
+        service: ServiceName,
+        request: ExecRequest,
+    },
+    Quit {
+        stopped: bool,
+    },
+}
+
+struct Follower {
+    container: ContainerId,
+    task: JoinHandle<()>,
+}
+
+/// The state and its feeds, without a terminal.
+pub struct App {
+    pub state: AppState,
+    engine: Engine,
+    stack: Arc<Stack>,
+    engine_tx: mpsc::Sender<EngineEvent>,
+    engine_rx: mpsc::Receiver<EngineEvent>,
+    logs_tx: mpsc::Sender<Vec<LogLine>>,
+    logs_rx: mpsc::Receiver<Vec<LogLine>>,
+    followers: HashMap<ServiceName, Follower>,
+    background: Vec<JoinHandle<()>>,
+    log_lines: usize,
+    /// Set while `Quit { stop_stack: true }` stops the stack.
+    stopping: Option<JoinHandle<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for f in self.followers.values() {
+            f.task.abort();
+        }
+        for t in &self.background {
+            t.abort();
+        }
+    }
+}
+
+impl App {
+    /// Starts the feeds (daemon events, then one log follower per container as they are
+    /// reported) and, with `config.up`, the convergence of the stack.
+    pub fn start(engine: Engine, stack: Stack, config: &AppConfig) -> Self {
+        let mut state = AppState::from_stack(
+            &stack,
+            StoreConfig::with_lines(config.log_lines),
+            env!("CARGO_PKG_VERSION"),
+        );
+        state.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
+        let (engine_tx, engine_rx) = mpsc::channel(1024);
+        let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
+        let stack = Arc::new(stack);
+        let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
+        if let Some((options, timeout)) = config.up {
+            let (engine, stack, tx) = (engine.clone(), Arc::clone(&stack), engine_tx.clone());
+            background.push(tokio::spawn(async move {
+                let result =
+                    commands::converge_with(&engine, &stack, options, timeout, tx.clone()).await;
+                let (level, message) = match result {
+                    Ok(_) => (NoticeLevel::Info, format!("{}: all services ready", stack.project)),
+                    Err(e) => (NoticeLevel::Error, format!("up failed: {e}")),
+                };
+                let _ = tx.send(EngineEvent::Notice { level, message }).await;
+            }));
+        }
+        let mut app = Self {
+            state,
+            engine,
+            stack,
+            engine_tx,
+            engine_rx,
+            logs_tx,
+            logs_rx,
+            followers: HashMap::new(),
+            background,
+            log_lines: config.log_lines,
+            stopping: None,
+        };
+        app.handle(Event::Tick {
+            now_unix: chrono::Utc::now().timestamp(),
+        });
+        app
+    }
+
+    /// The next event from the engine or the log followers (not the terminal).
+    pub async fn next_event(&mut self) -> Option<Event> {
+        tokio::select! {
+            biased;
+            // Engine events first: they are few and change what the logs mean.
+            Some(e) = self.engine_rx.recv() => Some(Event::Engine(e)),
+            Some(batch) = self.logs_rx.recv() => Some(Event::Logs(batch)),
+            else => None,
+        }
+    }
+
+    /// Everything already queued, without waiting: the loop draws once per drain.
+    pub fn ready_events(&mut self, limit: usize) -> Vec<Event> {
+        let mut out = Vec::new();
+        while out.len() < limit {
+            if let Ok(e) = self.engine_rx.try_recv() {
+                out.push(Event::Engine(e));
+            } else if let Ok(batch) = self.logs_rx.try_recv() {
+                out.push(Event::Logs(batch));
+            } else {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Feeds one event to `update` and performs what it asks; terminal hand-offs are
+    /// returned for the caller.
+    pub fn handle(&mut self, event: Event) -> Vec<Handoff> {
+        if let Event::Engine(EngineEvent::Container(info)) = &event {
+            self.follow_container(&info.service, &info.id, info.state);
+        }
+        let commands = tui::update(&mut self.state, event);
+        commands
+            .into_iter()
+            .filter_map(|c| self.perform(c))
+            .collect()
+    }
+
+    /// One log follower per service, on its current container; a new container (a
+    /// recreate) or a restart after the stream ended gets a new follower that resumes
+    /// after the last line seen, so nothing is shown twice.
+    fn follow_container(&mut self, service: &ServiceName, id: &ContainerId, state: ContainerState) {
+        let current = self.followers.get(service);
+        let same = current.is_some_and(|f| &f.container == id);
+        let alive = current.is_some_and(|f| !f.task.is_finished());
+        if same && (alive || state != ContainerState::Running) {
+            return;
+        }
+        let since = self.state.logs.store.last_ts(service);
+        self.spawn_follower(service.clone(), id.clone(), since);
+    }
+
+    fn spawn_follower(&mut self, service: ServiceName, container: ContainerId, since: Option<i64>) {
+        if let Some(old) = self.followers.remove(&service) {
+            old.task.abort();
+        }
+        let options = LogOptions {
+            follow: true,
+            tail: if since.is_some() {
+                None
+            } else {
+                Some(self.log_lines)
+            },
+            since_nanos: since,
+        };
+        let stream = self.engine.follow_logs(&service, &container.0, options);
+        let (logs, events) = (self.logs_tx.clone(), self.engine_tx.clone());
+        let name = service.clone();
+        let task = tokio::spawn(async move {
+            let mut chunks = std::pin::pin!(stream.ready_chunks(LOG_BATCH));
+            while let Some(chunk) = chunks.next().await {
+                let mut batch = Vec::with_capacity(chunk.len());
+                let mut failure = None;
+                for item in chunk {
+                    match item {
+                        Ok(line) => batch.push(line),
+                        Err(e) => failure = Some(e),
+                    }
+                }
+                if !batch.is_empty() && logs.send(batch).await.is_err() {
+                    return;
+                }
+                if let Some(e) = failure {
+                    // A lost daemon is reported by the event feed, which resumes the logs.
+                    if !e.is_connection() {
+                        let _ = events
+                            .send(EngineEvent::Notice {
+                                level: NoticeLevel::Warning,
+                                message: format!("logs of '{name}': {e}"),
+                            })
+                            .await;
+                    }
+                    return;
+                }
+            }
+        });
+        self.followers.insert(service, Follower { container, task });
+    }
+
+    fn notify_on_error<F>(&mut self, what: String, work: F)
+    where
+        F: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let tx = self.engine_tx.clone();
+        self.background.retain(|t| !t.is_finished());
+        self.background.push(tokio::spawn(async move {
+            if let Err(e) = work.await {
+                let _ = tx
+                    .send(EngineEvent::Notice {
+                        level: NoticeLevel::Error,
+                        message: format!("{what}: {e}"),
+                    })
+                    .await;
+            }
+        }));
+    }
+
+    fn perform(&mut self, command: Command) -> Option<Handoff> {
+        let (engine, stack) = (self.engine.clone(), Arc::clone(&self.stack));
+        match command {
+            Command::Restart(s) => self.notify_on_error(format!("restart '{s}'"), async move {
+                engine.restart(&stack, &s).await.map_err(|e| e.to_string())
+            }),
+            Command::Stop(s) => self.notify_on_error(format!("stop '{s}'"), async move {
+                engine.stop(&stack, &s).await.map_err(|e| e.to_string())
+            }),
+            Command::Start(s) => self.notify_on_error(format!("start '{s}'"), async move {
+                engine.start(&stack, &s).await.map_err(|e| e.to_string())
+            }),
+            Command::Exec { service, command } => {
+                let request = ExecRequest {
+                    cmd: command
+                        .map(|c| vec!["sh".to_string(), "-c".to_string(), c])
+                        .unwrap_or_default(),
+                    tty: true,
+                    stdin: true,
+                    ..ExecRequest::default()
+                };
+                return Some(Handoff::Exec { service, request });
+            }
+            Command::DbConsole(service) => {
+                let console = self.stack.services.get(&service).map(console_for)?;
+                let request = ExecRequest {
+                    cmd: console.cmd,
+                    tty: true,
+                    stdin: true,
+                    ..ExecRequest::default()
+                };
+                return Some(Handoff::Exec { service, request });
+            }
+            Command::Reset { volumes } => {
+                let tx = self.engine_tx.clone();
+                self.notify_on_error("reset".into(), async move {
+                    let plan = reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
+                    reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let _ = tx
+                        .send(EngineEvent::Notice {
+                            level: NoticeLevel::Info,
+                            message: "reset done: volumes recreated, services ready".into(),
+                        })
+                        .await;
+                    Ok(())
+                });
+            }
+            Command::Quit { stop_stack } => {
+                if !stop_stack {
+                    return Some(Handoff::Quit { stopped: false });
+                }
+                let tx = self.engine_tx.clone();
+                self.stopping = Some(tokio::spawn(async move {
+                    let stops = stack.services.keys().map(|s| engine.stop(&stack, s));
+                    for r in futures_util::future::join_all(stops).await {
+                        if let Err(e) = r
+                            && !e.is_not_found()
+                        {
+                            let _ = tx
+                                .send(EngineEvent::Notice {
+                                    level: NoticeLevel::Error,
+                                    message: format!("stop: {e}"),
+                                })
+                                .await;
+                        }
+                    }
+                }));
+                return Some(Handoff::Quit { stopped: true });
+            }
+            Command::ResumeLogs(list) => {
+                for (service, since) in list {
+                    if let Some(container) = self.followers.get(&service).map(|f| f.container.clone()) {
+                        self.spawn_follower(service, container, since);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Waits for a `Quit { stop_stack: true }` to finish stopping.
+    pub async fn finish(&mut self) {
+        if let Some(t) = self.stopping.take() {
+            let _ = t.await;
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+}
+
+/// Runs the UI on the real terminal until the user quits or a signal arrives.
+pub async fn run(engine: Engine, stack: Stack, config: AppConfig) -> Result<Outcome, crate::commands::Error> {
+    let mut signals = Signals::new()?;
+    let mut guard = TerminalGuard::enter()?;
+    let mut app = App::start(engine, stack, &config);
+    let size = guard.terminal().size()?;
+    app.handle(Event::Resize(size.width, size.height));
+    let outcome = loop {
+        let mut input = EventStream::new();
+        let step = drive(&mut app, guard.terminal(), &mut input, &mut signals).await?;
+        // Dropped before an exec, so no key meant for the shell is read here.
+        drop(input);
+        match step {
+            Step::Exit(outcome) => break outcome,
+            Step::Exec { service, request } => {
+                guard.suspend()?;
+                let result = run_exec(&app, &service, request).await;
+                guard.resume()?;
+                let size = guard.terminal().size()?;
+                app.handle(Event::Resize(size.width, size.height));
+                app.handle(Event::ExecFinished { service, result });
+            }
+        }
+    };
+    app.finish().await;
+    drop(guard);
+    if let Outcome::Quit { stopped } = outcome {
+        println!("{}", tui::quit_message(&app.state, stopped));
+    }
+    Ok(outcome)
+}
+
+async fn run_exec(app: &App, service: &ServiceName, mut request: ExecRequest) -> Result<i64, String> {
+    let container = commands::session::running_container(app.engine(), app.stack(), service)
+        .await
+        .map_err(|e| e.to_string())?;
+    if request.cmd.is_empty() {
+        match app.engine().detect_shell(&container.id, None).await {
+            Ok(Some(shell)) => request.cmd = vec![shell.to_string()],
+            Ok(None) => return Err(format!("the image of '{service}' has neither bash nor sh")),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    println!("devstack: {} in '{service}' — exit the shell to return to the UI", request.cmd.join(" "));
+    crate::exec::run(app.engine(), &container.id, request)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+enum Step {
+    Exit(Outcome),
+    Exec {
+        service: ServiceName,
+        request: ExecRequest,
+    },
+}
+
+/// The loop proper: wait for anything, drain what else is ready, draw once if dirty
+/// (at most every [`FRAME`]), and hand terminal work back to [`run`].
+async fn drive<B: Backend>(
+    app: &mut App,
+    terminal: &mut Terminal<B>,
+    input: &mut EventStream,
+    signals: &mut Signals,
+) -> Result<Step, crate::commands::Error>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_draw: Option<Instant> = None;
+    app.state.dirty = true;
+    loop {
+        let mut events = Vec::new();
+        let draw_at = last_draw.map(|t| t + FRAME);
+        tokio::select! {
+            Some(term) = input.next() => match term? {
+                TermEvent::Key(k) => events.push(Event::Key(k)),
+                TermEvent::Mouse(m) => events.push(Event::Mouse(m)),
+                TermEvent::Resize(w, h) => events.push(Event::Resize(w, h)),
+                _ => {}
+            },
+            Some(e) = app.next_event() => events.push(e),
+            _ = tick.tick() => events.push(Event::Tick { now_unix: chrono::Utc::now().timestamp() }),
+            signal = signals.recv() => {
+                let _ = signal;
+                return Ok(Step::Exit(Outcome::Signalled));
+            }
+            () = sleep_until(draw_at), if app.state.dirty && draw_at.is_some() => {}
+        }
+        events.extend(app.ready_events(256));
+        for event in events {
+            for handoff in app.handle(event) {
+                match handoff {
+                    Handoff::Quit { stopped } => return Ok(Step::Exit(Outcome::Quit { stopped })),
+                    Handoff::Exec { service, request } => {
+                        return Ok(Step::Exec { service, request });
+                    }
+                }
+            }
+        }
+        let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
+        if app.state.dirty && due {
+            terminal
+                .draw(|f| tui::render(&app.state, f))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            app.state.dirty = false;
+            last_draw = Some(Instant::now());
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}
