@@ -57,6 +57,10 @@ pub enum Command {
     Start(ServicesArgs),
     /// The resolved stack after interpolation, secrets masked
     Config(ConfigArgs),
+    /// Build the images of services with `build:`
+    Build(ServicesArgs),
+    /// Run the services' develop.watch rules without the TUI, printing each action
+    Watch(ServicesArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,7 @@
 //! What each subcommand does, over the library: load the stack, plan, drive the engine,
 //! print. Returns the process exit code; errors carry what a person needs to act.
 
+pub mod live;
 pub mod output;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,8 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Stop(args) => lifecycle(&global, &args, Lifecycle::Stop).await,
         Command::Start(args) => lifecycle(&global, &args, Lifecycle::Start).await,
         Command::Config(args) => config(&global, &args),
+        Command::Build(args) => live::build(&global, &args).await,
+        Command::Watch(args) => live::watch(&global, &args).await,
     }
 }
 
@@ -101,7 +104,13 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         force_recreate: args.force_recreate,
         keep_orphans: args.keep_orphans,
     };
-    converge(&engine, &stack, options, Duration::from_secs(args.wait_timeout)).await?;
+    converge(
+        &engine,
+        &stack,
+        options,
+        Duration::from_secs(args.wait_timeout),
+    )
+    .await?;
     Ok(0)
 }
 
@@ -112,6 +121,16 @@ pub async fn converge(
     options: PlanOptions,
     timeout: Duration,
 ) -> Result<(), Error> {
+    // Built before planning, so the plan recreates only services whose image changed.
+    let options = if options.build {
+        live::build_for_up(engine, stack).await?;
+        PlanOptions {
+            build: false,
+            ..options
+        }
+    } else {
+        options
+    };
     let observed = engine.observe(stack).await?;
     let plan = plan::diff(stack, &observed, options);
     if plan.is_noop() && observed_ready(&observed) {

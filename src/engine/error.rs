@@ -101,6 +101,10 @@ pub enum Error {
     )]
     Pull { image: String, message: String },
 
+    /// Building a service's image failed: the step, the builder's message, its output.
+    #[error("{0}")]
+    Build(Box<super::build::BuildFailure>),
+
     /// Something devstack does not do yet.
     #[error("{what}{}: not supported by devstack yet", for_service(service))]
     Unsupported {

@@ -153,12 +153,12 @@ pub(crate) fn from_summary(s: ContainerSummary) -> Option<ContainerInfo> {
     let status_text = s.status.unwrap_or_default();
     let state = s
         .state
-        .and_then(|st| ContainerState::parse(&st.to_string()))
+        .and_then(|st| ContainerState::parse(st.as_ref()))
         .unwrap_or(ContainerState::Created);
     // API ≥ 1.52 reports health in the list; older daemons only in the status text,
     // e.g. "Up 3 seconds (health: starting)".
     let health = match s.health.and_then(|h| h.status) {
-        Some(h) => Health::parse(&h.to_string()),
+        Some(h) => Health::parse(h.as_ref()),
         None => health_from_status(&status_text),
     };
     let exit_code = if matches!(state, ContainerState::Exited | ContainerState::Dead) {
@@ -219,7 +219,7 @@ pub(crate) fn from_inspect(i: &ContainerInspectResponse) -> Option<ContainerInfo
     let state = i.state.as_ref();
     let container_state = state
         .and_then(|s| s.status)
-        .and_then(|s| ContainerState::parse(&s.to_string()))
+        .and_then(|s| ContainerState::parse(s.as_ref()))
         .unwrap_or(ContainerState::Created);
     let health = match state.and_then(|s| s.health.as_ref()).and_then(|h| h.status) {
         Some(HealthStatusEnum::STARTING) => Health::Starting,

@@ -40,12 +40,23 @@ impl Drop for WatchHandle {
     }
 }
 
+/// One debounced burst of changes: what each concerned service should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub triggers: Vec<Trigger>,
+    /// When the last change of the burst was seen: a save's "time zero" for measuring
+    /// how long until the container runs the new code.
+    pub last_change: Instant,
+    /// When the quiet period ended and the batch was handed over.
+    pub fired: Instant,
+}
+
 /// Watch every root of `rules`; each debounced burst that concerns a service arrives on
-/// `out` as one batch of triggers.
+/// `out` as one [`Batch`].
 pub fn spawn(
     rules: Rules,
     quiet: Duration,
-    out: mpsc::Sender<Vec<Trigger>>,
+    out: mpsc::Sender<Batch>,
 ) -> Result<WatchHandle, Error> {
     // Bounded: when the debounce loop falls behind, notify's thread waits rather than
     // memory growing; a burst is folded into one set of paths anyway.
@@ -88,9 +99,12 @@ pub fn spawn(
                     None => break,
                 },
                 () = sleep_until(deadline), if deadline.is_some() => {
-                    if let Some(batch) = debouncer.take_due(Instant::now()) {
-                        let triggers = rules.triggers(&batch);
-                        if !triggers.is_empty() && out.send(triggers).await.is_err() {
+                    let now = Instant::now();
+                    let last_change = deadline.map_or(now, |d| d - quiet);
+                    if let Some(paths) = debouncer.take_due(now) {
+                        let triggers = rules.triggers(&paths);
+                        let batch = Batch { triggers, last_change, fired: now };
+                        if !batch.triggers.is_empty() && out.send(batch).await.is_err() {
                             break;
                         }
                     }

@@ -123,6 +123,15 @@ impl Rules {
         self.rules.is_empty()
     }
 
+    /// (service, watched host path, action) of every rule, for telling the user what
+    /// is watched.
+    pub fn describe(&self) -> Vec<(ServiceName, PathBuf, WatchAction)> {
+        self.rules
+            .iter()
+            .map(|r| (r.service.clone(), r.root.clone(), r.action))
+            .collect()
+    }
+
     /// Host paths to watch (recursively).
     pub fn roots(&self) -> Vec<PathBuf> {
         let mut roots: Vec<PathBuf> = self.rules.iter().map(|r| r.root.clone()).collect();
@@ -137,6 +146,8 @@ impl Rules {
     pub fn triggers(&self, changed: &[PathBuf]) -> Vec<Trigger> {
         let mut by_service: BTreeMap<ServiceName, Trigger> = BTreeMap::new();
         for path in changed {
+            // Two rules of one service matching one path still count it once.
+            let mut counted: Vec<&ServiceName> = Vec::new();
             for rule in &self.rules {
                 let Ok(rel) = path.strip_prefix(&rule.root) else {
                     continue;
@@ -163,7 +174,10 @@ impl Rules {
                         first: shown,
                         count: 0,
                     });
-                entry.count += 1;
+                if !counted.contains(&&rule.service) {
+                    counted.push(&rule.service);
+                    entry.count += 1;
+                }
                 if strength(rule.action) > strength(entry.action) {
                     entry.action = rule.action;
                 }
@@ -178,6 +192,18 @@ impl Rules {
             }
         }
         by_service.into_values().collect()
+    }
+}
+
+impl Trigger {
+    /// Folds a later burst for the same service into this one (while an action for the
+    /// service is still running): the stronger action, every file, the first name kept.
+    pub fn merge(&mut self, later: Trigger) {
+        if strength(later.action) > strength(self.action) {
+            self.action = later.action;
+        }
+        self.count += later.count;
+        self.files.extend(later.files);
     }
 }
 
