@@ -305,7 +305,8 @@ services:
         let (dir, stack) = load(TWO_SERVICES, FILES);
         let root = dir.path();
         let rules = Rules::from_stack(&stack);
-        let table: &[(&[&str], &[(&str, WatchAction)])] = &[
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, WatchAction)]);
+        let table: &[Case] = &[
             (&["src/load.py"], &[("pipeline", WatchAction::Sync)]),
             (&["requirements.txt"], &[("pipeline", WatchAction::Rebuild)]),
             (&["conf/app.ini"], &[("pipeline", WatchAction::Restart)]),
