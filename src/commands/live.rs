@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::{Error, load_stack, print_progress, select_services, service_width};
 use crate::cli::{GlobalArgs, ServicesArgs};
@@ -200,23 +200,41 @@ pub struct WatchOutcome {
     /// Debounce fired → action done: devstack's own share (includes waiting for an
     /// earlier action of the same service).
     pub own: Duration,
+    /// Last change → the action began (debounce included): DESIGN's "save → restart
+    /// issued" budget.
+    pub issued: Duration,
 }
 
-/// Runs the watchers of `services` (all when empty) until `outcomes` closes or the task
-/// is dropped: each debounced burst becomes one action per service; while a service's
-/// action runs, later bursts for it are folded into one follow-up action.
-pub async fn run_watch(
+/// Starts the watchers of `services` (all when empty) and returns the task that turns
+/// each debounced burst into one action per service; while a service's action runs,
+/// later bursts for it fold into one follow-up action. Watching has begun when this
+/// returns (a save right after it is seen); aborting the task stops it. Progress (build
+/// steps) goes to `events`, which the caller must drain; results go to `outcomes`.
+pub fn spawn_watch(
     engine: Engine,
     stack: Arc<Stack>,
-    services: Vec<ServiceName>,
+    services: &[ServiceName],
     events: mpsc::Sender<EngineEvent>,
     outcomes: mpsc::Sender<WatchOutcome>,
-) -> Result<(), Error> {
-    let rules = watch_rules(&stack, &services);
+) -> Result<JoinHandle<()>, Error> {
+    let rules = watch_rules(&stack, services);
     let quiet = stack.settings.debounce.unwrap_or(watch::DEFAULT_QUIET);
-    let (tx, mut batches) = mpsc::channel::<Batch>(16);
-    let _handle = watch::spawn(rules, quiet, tx).map_err(|e| Error::Usage(e.to_string()))?;
+    let (tx, batches) = mpsc::channel::<Batch>(16);
+    let handle = watch::spawn(rules, quiet, tx).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(tokio::spawn(async move {
+        // Owned by the task: aborting the task drops the file watcher too.
+        let _handle = handle;
+        watch_loop(engine, stack, batches, events, outcomes).await;
+    }))
+}
 
+async fn watch_loop(
+    engine: Engine,
+    stack: Arc<Stack>,
+    mut batches: mpsc::Receiver<Batch>,
+    events: mpsc::Sender<EngineEvent>,
+    outcomes: mpsc::Sender<WatchOutcome>,
+) {
     let mut running: JoinSet<WatchOutcome> = JoinSet::new();
     let mut busy: BTreeSet<ServiceName> = BTreeSet::new();
     // Folded triggers waiting for their service, with the latest save time and fire time.
@@ -225,8 +243,10 @@ pub async fn run_watch(
         |running: &mut JoinSet<WatchOutcome>, t: Trigger, saved: Instant, fired: Instant| {
             let (engine, stack, events) = (engine.clone(), stack.clone(), events.clone());
             running.spawn(async move {
+                let issued = saved.elapsed();
                 let result = apply_trigger(&engine, &stack, &t, &events).await;
                 WatchOutcome {
+                    issued,
                     service: t.service,
                     result,
                     since_save: saved.elapsed(),
@@ -259,12 +279,10 @@ pub async fn run_watch(
                 }
             }
             Some(done) = running.join_next(), if !running.is_empty() => {
-                let outcome = match done {
-                    Ok(o) => o,
-                    Err(e) => return Err(Error::Engine(crate::engine::Error::Task {
-                        op: "watch action",
-                        message: e.to_string(),
-                    })),
+                let Ok(outcome) = done else {
+                    // An action panicked: its service stays busy rather than being
+                    // worked on concurrently by a follow-up; the others go on.
+                    continue;
                 };
                 busy.remove(&outcome.service);
                 if let Some((t, saved, fired)) = pending.remove(&outcome.service) {
@@ -277,7 +295,6 @@ pub async fn run_watch(
             }
         }
     }
-    Ok(())
 }
 
 /// The watch rules of the selected services (all when none selected).
@@ -329,7 +346,7 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
     let (events_tx, events_rx) = mpsc::channel(256);
     let printer = tokio::spawn(print_progress(events_rx, service_width(&stack)));
     let (out_tx, mut out_rx) = mpsc::channel(64);
-    let mut watcher = tokio::spawn(run_watch(engine, stack, selected, events_tx, out_tx));
+    let mut watcher = spawn_watch(engine, stack, &selected, events_tx, out_tx)?;
     let mut failed = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -339,8 +356,11 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
                 let Some(o) = outcome else { break };
                 match o.result {
                     Ok(message) => eprintln!(
-                        "{message} — running {} ms after the save (devstack's share {} ms)",
+                        "{message} [save → done {} ms: issued at {} ms; devstack's share after \
+                         the {} ms debounce {} ms]",
                         o.since_save.as_millis(),
+                        o.issued.as_millis(),
+                        quiet.as_millis(),
                         o.own.as_millis()
                     ),
                     Err(e) => {
@@ -356,14 +376,13 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
                 break;
             }
             joined = &mut watcher => {
-                match joined {
-                    Ok(Ok(())) => break,
-                    Ok(Err(e)) => return Err(e),
-                    Err(e) => return Err(Error::Engine(crate::engine::Error::Task {
+                if let Err(e) = joined {
+                    return Err(Error::Engine(crate::engine::Error::Task {
                         op: "watch",
                         message: e.to_string(),
-                    })),
+                    }));
                 }
+                break;
             }
         }
     }

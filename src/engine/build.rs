@@ -10,7 +10,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
-use bollard::query_parameters::{BuildImageOptionsBuilder, RemoveImageOptionsBuilder};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
+};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
@@ -22,6 +24,13 @@ use crate::stack::Stack;
 const FAILURE_LINES: usize = 20;
 /// Lines of one step kept while it runs; a noisy step (a `pip install`) keeps its tail.
 const KEPT_LINES: usize = 200;
+
+/// One build at a time per process. The classic builder's cache is not safe for
+/// concurrent identical steps: two builds sharing a prefix (the same `FROM` and `COPY`)
+/// each create their own layer, and a later build may pick either from the cache — so
+/// an unchanged service would get a new image id and `up --build` would recreate it.
+/// Built one after another, the second reuses the first's layers.
+static BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Why a build failed: where, what the builder said, and what the step printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +102,13 @@ impl Engine {
             ));
         };
 
+        let _one_at_a_time = match BUILDS.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                emit(events, service, "waiting for another build".into()).await;
+                BUILDS.lock().await
+            }
+        };
         emit(events, service, "sending context".into()).await;
         // Reading the context walks the user's tree: off the async threads.
         let (context, dockerfile) = (build.context.clone(), build.dockerfile.clone());
@@ -166,43 +182,40 @@ impl Engine {
         Ok(self.image_id(reference).await?.map(|(_, id)| id))
     }
 
-    /// Removes an image devstack built for `project` (its tag and, when no other tag
-    /// holds it, its layers). Refuses an image without our project label: devstack
-    /// removes only what it made.
-    pub async fn remove_built_image(
-        &self,
-        project: &ProjectName,
-        reference: &str,
-    ) -> Result<(), Error> {
-        let image = match self.docker.inspect_image(reference).await {
-            Ok(image) => image,
-            Err(e) if super::error::is_404(&e) => return Ok(()),
-            Err(e) => return Err(Error::daemon("inspect image", None, e)),
-        };
-        let owner = image
-            .config
-            .and_then(|c| c.labels)
-            .and_then(|l| l.get(labels::PROJECT).cloned());
-        if owner.as_deref() != Some(project.as_str()) {
-            return Err(Error::Conflict {
-                op: "remove image",
-                service: None,
-                message: format!(
-                    "image '{reference}' was not built by devstack for project '{project}'; \
-                     leaving it"
-                ),
-            });
-        }
-        let options = RemoveImageOptionsBuilder::default().force(true).build();
-        match self
+    /// Removes every image labelled as built for `project` (current and replaced ones),
+    /// returning their ids. Images of other projects and untagged build cache without
+    /// our label stay.
+    pub async fn remove_project_images(&self, project: &ProjectName) -> Result<Vec<String>, Error> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={}", labels::PROJECT, project)],
+        )]);
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let images = self
             .docker
-            .remove_image(reference, Some(options), None)
+            .list_images(Some(options))
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if super::error::is_404(&e) => Ok(()),
-            Err(e) => Err(Error::daemon("remove image", None, e)),
+            .map_err(|e| Error::daemon("list images", None, e))?;
+        let mut removed = Vec::new();
+        for image in images {
+            // The filter already did this; checked again because removal is forever.
+            if image.labels.get(labels::PROJECT).map(String::as_str) != Some(project.as_str()) {
+                continue;
+            }
+            let options = RemoveImageOptionsBuilder::default().force(true).build();
+            match self
+                .docker
+                .remove_image(&image.id, Some(options), None)
+                .await
+            {
+                Ok(_) => removed.push(image.id),
+                Err(e) if super::error::is_404(&e) => {}
+                Err(e) => return Err(Error::daemon("remove image", None, e)),
+            }
         }
+        Ok(removed)
     }
 }
 
@@ -246,7 +259,11 @@ impl BuildLog {
         }
     }
 
-    fn line(&mut self, line: &str) -> Option<String> {
+    fn line(&mut self, raw: &str) -> Option<String> {
+        // The builder colours a step's stderr; escapes would garble (or drive) the
+        // terminal that shows the error.
+        let line = strip_escapes(raw);
+        let line = line.as_str();
         if line.trim().is_empty() {
             return None;
         }
@@ -275,6 +292,31 @@ impl BuildLog {
     }
 }
 
+/// Drops ANSI escape sequences (`ESC [ … final`, and lone `ESC x`) and other control
+/// characters but tab.
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters and intermediates, up to the final byte '@'..='~'.
+                for n in chars.by_ref() {
+                    if ('@'..='~').contains(&n) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else if !c.is_control() || c == '\t' {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +340,14 @@ mod tests {
             vec!["compiling", "error: nope", "partial without newline"]
         );
         assert_eq!(log.tail(1), vec!["partial without newline"]);
+    }
+
+    #[test]
+    fn colours_and_control_characters_are_stripped() {
+        let mut log = BuildLog::default();
+        log.push("Step 1/1 : RUN x\n\u{1b}[91mon stderr\n\u{1b}[0mon stdout\u{7}\n");
+        assert_eq!(log.tail(5), vec!["on stderr", "on stdout"]);
+        assert_eq!(strip_escapes("a\u{1b}[1;31mb\u{1b}[0m\tc"), "ab\tc");
     }
 
     #[test]
