@@ -220,7 +220,7 @@ pub fn spawn_watch(
     let rules = watch_rules(&stack, services);
     let quiet = stack.settings.debounce.unwrap_or(watch::DEFAULT_QUIET);
     let (tx, batches) = mpsc::channel::<Batch>(16);
-    let handle = watch::spawn(rules, quiet, tx).map_err(|e| Error::Usage(e.to_string()))?;
+    let handle = watch::spawn(rules, quiet, tx)?;
     Ok(tokio::spawn(async move {
         // Owned by the task: aborting the task drops the file watcher too.
         let _handle = handle;

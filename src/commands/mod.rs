@@ -30,6 +30,8 @@ pub enum Error {
     Init(#[from] crate::init::Error),
     #[error(transparent)]
     Exec(#[from] crate::exec::Error),
+    #[error(transparent)]
+    Watch(#[from] crate::watch::Error),
     #[error("no service '{name}' in the stack; services: {}", .known.join(", "))]
     UnknownService { name: String, known: Vec<String> },
     #[error("{0}")]

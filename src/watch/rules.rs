@@ -38,8 +38,8 @@ struct Rule {
     target: Option<String>,
     action: WatchAction,
     ignore: Dockerignore,
-    /// For a rebuild: the build context and its `.dockerignore`. A change the context
-    /// leaves out cannot change the image.
+    /// For a service with `build:`: the context and its `.dockerignore`. What the
+    /// context leaves out is not the service's code (and cannot change its image).
     context: Option<BuildContext>,
 }
 
@@ -87,23 +87,21 @@ impl Rules {
         let mut rules = Vec::new();
         for service in stack.services.values() {
             for w in &service.watch {
-                // Unreadable `.dockerignore`: nothing is left out here; the build itself
-                // reports the problem.
-                let context = match (&service.build, w.action) {
-                    (Some(build), WatchAction::Rebuild) => {
-                        crate::build::read_dockerignore(&build.context)
-                            .ok()
-                            .map(|ignore| BuildContext {
-                                dir: build.context.clone(),
-                                ignore,
-                                always: [
-                                    build.dockerfile.trim_start_matches("./").to_string(),
-                                    ".dockerignore".to_string(),
-                                ],
-                            })
-                    }
-                    _ => None,
-                };
+                // As in Compose, every rule of a built service skips what its build
+                // context leaves out. An unreadable `.dockerignore` leaves nothing out
+                // here; the build itself reports the problem.
+                let context = service.build.as_ref().and_then(|build| {
+                    crate::build::read_dockerignore(&build.context)
+                        .ok()
+                        .map(|ignore| BuildContext {
+                            dir: build.context.clone(),
+                            ignore,
+                            always: [
+                                build.dockerfile.trim_start_matches("./").to_string(),
+                                ".dockerignore".to_string(),
+                            ],
+                        })
+                });
                 rules.push(Rule {
                     service: service.name.clone(),
                     root: w.path.clone(),
@@ -488,6 +486,36 @@ services:
         assert_eq!(
             actions(&rules, root, &["app/Dockerfile"]),
             vec![("around".to_string(), WatchAction::Rebuild)]
+        );
+    }
+
+    #[test]
+    fn every_rule_of_a_built_service_skips_what_dockerignore_leaves_out() {
+        let yaml = "
+services:
+  pipeline:
+    build: .
+    develop:
+      watch:
+        - path: ./src
+          target: /app/src
+          action: sync
+";
+        let (dir, stack) = load(
+            yaml,
+            &[
+                ("Dockerfile", "FROM x\n"),
+                (".dockerignore", "src/notebooks\n"),
+            ],
+        );
+        let rules = Rules::from_stack(&stack);
+        assert_eq!(
+            actions(&rules, dir.path(), &["src/notebooks/a.ipynb"]),
+            vec![]
+        );
+        assert_eq!(
+            actions(&rules, dir.path(), &["src/load.py"]),
+            vec![("pipeline".to_string(), WatchAction::Sync)]
         );
     }
 
