@@ -375,7 +375,8 @@ async fn sync_copies_and_removes_files_without_a_restart() {
     report("sync (2 files)", &o, None);
     let message = o.result.unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        message.starts_with("pipeline: synced 2 files after change to "),
+        // Three changed paths (the new folder `pkg` too), two files.
+        message.starts_with("pipeline: synced 2 files after change to load.py"),
         "{message}"
     );
     assert_eq!(

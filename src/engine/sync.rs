@@ -104,34 +104,37 @@ impl Engine {
     }
 }
 
-/// A tar (paths relative to `/`) of the files that exist now, and the container paths
-/// of those that do not. The last entry for a target wins.
+/// A tar (paths relative to `/`) of the files that exist now, how many files it holds,
+/// and the container paths of those that do not exist. The last entry for a target
+/// wins. A directory goes with everything in it: one moved in brings no events for its
+/// files. (Watch ignores are not applied inside it.)
 fn changes_tar(files: &[(PathBuf, String)]) -> Result<(Vec<u8>, usize, Vec<String>), Error> {
     let by_target: BTreeMap<&str, &Path> = files
         .iter()
         .map(|(host, target)| (target.as_str(), host.as_path()))
         .collect();
-    let read_err = |path: &Path, source: io::Error| Error::Io {
-        op: "read changed file",
-        path: path.display().to_string(),
-        source,
-    };
     let mut builder = tar::Builder::new(Vec::new());
     // A symlink is copied as a link, as `COPY` would; following it could send a file
     // from outside the watched folder.
     builder.follow_symlinks(false);
     let (mut copied, mut removed) = (0, Vec::new());
+    // Sorted, so a directory comes before what is below it, which it already sent.
+    let mut sent_dir: Option<String> = None;
     for (target, host) in by_target {
         let name = target.trim_start_matches('/');
         if name.is_empty() {
             continue;
         }
+        if sent_dir
+            .as_deref()
+            .is_some_and(|d| name.strip_prefix(d).is_some_and(|r| r.starts_with('/')))
+        {
+            continue;
+        }
         match std::fs::symlink_metadata(host) {
             Ok(meta) if meta.is_dir() => {
-                builder
-                    .append_dir_all(name, host)
-                    .map_err(|e| read_err(host, e))?;
-                copied += 1;
+                copied += append_tree(&mut builder, host, Path::new(name))?;
+                sent_dir = Some(name.to_string());
             }
             Ok(_) => {
                 builder
@@ -149,6 +152,44 @@ fn changes_tar(files: &[(PathBuf, String)]) -> Result<(Vec<u8>, usize, Vec<Strin
     Ok((tar, copied, removed))
 }
 
+/// Appends a directory and everything below it; returns the number of non-directories.
+fn append_tree(
+    builder: &mut tar::Builder<Vec<u8>>,
+    host: &Path,
+    name: &Path,
+) -> Result<usize, Error> {
+    builder
+        .append_dir(name, host)
+        .map_err(|e| read_err(host, e))?;
+    let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(host)
+        .and_then(|rd| rd.collect::<Result<_, _>>())
+        .map_err(|e| read_err(host, e))?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    let mut files = 0;
+    for entry in entries {
+        let path = entry.path();
+        let child = name.join(entry.file_name());
+        let kind = entry.file_type().map_err(|e| read_err(&path, e))?;
+        if kind.is_dir() {
+            files += append_tree(builder, &path, &child)?;
+        } else {
+            builder
+                .append_path_with_name(&path, &child)
+                .map_err(|e| read_err(&path, e))?;
+            files += 1;
+        }
+    }
+    Ok(files)
+}
+
+fn read_err(path: &Path, source: io::Error) -> Error {
+    Error::Io {
+        op: "read changed file",
+        path: path.display().to_string(),
+        source,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,11 +205,13 @@ mod tests {
             (root.join("load.py"), "/app/load.py".to_string()),
             (root.join("gone.py"), "/app/gone.py".to_string()),
             (root.join("pkg"), "/app/pkg".to_string()),
+            // Inside a directory that is sent whole: not sent twice.
+            (root.join("pkg/a.py"), "/app/pkg/a.py".to_string()),
             // The same target twice (two rules): sent once.
             (root.join("load.py"), "/app/load.py".to_string()),
         ];
         let (tar, copied, removed) = changes_tar(&files).unwrap();
-        assert_eq!(copied, 2);
+        assert_eq!(copied, 2, "load.py and pkg/a.py");
         assert_eq!(removed, vec!["/app/gone.py"]);
         let mut archive = tar::Archive::new(tar.as_slice());
         let mut names: Vec<String> = archive
@@ -177,6 +220,6 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, vec!["app/load.py", "app/pkg/", "app/pkg/a.py"]);
+        assert_eq!(names, vec!["app/load.py", "app/pkg", "app/pkg/a.py"]);
     }
 }
