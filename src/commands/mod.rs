@@ -106,13 +106,7 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         force_recreate: args.force_recreate,
         keep_orphans: args.keep_orphans,
     };
-    converge(
-        &engine,
-        &stack,
-        options,
-        Duration::from_secs(args.wait_timeout),
-    )
-    .await?;
+    converge(&engine, &stack, options, Duration::from_secs(args.wait_timeout)).await?;
     Ok(0)
 }
 
