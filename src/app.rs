@@ -21,9 +21,7 @@ use crate::commands::session::console_for;
 use crate::commands::{self, reset};
 use crate::engine::{Engine, ExecRequest, LogOptions};
 use crate::logs::StoreConfig;
-use crate::model::{
-    ContainerId, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName,
-};
+use crate::model::{ContainerId, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName};
 use crate::plan::PlanOptions;
 use crate::stack::Stack;
 use crate::tui::terminal::{Signals, TerminalGuard};
@@ -46,7 +44,9 @@ pub struct AppConfig {
 /// What the user left the UI with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Quit { stopped: bool },
+    Quit {
+        stopped: bool,
+    },
     /// SIGTERM or SIGHUP.
     Signalled,
 }
@@ -115,7 +115,10 @@ impl App {
                 let result =
                     commands::converge_with(&engine, &stack, options, timeout, tx.clone()).await;
                 let (level, message) = match result {
-                    Ok(_) => (NoticeLevel::Info, format!("{}: all services ready", stack.project)),
+                    Ok(_) => (
+                        NoticeLevel::Info,
+                        format!("{}: all services ready", stack.project),
+                    ),
                     Err(e) => (NoticeLevel::Error, format!("up failed: {e}")),
                 };
                 let _ = tx.send(EngineEvent::Notice { level, message }).await;
@@ -294,7 +297,8 @@ impl App {
             Command::Reset { volumes } => {
                 let tx = self.engine_tx.clone();
                 self.notify_on_error("reset".into(), async move {
-                    let plan = reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
+                    let plan =
+                        reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
                     reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
                         .await
                         .map_err(|e| e.to_string())?;
@@ -331,7 +335,9 @@ impl App {
             }
             Command::ResumeLogs(list) => {
                 for (service, since) in list {
-                    if let Some(container) = self.followers.get(&service).map(|f| f.container.clone()) {
+                    if let Some(container) =
+                        self.followers.get(&service).map(|f| f.container.clone())
+                    {
                         self.spawn_follower(service, container, since);
                     }
                 }
@@ -357,7 +363,11 @@ impl App {
 }
 
 /// Runs the UI on the real terminal until the user quits or a signal arrives.
-pub async fn run(engine: Engine, stack: Stack, config: AppConfig) -> Result<Outcome, crate::commands::Error> {
+pub async fn run(
+    engine: Engine,
+    stack: Stack,
+    config: AppConfig,
+) -> Result<Outcome, crate::commands::Error> {
     let mut signals = Signals::new()?;
     let mut guard = TerminalGuard::enter()?;
     let mut app = App::start(engine, stack, &config);
@@ -388,7 +398,11 @@ pub async fn run(engine: Engine, stack: Stack, config: AppConfig) -> Result<Outc
     Ok(outcome)
 }
 
-async fn run_exec(app: &App, service: &ServiceName, mut request: ExecRequest) -> Result<i64, String> {
+async fn run_exec(
+    app: &App,
+    service: &ServiceName,
+    mut request: ExecRequest,
+) -> Result<i64, String> {
     let container = commands::session::running_container(app.engine(), app.stack(), service)
         .await
         .map_err(|e| e.to_string())?;
@@ -399,7 +413,10 @@ async fn run_exec(app: &App, service: &ServiceName, mut request: ExecRequest) ->
             Err(e) => return Err(e.to_string()),
         }
     }
-    println!("devstack: {} in '{service}' — exit the shell to return to the UI", request.cmd.join(" "));
+    println!(
+        "devstack: {} in '{service}' — exit the shell to return to the UI",
+        request.cmd.join(" ")
+    );
     crate::exec::run(app.engine(), &container.id, request)
         .await
         .map_err(|e| e.to_string())
@@ -447,15 +464,17 @@ where
             () = sleep_until(draw_at), if app.state.dirty && draw_at.is_some() => {}
         }
         events.extend(app.ready_events(256));
+        // Every event is handled, even after one asks for a hand-off, so no log batch
+        // already taken from its channel is lost.
+        let mut handoff = None;
         for event in events {
-            for handoff in app.handle(event) {
-                match handoff {
-                    Handoff::Quit { stopped } => return Ok(Step::Exit(Outcome::Quit { stopped })),
-                    Handoff::Exec { service, request } => {
-                        return Ok(Step::Exec { service, request });
-                    }
-                }
-            }
+            let asked = app.handle(event).into_iter().next();
+            handoff = handoff.or(asked);
+        }
+        match handoff {
+            Some(Handoff::Quit { stopped }) => return Ok(Step::Exit(Outcome::Quit { stopped })),
+            Some(Handoff::Exec { service, request }) => return Ok(Step::Exec { service, request }),
+            None => {}
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
         if app.state.dirty && due {

@@ -71,6 +71,10 @@ pub enum Command {
     Reset(ResetArgs),
     /// Write a new pipeline project (stack file, Dockerfile, code, dags, .env)
     Init(InitArgs),
+    /// Build the images of services with `build:`
+    Build(ServicesArgs),
+    /// Run the services' develop.watch rules without the TUI, printing each action
+    Watch(ServicesArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,7 @@
 //! What each subcommand does, over the library: load the stack, plan, drive the engine,
 //! print. Returns the process exit code; errors carry what a person needs to act.
 
+pub mod live;
 pub mod output;
 pub mod reset;
 pub mod session;
@@ -32,6 +33,8 @@ pub enum Error {
     Init(#[from] crate::init::Error),
     #[error(transparent)]
     Exec(#[from] crate::exec::Error),
+    #[error(transparent)]
+    Watch(#[from] crate::watch::Error),
     #[error("no service '{name}' in the stack; services: {}", .known.join(", "))]
     UnknownService { name: String, known: Vec<String> },
     #[error("{0}")]
@@ -56,6 +59,8 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Db(args) => session::db(&global, &args).await,
         Command::Reset(args) => reset::reset(&global, &args).await,
         Command::Init(args) => init(&args),
+        Command::Build(args) => live::build(&global, &args).await,
+        Command::Watch(args) => live::watch(&global, &args).await,
     }
 }
 
@@ -224,7 +229,9 @@ pub async fn converge(
     let _ = printer.await;
     match result? {
         Converged::AlreadyUp => eprintln!("{}: everything is up to date", stack.project),
-        Converged::Changed => eprintln!("{}: {} services ready", stack.project, stack.services.len()),
+        Converged::Changed => {
+            eprintln!("{}: {} services ready", stack.project, stack.services.len())
+        }
     }
     Ok(())
 }
@@ -245,6 +252,20 @@ pub async fn converge_with(
     timeout: Duration,
     events: mpsc::Sender<EngineEvent>,
 ) -> Result<Converged, Error> {
+    // Built before planning, so the plan recreates only services whose image changed.
+    let options = if options.build {
+        // One at a time: parallel builds with the same first steps each make their own
+        // cached layer, so an unchanged service would get a new image and be recreated.
+        for service in stack.services.values().filter(|s| s.build.is_some()) {
+            engine.build_image(stack, &service.name, &events).await?;
+        }
+        PlanOptions {
+            build: false,
+            ..options
+        }
+    } else {
+        options
+    };
     let observed = engine.observe(stack).await?;
     let plan = plan::diff(stack, &observed, options);
     if plan.is_noop() && observed_ready(&observed) {

@@ -229,8 +229,13 @@ pub async fn run_reset(
         level: NoticeLevel::Info,
         message,
     };
-    for name in engine.remove_services(&stack.project, &plan.services).await? {
-        let _ = events.send(notice(format!("removed container {name}"))).await;
+    for name in engine
+        .remove_services(&stack.project, &plan.services)
+        .await?
+    {
+        let _ = events
+            .send(notice(format!("removed container {name}")))
+            .await;
     }
     for (_, name, _) in &plan.volumes {
         if engine.remove_project_volume(&stack.project, name).await? {

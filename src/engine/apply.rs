@@ -136,10 +136,9 @@ impl Engine {
                     .collect();
                 self.pull(image, &users, events).await
             }
-            SetupAction::BuildImage { service, image } => Err(Error::Unsupported {
-                what: format!("building image '{image}' ('build:')"),
-                service: Some(service.clone()),
-            }),
+            SetupAction::BuildImage { service, .. } => {
+                self.build_image(stack, service, events).await.map(|_| ())
+            }
             SetupAction::RemoveContainer { id, .. } => self.stop_and_remove(id, None).await,
         }
     }

@@ -99,6 +99,10 @@ pub enum Error {
     )]
     Pull { image: String, message: String },
 
+    /// Building a service's image failed: the step, the builder's message, its output.
+    #[error("{0}")]
+    Build(Box<super::build::BuildFailure>),
+
     /// Something devstack does not do yet.
     #[error("{what}{}: not supported by devstack yet", for_service(service))]
     Unsupported {
@@ -109,6 +113,14 @@ pub enum Error {
     /// Several actions failed at once (e.g. two services of one wave).
     #[error("{}", many_message(.0))]
     Many(Vec<Error>),
+
+    /// A local file operation (reading a changed file to sync it).
+    #[error("{op} '{path}': {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
 
     /// A background task of the engine ended abnormally.
     #[error("{op}: internal task failed: {message}")]

@@ -7,6 +7,7 @@
 //! objects that carry our project label.
 
 mod apply;
+mod build;
 mod connect;
 mod error;
 mod events;
@@ -17,6 +18,7 @@ mod observe;
 mod ports;
 mod reset;
 mod spec;
+mod sync;
 mod track;
 
 use std::sync::Arc;
@@ -24,11 +26,13 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+pub use build::BuildFailure;
 pub use connect::{Candidate, DaemonLookup, candidates};
 pub use error::Error;
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
 pub use lifecycle::DownReport;
 pub use logs::LogOptions;
+pub use sync::SyncReport;
 
 /// A connection to one Docker daemon.
 ///

@@ -40,12 +40,23 @@ impl Drop for WatchHandle {
     }
 }
 
+/// One debounced burst of changes: what each concerned service should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub triggers: Vec<Trigger>,
+    /// When the last change of the burst was seen: a save's "time zero" for measuring
+    /// how long until the container runs the new code.
+    pub last_change: Instant,
+    /// When the quiet period ended and the batch was handed over.
+    pub fired: Instant,
+}
+
 /// Watch every root of `rules`; each debounced burst that concerns a service arrives on
-/// `out` as one batch of triggers.
+/// `out` as one [`Batch`].
 pub fn spawn(
     rules: Rules,
     quiet: Duration,
-    out: mpsc::Sender<Vec<Trigger>>,
+    out: mpsc::Sender<Batch>,
 ) -> Result<WatchHandle, Error> {
     // Bounded: when the debounce loop falls behind, notify's thread waits rather than
     // memory growing; a burst is folded into one set of paths anyway.
@@ -88,9 +99,12 @@ pub fn spawn(
                     None => break,
                 },
                 () = sleep_until(deadline), if deadline.is_some() => {
-                    if let Some(batch) = debouncer.take_due(Instant::now()) {
-                        let triggers = rules.triggers(&batch);
-                        if !triggers.is_empty() && out.send(triggers).await.is_err() {
+                    let now = Instant::now();
+                    let last_change = deadline.map_or(now, |d| d - quiet);
+                    if let Some(paths) = debouncer.take_due(now) {
+                        let triggers = rules.triggers(&paths);
+                        let batch = Batch { triggers, last_change, fired: now };
+                        if !batch.triggers.is_empty() && out.send(batch).await.is_err() {
                             break;
                         }
                     }
@@ -107,5 +121,66 @@ pub fn spawn(
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(d) = deadline {
         tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Real inotify (or the platform's watcher), no sleeps: a burst of 100 writes to
+    /// 50 files (each written twice) arrives as one batch with one trigger.
+    #[tokio::test]
+    async fn a_burst_of_writes_is_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            "services:\n  pipeline:\n    image: x\n    develop:\n      watch:\n        - path: ./src\n          target: /app\n          action: sync+restart\n",
+        )
+        .unwrap();
+        let stack = crate::stack::load(&crate::stack::LoadOptions {
+            file: None,
+            cwd: dir.path().to_path_buf(),
+            project_name: Some("spawn".into()),
+            env_files: vec![],
+            profiles: vec![],
+            strict: false,
+            environment: BTreeMap::new(),
+        })
+        .unwrap();
+        let (tx, mut rx) = mpsc::channel(8);
+        let _handle = spawn(Rules::from_stack(&stack), DEFAULT_QUIET, tx).unwrap();
+
+        let src = dir.path().join("src");
+        let before_burst = Instant::now();
+        for i in 0..100 {
+            std::fs::write(src.join(format!("f{}.py", i % 50)), format!("v{i}\n")).unwrap();
+            // Noise that must not count: a swap file and bytecode.
+            std::fs::write(src.join(".f.py.swp"), "x").unwrap();
+        }
+        let last_write = Instant::now();
+        let batch = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a batch within 10 s")
+            .expect("the watcher is running");
+        assert_eq!(batch.triggers.len(), 1);
+        let t = &batch.triggers[0];
+        assert_eq!(t.action, crate::stack::WatchAction::SyncRestart);
+        assert_eq!(t.count, 50, "every file of the burst, once, in one batch");
+        assert_eq!(t.files.len(), 50);
+        assert!(batch.last_change >= before_burst && batch.last_change <= batch.fired);
+        assert!(batch.fired >= last_write + DEFAULT_QUIET - Duration::from_millis(5));
+
+        // Nothing of the burst is left over: the next batch is the next save alone.
+        std::fs::write(src.join("after.py"), "x").unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a second batch within 10 s")
+            .expect("the watcher is running");
+        assert_eq!(next.triggers.len(), 1);
+        assert_eq!(next.triggers[0].count, 1);
+        assert_eq!(next.triggers[0].first, "after.py");
     }
 }
