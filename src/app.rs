@@ -39,6 +39,8 @@ pub struct AppConfig {
     pub log_lines: usize,
     /// Bring the stack up first (`devstack up`), with these options and wait timeout.
     pub up: Option<(PlanOptions, Duration)>,
+    /// Run the services' watch rules (sync, restart, rebuild on save) once the stack is up.
+    pub watch: bool,
 }
 
 /// What the user left the UI with.
@@ -109,21 +111,27 @@ impl App {
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
-        if let Some((options, timeout)) = config.up {
-            let (engine, stack, tx) = (engine.clone(), Arc::clone(&stack), engine_tx.clone());
-            background.push(tokio::spawn(async move {
+        let (up, watch) = (config.up, config.watch);
+        let (engine2, stack2, tx) = (engine.clone(), Arc::clone(&stack), engine_tx.clone());
+        background.push(tokio::spawn(async move {
+            if let Some((options, timeout)) = up {
                 let result =
-                    commands::converge_with(&engine, &stack, options, timeout, tx.clone()).await;
+                    commands::converge_with(&engine2, &stack2, options, timeout, tx.clone()).await;
                 let (level, message) = match result {
                     Ok(_) => (
                         NoticeLevel::Info,
-                        format!("{}: all services ready", stack.project),
+                        format!("{}: all services ready", stack2.project),
                     ),
                     Err(e) => (NoticeLevel::Error, format!("up failed: {e}")),
                 };
                 let _ = tx.send(EngineEvent::Notice { level, message }).await;
-            }));
-        }
+            }
+            // Watching starts once the stack is up, so a save during `up` does not
+            // restart a container that is still being created.
+            if watch {
+                watch_and_report(engine2, stack2, tx).await;
+            }
+        }));
         let mut app = Self {
             state,
             engine,
@@ -360,6 +368,49 @@ impl App {
     pub fn stack(&self) -> &Stack {
         &self.stack
     }
+}
+
+/// Runs the stack's watch rules and turns each outcome into a notice
+/// ("pipeline: restarted after change to src/load.py").
+async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<EngineEvent>) {
+    let rules = crate::watch::Rules::from_stack(&stack);
+    if rules.is_empty() {
+        return;
+    }
+    let (out_tx, mut outcomes) = mpsc::channel(16);
+    let watcher = match commands::live::spawn_watch(engine, stack, &[], tx.clone(), out_tx) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = tx
+                .send(EngineEvent::Notice {
+                    level: NoticeLevel::Error,
+                    message: format!("watching files failed: {e}"),
+                })
+                .await;
+            return;
+        }
+    };
+    while let Some(o) = outcomes.recv().await {
+        let (level, message) = match &o.result {
+            Ok(what) => (
+                NoticeLevel::Info,
+                format!(
+                    "{}: {what} ({} ms after the save)",
+                    o.service,
+                    o.since_save.as_millis()
+                ),
+            ),
+            Err(e) => (NoticeLevel::Error, format!("{}: {e}", o.service)),
+        };
+        if tx
+            .send(EngineEvent::Notice { level, message })
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    watcher.abort();
 }
 
 /// Runs the UI on the real terminal until the user quits or a signal arrives.

@@ -94,6 +94,7 @@ services:
     let config = AppConfig {
         log_lines: 1000,
         up: Some((PlanOptions::default(), Duration::from_secs(60))),
+        watch: false,
     };
     let mut app = App::start(engine.clone(), stack.clone(), &config);
 
@@ -167,4 +168,68 @@ services:
         lines.iter().any(|l| !l.starts_with("line ")),
         "a marker line separates the runs: {lines:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_save_restarts_the_service_and_the_ui_says_so() {
+    let engine = common::engine().await;
+    let image = common::fixture_image(&engine).await;
+    let project = common::TestProject::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/load.py"), "v1\n").unwrap();
+    let yaml = format!(
+        r#"
+services:
+  pipeline:
+    image: {image}
+    command: ["sh", "-c", "trap 'exit 0' TERM; cat /app/load.py; sleep 3600 & wait"]
+    volumes: ["./src:/app"]
+    x-devstack:
+      restart_on_change: true
+"#
+    );
+    let opts = LoadOptions {
+        cwd: dir.path().to_path_buf(),
+        project_name: Some(project.name.to_string()),
+        ..LoadOptions::default()
+    };
+    let stack = load_str(&yaml, &dir.path().join("devstack.yaml"), &opts).unwrap();
+    let config = AppConfig {
+        log_lines: 1000,
+        up: Some((PlanOptions::default(), Duration::from_secs(60))),
+        watch: true,
+    };
+    let mut app = App::start(engine.clone(), stack, &config);
+    pump_until(&mut app, "pipeline running and ready notice", |a| {
+        status(a, "pipeline") == Status::Running
+            && a.state.notices.iter().any(|n| n.message.contains("all services ready"))
+    })
+    .await;
+    // The watcher starts right after `up`; a save is seen from then on, so keep
+    // saving until the UI reports the restart (each save is one more burst).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut version = 2;
+    while !app
+        .state
+        .notices
+        .iter()
+        .any(|n| n.message.contains("pipeline: restarted after change to load.py"))
+    {
+        assert!(Instant::now() < deadline, "no restart notice: {:#?}", app.state.notices);
+        std::fs::write(dir.path().join("src/load.py"), format!("v{version}\n")).unwrap();
+        version += 1;
+        let until = Instant::now() + Duration::from_millis(500);
+        while let Ok(Some(event)) = tokio::time::timeout_at(until, app.next_event()).await {
+            app.handle(event);
+        }
+    }
+    pump_until(&mut app, "the new code's output", |a| {
+        let store = &a.state.logs.store;
+        store
+            .view(Scope::All)
+            .forward(None)
+            .any(|l| l.text.starts_with('v') && l.text != "v1")
+    })
+    .await;
 }

@@ -208,6 +208,7 @@ async fn run_ui(
             .or(stack.settings.log_lines)
             .unwrap_or(crate::logs::StoreConfig::DEFAULT_LINES),
         up,
+        watch: true,
     };
     match crate::app::run(engine, stack, config).await? {
         crate::app::Outcome::Quit { .. } => Ok(0),
