@@ -203,20 +203,25 @@ services:
     let mut app = App::start(engine.clone(), stack, &config);
     pump_until(&mut app, "pipeline running and ready notice", |a| {
         status(a, "pipeline") == Status::Running
-            && a.state.notices.iter().any(|n| n.message.contains("all services ready"))
+            && a.state
+                .notices
+                .iter()
+                .any(|n| n.message.contains("all services ready"))
     })
     .await;
     // The watcher starts right after `up`; a save is seen from then on, so keep
     // saving until the UI reports the restart (each save is one more burst).
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut version = 2;
-    while !app
-        .state
-        .notices
-        .iter()
-        .any(|n| n.message.contains("pipeline: restarted after change to load.py"))
-    {
-        assert!(Instant::now() < deadline, "no restart notice: {:#?}", app.state.notices);
+    while !app.state.notices.iter().any(|n| {
+        n.message
+            .contains("pipeline: restarted after change to load.py")
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "no restart notice: {:#?}",
+            app.state.notices
+        );
         std::fs::write(dir.path().join("src/load.py"), format!("v{version}\n")).unwrap();
         version += 1;
         let until = Instant::now() + Duration::from_millis(500);

@@ -77,21 +77,13 @@ pub struct Console {
     pub cmd: Vec<String>,
 }
 
-/// Whether `image` is the official Postgres image, from any registry, at any tag.
-pub fn is_postgres_image(image: &str) -> bool {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    let repo = last.split(':').next().unwrap_or(last);
-    repo == "postgres"
-}
-
-fn is_console(s: &Service) -> bool {
-    s.settings.console.as_deref() == Some("psql") || is_postgres_image(&s.image)
-}
-
 /// Services `db` can open, in name order.
 pub fn console_candidates(stack: &Stack) -> Vec<&Service> {
-    stack.services.values().filter(|s| is_console(s)).collect()
+    stack
+        .services
+        .values()
+        .filter(|s| s.has_psql_console())
+        .collect()
 }
 
 /// The console for `service`: `psql -U <POSTGRES_USER> -d <POSTGRES_DB>` with the
@@ -126,7 +118,7 @@ pub fn resolve_console(stack: &Stack, name: Option<&str>) -> Result<Option<Conso
     };
     match name {
         Some(n) => match stack.services.get(&ServiceName::new(n)) {
-            Some(s) if is_console(s) => Ok(Some(console_for(s))),
+            Some(s) if s.has_psql_console() => Ok(Some(console_for(s))),
             Some(_) => Err(Error::Usage(format!(
                 "service '{n}' is not a Postgres service (its image is not 'postgres' and it has no 'x-devstack: {{console: psql}}'); Postgres services: {}",
                 if candidates.is_empty() { "none".to_string() } else { names() }
@@ -184,7 +176,7 @@ pub async fn db(global: &GlobalArgs, args: &DbArgs) -> Result<u8, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::{LoadOptions, load_str};
+    use crate::stack::{LoadOptions, is_postgres_image, load_str};
     use std::path::Path;
 
     fn stack(yaml: &str) -> Stack {
@@ -202,10 +194,17 @@ mod tests {
             "postgres:18.1",
             "docker.io/library/postgres:17-alpine",
             "registry.corp:5000/mirror/postgres@sha256:abc",
+            "ghcr.io/x/postgres@sha256:abc",
         ] {
             assert!(is_postgres_image(image), "{image}");
         }
-        for image in ["postgrest/postgrest", "bitnami/postgresql", "my-postgres:1"] {
+        for image in [
+            "postgrest/postgrest",
+            "bitnami/postgresql",
+            "my-postgres:1",
+            "mypostgres:1",
+            "redis",
+        ] {
             assert!(!is_postgres_image(image), "{image}");
         }
     }

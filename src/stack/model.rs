@@ -92,6 +92,22 @@ pub struct Service {
     pub settings: ServiceSettings,
 }
 
+impl Service {
+    /// `devstack db` and the TUI's `p` open psql here: the official Postgres image or
+    /// `x-devstack: {console: psql}`.
+    pub fn has_psql_console(&self) -> bool {
+        self.settings.console.as_deref() == Some("psql") || is_postgres_image(&self.image)
+    }
+}
+
+/// Whether `image` is the official Postgres image, from any registry, at any tag.
+pub fn is_postgres_image(image: &str) -> bool {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let repo = last.split(':').next().unwrap_or(last);
+    repo == "postgres"
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Build {
     /// Absolute path of the build context.

@@ -297,8 +297,7 @@ impl AppState {
                 name: s.name.clone(),
                 image: s.image.clone(),
                 ports: s.ports.clone(),
-                console: s.settings.console.as_deref() == Some("psql")
-                    || is_postgres_image(&s.image),
+                console: s.has_psql_console(),
             })
             .collect();
         let volumes = stack
@@ -360,14 +359,6 @@ impl AppState {
         }
         self.dirty = true;
     }
-}
-
-/// `postgres`, `postgres:16`, `docker.io/library/postgres:16-alpine`, `ghcr.io/x/postgres@sha256:…`.
-pub fn is_postgres_image(image: &str) -> bool {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    let repo = last.split(':').next().unwrap_or(last);
-    repo == "postgres"
 }
 
 #[cfg(test)]
@@ -479,20 +470,5 @@ mod tests {
         assert_eq!(state.logs.store.config().lines_per_service, 500);
         assert_eq!(state.logs.store.service_count(), 3);
         assert_eq!(state.version, "1.2.3");
-    }
-
-    #[test]
-    fn postgres_images() {
-        for yes in [
-            "postgres",
-            "postgres:16",
-            "docker.io/library/postgres:16-alpine",
-            "ghcr.io/x/postgres@sha256:abc",
-        ] {
-            assert!(is_postgres_image(yes), "{yes}");
-        }
-        for no in ["postgrest/postgrest", "mypostgres:1", "redis"] {
-            assert!(!is_postgres_image(no), "{no}");
-        }
     }
 }
