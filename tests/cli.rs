@@ -5,13 +5,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TestProject;
+use common::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
@@ -408,130 +408,124 @@ impl Drop for ForeignVolume {
     }
 }
 
-/// Output of a pseudo-terminal's master side, collected on a thread.
-struct PtyReader {
-    seen: Arc<Mutex<Vec<u8>>>,
-}
-
-impl PtyReader {
-    fn start(mut master: std::fs::File) -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        Self { seen }
-    }
-
-    /// Waits (up to 20 s) until the output contains `needle`.
-    fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned();
-            if text.contains(needle) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} in pty output:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn exec_with_a_tty_through_a_real_pseudo_terminal() {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    use rustix::termios::{LocalModes, Winsize, tcgetattr, tcsetwinsize};
+    use rustix::termios::{LocalModes, tcgetattr};
 
     let p = three().await;
     p.ok(&["up", "--detach"]);
-
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
-    grantpt(&master).unwrap();
-    unlockpt(&master).unwrap();
-    let slave_path = ptsname(&master, Vec::new()).unwrap();
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(Path::new(slave_path.to_str().unwrap()))
-        .unwrap();
-    tcsetwinsize(
-        &slave,
-        Winsize {
-            ws_row: 30,
-            ws_col: 100,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        },
-    )
-    .unwrap();
-    let before = tcgetattr(&slave).unwrap();
+    let pty = Pty::open(30, 100);
+    let before = tcgetattr(&pty.slave).unwrap();
     assert!(
         before
             .local_modes
             .contains(LocalModes::ICANON | LocalModes::ECHO)
     );
 
+    let (stdin, stdout, stderr) = pty.stdio();
     let mut child = p
         .command(&["exec", "worker"])
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()))
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .unwrap();
-    let master = std::fs::File::from(master);
-    let mut input = master.try_clone().unwrap();
-    let output = PtyReader::start(master);
+    let mut input = pty.input.try_clone().unwrap();
 
     // A prompt, then a typed command's output.
-    output.wait_for("# ");
+    pty.wait_for("# ");
     input.write_all(b"echo marker-$((6*7))\r").unwrap();
-    output.wait_for("marker-42");
+    pty.wait_for("marker-42");
 
     // The size at start reached the container, and so does a resize: the kernel would
     // send SIGWINCH to a controlling terminal's process group; the child here has no
     // controlling terminal, so the test sends it as the kernel would.
     input.write_all(b"stty size\r").unwrap();
-    output.wait_for("30 100");
-    tcsetwinsize(
-        &slave,
-        Winsize {
-            ws_row: 41,
-            ws_col: 133,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        },
-    )
-    .unwrap();
+    pty.wait_for("30 100");
+    pty.resize(41, 133);
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::WINCH).unwrap();
-    // Resizes are asynchronous: ask until the container reports the new size.
+    // The resize is asynchronous: ask until the container reports the new size.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
+        let mark = pty.mark();
         input.write_all(b"stty size\r").unwrap();
-        let text = String::from_utf8_lossy(&output.seen.lock().unwrap()).into_owned();
-        if text.contains("41 133") {
+        pty.wait_for_after(mark, "# ");
+        if pty.text()[mark..].contains("41 133") {
             break;
         }
-        assert!(Instant::now() < deadline, "resize never arrived:\n{text}");
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            Instant::now() < deadline,
+            "resize never arrived:\n{}",
+            pty.text()
+        );
     }
 
     input.write_all(b"exit 3\r").unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(3));
-    let after = tcgetattr(&slave).unwrap();
+    let after = tcgetattr(&pty.slave).unwrap();
     assert_eq!(
         after.local_modes, before.local_modes,
         "the local terminal mode is restored"
+    );
+}
+
+/// Also the regression test for the UI quitting after a shell: resuming asked the
+/// terminal for the cursor position, whose answer crossterm then never read.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ui_suspends_for_a_shell_and_comes_back_with_what_arrived_meanwhile() {
+    let p = Project::new(
+        r#"
+services:
+  ticker:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo tick-$$i; sleep 0.1 & wait; done"]
+"#,
+    )
+    .await;
+    p.ok(&["up", "--detach"]);
+    let pty = Pty::open(30, 120);
+    let (stdin, stdout, stderr) = pty.stdio();
+    let mut child = p
+        .command(&["tui"])
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut input = pty.input.try_clone().unwrap();
+    pty.wait_for("tick-");
+    // Show only the ticker's logs: the choice must survive the shell session.
+    input.write_all(b"\r").unwrap();
+    pty.wait_for("Logs · ticker");
+
+    input.write_all(b"x").unwrap();
+    pty.wait_for("exit the shell to return to the UI");
+    pty.wait_for("# ");
+    let mark = pty.mark();
+    input.write_all(b"echo shell-done\r").unwrap();
+    pty.wait_for_after(mark, "shell-done");
+    // While the shell runs, the ticker goes on: a number printed meanwhile.
+    let during = p.ok(&["logs", "--tail", "1", "ticker"]);
+    let meanwhile: u64 = during.trim().rsplit('-').next().unwrap().parse().unwrap();
+
+    let back = pty.mark();
+    input.write_all(b"exit\r").unwrap();
+    pty.wait_for_after(back, "Logs · ticker");
+    // Lines the container printed while the UI was away are drawn after it returns.
+    pty.wait_for_after(back, &format!("tick-{}", meanwhile + 3));
+
+    input.write_all(b"q").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    pty.wait_for("is still running");
+    let modes = rustix::termios::tcgetattr(&pty.slave).unwrap();
+    assert!(
+        modes
+            .local_modes
+            .contains(rustix::termios::LocalModes::ICANON),
+        "the terminal is back in its normal mode"
     );
 }
 

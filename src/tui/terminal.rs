@@ -13,7 +13,7 @@ use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -60,7 +60,13 @@ impl TerminalGuard {
     /// screen's contents are unknown).
     pub fn resume(&mut self) -> io::Result<()> {
         enter_mode()?;
-        self.terminal.clear()
+        // A fresh Terminal has an empty previous buffer, so the next draw repaints every
+        // cell. (`Terminal::clear` would do that too, but it first asks the terminal
+        // where the cursor is and waits up to 2 s for the answer — which, right after a
+        // shell session on the same tty, crossterm's reader does not see.)
+        execute!(stdout(), Clear(ClearType::All))?;
+        self.terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+        Ok(())
     }
 }
 

@@ -8,6 +8,8 @@
 // Test support: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
+pub mod pty;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
