@@ -165,7 +165,7 @@ fn print_endpoints(stack: &Stack) {
     if lines.is_empty() {
         return;
     }
-    eprintln!("\n{}:", stack.project);
+    eprintln!();
     for line in lines {
         eprintln!("  {line}");
     }
