@@ -6,18 +6,18 @@
 //! images go when the test ends, also when it fails. Nothing sleeps: tests wait for
 //! the watcher's outcomes, with deadlines.
 
-mod live_support;
+mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::{Project, SLEEPER, container, engine, exec, exec_code, fixture_image};
 use devstack::commands::live::{self, WatchOutcome};
 use devstack::commands::{self};
 use devstack::model::{ContainerState, EngineEvent, Progress, ServiceName};
 use devstack::plan::PlanOptions;
 use devstack::stack::{Stack, WatchAction};
 use devstack::watch::Trigger;
-use live_support::{Project, SLEEPER, container, engine, exec, exec_code, fixture_image};
 use tokio::sync::mpsc;
 
 const READY: Duration = Duration::from_secs(60);

@@ -1,6 +1,7 @@
 //! What each subcommand does, over the library: load the stack, plan, drive the engine,
 //! print. Returns the process exit code; errors carry what a person needs to act.
 
+pub mod endpoints;
 pub mod live;
 pub mod output;
 pub mod reset;
@@ -128,8 +129,46 @@ fn bundled_stack(name: &str) -> Result<PathBuf, Error> {
             "bundled stack '{name}' written to {} (your code and settings live there; edits are kept)",
             describe_path(&dir)
         );
+        print_live_code(&file);
     }
     Ok(file)
+}
+
+/// "live code is at …" for a freshly materialised bundled stack. A stack that does not
+/// load prints nothing here: loading it for the command reports the error.
+fn print_live_code(file: &std::path::Path) {
+    let options = stack::LoadOptions {
+        file: Some(file.to_path_buf()),
+        cwd: file.parent().map(PathBuf::from).unwrap_or_default(),
+        environment: std::env::vars().collect(),
+        ..stack::LoadOptions::default()
+    };
+    let Ok(stack) = stack::load(&options) else {
+        return;
+    };
+    let code: Vec<_> = endpoints::endpoints(&stack)
+        .into_iter()
+        .filter(|e| matches!(e, endpoints::Endpoint::Code { .. }))
+        .collect();
+    if code.is_empty() {
+        return;
+    }
+    eprintln!("live code is at:");
+    for line in endpoints::lines(&code, &describe_path) {
+        eprintln!("  {line}");
+    }
+}
+
+/// The stack's endpoints (UI, database URLs with the password masked, code folders).
+fn print_endpoints(stack: &Stack) {
+    let lines = endpoints::lines(&endpoints::endpoints(stack), &describe_path);
+    if lines.is_empty() {
+        return;
+    }
+    eprintln!();
+    for line in lines {
+        eprintln!("  {line}");
+    }
 }
 
 /// Loads and validates the stack, printing its warnings to stderr.
@@ -173,12 +212,14 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.detach {
         converge(&engine, &stack, options, timeout).await?;
+        print_endpoints(&stack);
         return Ok(0);
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         // No terminal for the UI: do what `docker compose up` does, converge and follow
         // the logs.
         converge(&engine, &stack, options, timeout).await?;
+        print_endpoints(&stack);
         let follow = LogsArgs {
             services: Vec::new(),
             follow: true,

@@ -16,13 +16,15 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 use tokio::sync::mpsc;
 
-use super::track::{Board, GateStatus, Phase, Status, Tracker, gate_status, now_since, readiness};
+use super::track::{
+    Board, Expect, GateStatus, Phase, Status, Tracker, gate_status, now_since, readiness,
+};
 use super::{Engine, Error, LogOptions};
 use crate::model::{
     ContainerId, ContainerState, EngineEvent, Health, Progress, ServiceName, Stream,
 };
 use crate::plan::{Change, Plan, ServicePlan, SetupAction};
-use crate::stack::{Condition, HealthTest, Stack};
+use crate::stack::{Condition, HealthTest, RestartPolicy, Stack};
 
 /// Log lines shown with a service that failed to become ready.
 const FAILURE_LOG_LINES: usize = 20;
@@ -491,6 +493,17 @@ impl Engine {
             Some(events.clone()),
         );
         let one_shots = one_shots(stack);
+        let expect = |name: &ServiceName| {
+            if one_shots.contains(name) {
+                Expect::Completion
+            } else if stack.services.get(name).is_some_and(|s| {
+                matches!(s.restart, RestartPolicy::No | RestartPolicy::OnFailure(_))
+            }) {
+                Expect::RunningOrDone
+            } else {
+                Expect::Running
+            }
+        };
         let mut rx = tracker.subscribe();
         let mut done: BTreeSet<ServiceName> = BTreeSet::new();
         loop {
@@ -508,7 +521,7 @@ impl Engine {
                 let mut pending = Vec::new();
                 for name in stack.services.keys() {
                     let status = board.services.get(name);
-                    match readiness(status, one_shots.contains(name)) {
+                    match readiness(status, expect(name)) {
                         GateStatus::Met => {
                             if done.insert(name.clone()) {
                                 newly_ready.push(name.clone());

@@ -140,14 +140,30 @@ pub(crate) fn gate_status(dep: &Status, condition: Condition) -> GateStatus {
     }
 }
 
-/// Readiness for `up --detach`: a one-shot must have exited 0; anything else must be
-/// running, and healthy when it has a healthcheck.
-pub(crate) fn readiness(status: Option<&Status>, one_shot: bool) -> GateStatus {
+/// What `up --detach` waits for in one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Something depends on its successful exit: it must have exited 0.
+    Completion,
+    /// Restart policy `no` or `on-failure`: running, or exited 0 — the daemon leaves a
+    /// clean exit alone, so it is a job that finished (the bundled stack's pipeline),
+    /// not a crash.
+    RunningOrDone,
+    /// Restart `always` / `unless-stopped`: running.
+    Running,
+}
+
+/// Readiness for `up --detach`: a one-shot must have exited 0; a job may have exited 0;
+/// anything else must be running, and healthy when it has a healthcheck.
+pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
     let Some(s) = status.filter(|s| s.id.is_some()) else {
         return GateStatus::Waiting(Some("no container".into()));
     };
     let exited = matches!(s.state, Some(ContainerState::Exited | ContainerState::Dead));
-    if one_shot {
+    if exited && expect == Expect::RunningOrDone && s.exit_code == Some(0) {
+        return GateStatus::Met;
+    }
+    if expect == Expect::Completion {
         return match (exited, s.exit_code) {
             (true, Some(0)) => GateStatus::Met,
             (true, _) => GateStatus::Failed(exit_text(s.exit_code)),
@@ -449,30 +465,63 @@ mod tests {
     fn ready() {
         use ContainerState::*;
         use GateStatus::*;
-        assert!(matches!(readiness(None, false), Waiting(_)));
+        assert!(matches!(readiness(None, Expect::Running), Waiting(_)));
         assert_eq!(
-            readiness(Some(&started(Running, Health::None, None, false)), false),
+            readiness(
+                Some(&started(Running, Health::None, None, false)),
+                Expect::Running
+            ),
             Met
         );
         assert!(matches!(
-            readiness(Some(&started(Running, Health::Starting, None, true)), false),
+            readiness(
+                Some(&started(Running, Health::Starting, None, true)),
+                Expect::Running
+            ),
             Waiting(_)
         ));
         assert!(matches!(
-            readiness(Some(&started(Exited, Health::None, Some(0), false)), false),
+            readiness(
+                Some(&started(Exited, Health::None, Some(0), false)),
+                Expect::Running
+            ),
             Failed(_)
         ));
         assert_eq!(
-            readiness(Some(&started(Exited, Health::None, Some(0), false)), true),
+            readiness(
+                Some(&started(Exited, Health::None, Some(0), false)),
+                Expect::Completion
+            ),
             Met
         );
         assert!(matches!(
-            readiness(Some(&started(Running, Health::None, None, false)), true),
+            readiness(
+                Some(&started(Running, Health::None, None, false)),
+                Expect::Completion
+            ),
             Waiting(_)
         ));
         assert!(matches!(
-            readiness(Some(&started(Restarting, Health::None, None, false)), false),
+            readiness(
+                Some(&started(Restarting, Health::None, None, false)),
+                Expect::Running
+            ),
             Waiting(_)
         ));
+        // A job nothing waits for (the bundled stack's pipeline): running or done is
+        // ready, a failure is not.
+        let job = Expect::RunningOrDone;
+        assert_eq!(
+            readiness(Some(&started(Exited, Health::None, Some(0), false)), job),
+            Met
+        );
+        assert_eq!(
+            readiness(Some(&started(Running, Health::None, None, false)), job),
+            Met
+        );
+        assert_eq!(
+            readiness(Some(&started(Exited, Health::None, Some(2), false)), job),
+            Failed("exited with code 2".into())
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Test support for tests that run against the real Docker daemon: the fixture image
 //! (built offline from the host's static busybox), a per-test project that cleans up
-//! after itself even when the test fails, and builders for stacks in code.
+//! after itself even when the test fails (optionally with its own folder of files),
+//! builders for stacks in code, and helpers to look into a service's container.
 //!
 //! Shared by every integration-test binary (`mod common;`); not every binary uses all
 //! of it.
@@ -18,10 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use devstack::engine::Engine;
-use devstack::model::{ProjectName, ServiceName};
+use devstack::model::{ContainerInfo, ProjectName, ServiceName};
 use devstack::stack::{
-    Condition, Dependency, EnvSource, EnvValue, HealthTest, Healthcheck, RestartPolicy, Service,
-    ServiceSettings, Stack, StackSettings, Volume,
+    self as stack_file, Condition, Dependency, EnvSource, EnvValue, HealthTest, Healthcheck,
+    RestartPolicy, Service, ServiceSettings, Stack, StackSettings, Volume,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -170,7 +171,8 @@ fn rootfs_tar() -> Vec<u8> {
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A project name unique to one test; on drop, everything labelled with it goes
-/// (containers, network, volumes), also after a failed assertion.
+/// (containers, network, volumes, then the images built for it), also after a failed
+/// assertion.
 pub struct TestProject {
     pub name: ProjectName,
 }
@@ -201,6 +203,10 @@ impl Drop for TestProject {
                         if let Err(e) = engine.down(&project, true).await {
                             eprintln!("cleanup of project '{project}' failed: {e}");
                         }
+                        // After the containers: an image still in use cannot go.
+                        if let Err(e) = engine.remove_project_images(&project).await {
+                            eprintln!("cleanup of the images of project '{project}' failed: {e}");
+                        }
                     }
                     Err(e) => eprintln!("cleanup of project '{project}': {e}"),
                 }
@@ -210,6 +216,90 @@ impl Drop for TestProject {
             eprintln!("cleanup of project '{}' panicked", self.name);
         }
     }
+}
+
+/// A test project with its own folder (stack file, Dockerfile, code). Dropping it
+/// removes the project's objects first (the guard), then the folder.
+pub struct Project {
+    guard: TestProject,
+    pub name: ProjectName,
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        let guard = TestProject::new();
+        Self {
+            name: guard.name.clone(),
+            guard,
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file of the project (parents created).
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("create folders");
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+    }
+
+    /// Loads the folder's stack file (`compose.yaml`, `devstack.yaml`, …) as `devstack`
+    /// would, with this project's name.
+    pub fn load(&self) -> Stack {
+        stack_file::load(&stack_file::LoadOptions {
+            file: None,
+            cwd: self.dir.path().to_path_buf(),
+            project_name: Some(self.name.to_string()),
+            env_files: vec![],
+            profiles: vec![],
+            strict: false,
+            environment: BTreeMap::new(),
+        })
+        .unwrap_or_else(|e| panic!("load the test stack: {e}"))
+    }
+}
+
+/// A command that keeps a container running and stops at once on SIGTERM (as PID 1 a
+/// shell ignores SIGTERM without a trap, and every restart would take the grace period).
+pub const SLEEPER: &str = r#"["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]"#;
+
+/// The service's container, inspected.
+pub async fn container(engine: &Engine, project: &ProjectName, service: &str) -> ContainerInfo {
+    engine
+        .ps(project)
+        .await
+        .expect("ps")
+        .into_iter()
+        .find(|c| c.service == ServiceName::new(service))
+        .unwrap_or_else(|| panic!("no container for service '{service}'"))
+}
+
+/// Output of a command in the service's container; panics on a non-zero exit.
+pub async fn exec(engine: &Engine, c: &ContainerInfo, cmd: &[&str]) -> String {
+    let (code, out, err) = engine
+        .exec_capture(&c.id, cmd, None)
+        .await
+        .expect("exec in the container");
+    assert_eq!(
+        code,
+        0,
+        "{cmd:?} exited {code}: {}",
+        String::from_utf8_lossy(&err)
+    );
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Exit code of a command in the container.
+pub async fn exec_code(engine: &Engine, c: &ContainerInfo, cmd: &[&str]) -> i64 {
+    engine
+        .exec_capture(&c.id, cmd, None)
+        .await
+        .expect("exec in the container")
+        .0
 }
 
 /// An empty stack of `project` rooted at `dir`.
