@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::model::{Protocol, ServiceName};
-use crate::stack::{EnvSource, MountSource, Service, Stack, WatchAction};
+use crate::stack::{EnvSource, MountSource, Service, Stack, WatchAction, image_name};
 
 /// Stands for a password in a URL.
 pub const MASK: &str = "****";
@@ -71,7 +71,7 @@ pub fn endpoints(stack: &Stack) -> Vec<Endpoint> {
         if let Some(e) = airflow_ui(stack, service) {
             web.push(e);
         }
-        if is_postgres(service) {
+        if service.has_psql_console() {
             databases.extend(postgres_databases(stack, service));
         }
     }
@@ -143,18 +143,6 @@ pub fn lines(endpoints: &[Endpoint], show_path: &dyn Fn(&Path) -> String) -> Vec
             None => format!("{title:<title_width$}  {value}"),
         })
         .collect()
-}
-
-/// The last path component of an image reference without tag or digest:
-/// `docker.io/apache/airflow:3.1.0` → `airflow`.
-fn image_name(image: &str) -> &str {
-    let no_digest = image.split('@').next().unwrap_or(image);
-    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
-    last.split(':').next().unwrap_or(last)
-}
-
-fn is_postgres(service: &Service) -> bool {
-    service.settings.console.as_deref() == Some("psql") || image_name(&service.image) == "postgres"
 }
 
 fn env<'a>(service: &'a Service, key: &str) -> Option<&'a str> {

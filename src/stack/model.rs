@@ -102,10 +102,15 @@ impl Service {
 
 /// Whether `image` is the official Postgres image, from any registry, at any tag.
 pub fn is_postgres_image(image: &str) -> bool {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    let repo = last.split(':').next().unwrap_or(last);
-    repo == "postgres"
+    image_name(image) == "postgres"
+}
+
+/// The last path component of an image reference without tag or digest:
+/// `docker.io/apache/airflow:3.1.0` → `airflow`.
+pub fn image_name(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    last.split(':').next().unwrap_or(last)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
