@@ -5,31 +5,10 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::model::{ContainerId, ContainerInfo, ContainerState, Health, Observed, ProjectName};
-use crate::stack::{
-    Build, Dependency, EnvSource, EnvValue, RestartPolicy, Service, ServiceSettings, Stack,
-    StackSettings, Volume,
-};
+use crate::stack::{Build, Dependency, EnvSource, EnvValue, Service, Stack, StackSettings, Volume};
 
 fn service(name: &str, image: &str) -> Service {
-    Service {
-        name: ServiceName::new(name),
-        image: image.to_string(),
-        build: None,
-        command: None,
-        entrypoint: None,
-        environment: BTreeMap::new(),
-        ports: Vec::new(),
-        mounts: Vec::new(),
-        depends_on: BTreeMap::new(),
-        healthcheck: None,
-        restart: RestartPolicy::No,
-        working_dir: None,
-        user: None,
-        labels: BTreeMap::new(),
-        profiles: Vec::new(),
-        watch: Vec::new(),
-        settings: ServiceSettings::default(),
-    }
+    Service::new(name, image)
 }
 
 fn depends(mut s: Service, on: &str, condition: Condition) -> Service {

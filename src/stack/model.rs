@@ -93,6 +93,30 @@ pub struct Service {
 }
 
 impl Service {
+    /// A service with a name and an image and nothing else set, as a file with only
+    /// `image:` would give (for building stacks in code and in tests).
+    pub fn new(name: impl Into<String>, image: impl Into<String>) -> Self {
+        Self {
+            name: ServiceName::new(name),
+            image: image.into(),
+            build: None,
+            command: None,
+            entrypoint: None,
+            environment: BTreeMap::new(),
+            ports: Vec::new(),
+            mounts: Vec::new(),
+            depends_on: BTreeMap::new(),
+            healthcheck: None,
+            restart: RestartPolicy::No,
+            working_dir: None,
+            user: None,
+            labels: BTreeMap::new(),
+            profiles: Vec::new(),
+            watch: Vec::new(),
+            settings: ServiceSettings::default(),
+        }
+    }
+
     /// `devstack db` and the TUI's `p` open psql here: the official Postgres image or
     /// `x-devstack: {console: psql}`.
     pub fn has_psql_console(&self) -> bool {

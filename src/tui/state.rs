@@ -368,43 +368,26 @@ mod tests {
 
     use super::*;
     use crate::model::{ProjectName, Protocol};
-    use crate::stack::{Mount, RestartPolicy, Service, ServiceSettings, StackSettings, Volume};
+    use crate::stack::{Mount, Service, StackSettings, Volume};
 
     fn service(name: &str, image: &str, mounts: &[&str], console: Option<&str>) -> Service {
-        Service {
-            name: ServiceName::new(name),
-            image: image.into(),
-            build: None,
-            command: None,
-            entrypoint: None,
-            environment: BTreeMap::new(),
-            ports: vec![PortBinding {
-                host_ip: "127.0.0.1".into(),
-                host_port: Some(8000),
-                container_port: 80,
-                protocol: Protocol::Tcp,
-            }],
-            mounts: mounts
-                .iter()
-                .map(|v| Mount {
-                    source: MountSource::Volume((*v).into()),
-                    target: "/data".into(),
-                    read_only: false,
-                })
-                .collect(),
-            depends_on: BTreeMap::new(),
-            healthcheck: None,
-            restart: RestartPolicy::No,
-            working_dir: None,
-            user: None,
-            labels: BTreeMap::new(),
-            profiles: vec![],
-            watch: vec![],
-            settings: ServiceSettings {
-                restart_on_change: false,
-                console: console.map(str::to_string),
-            },
-        }
+        let mut s = Service::new(name, image);
+        s.ports.push(PortBinding {
+            host_ip: "127.0.0.1".into(),
+            host_port: Some(8000),
+            container_port: 80,
+            protocol: Protocol::Tcp,
+        });
+        s.mounts = mounts
+            .iter()
+            .map(|v| Mount {
+                source: MountSource::Volume((*v).into()),
+                target: "/data".into(),
+                read_only: false,
+            })
+            .collect();
+        s.settings.console = console.map(str::to_string);
+        s
     }
 
     #[test]

@@ -22,7 +22,7 @@ use devstack::engine::Engine;
 use devstack::model::{ContainerInfo, ProjectName, ServiceName};
 use devstack::stack::{
     self as stack_file, Condition, Dependency, EnvSource, EnvValue, HealthTest, Healthcheck,
-    RestartPolicy, Service, ServiceSettings, Stack, StackSettings, Volume,
+    Service, Stack, StackSettings, Volume,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -317,25 +317,7 @@ pub fn stack(project: &ProjectName, dir: &Path) -> Stack {
 
 /// A service with nothing but a name and an image.
 pub fn service(name: &str, image: &str) -> Service {
-    Service {
-        name: ServiceName::new(name),
-        image: image.to_string(),
-        build: None,
-        command: None,
-        entrypoint: None,
-        environment: BTreeMap::new(),
-        ports: vec![],
-        mounts: vec![],
-        depends_on: BTreeMap::new(),
-        healthcheck: None,
-        restart: RestartPolicy::No,
-        working_dir: None,
-        user: None,
-        labels: BTreeMap::new(),
-        profiles: vec![],
-        watch: vec![],
-        settings: ServiceSettings::default(),
-    }
+    Service::new(name, image)
 }
 
 /// `sh -c SCRIPT`, exiting promptly on SIGTERM (as PID 1, a shell ignores it otherwise
