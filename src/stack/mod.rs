@@ -16,6 +16,8 @@ mod schema;
 mod yaml;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
