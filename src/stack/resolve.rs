@@ -189,6 +189,7 @@ fn resolve_settings(
     Ok(StackSettings {
         log_lines,
         debounce,
+        secret_values: SecretValues::default(),
     })
 }
 
