@@ -1107,3 +1107,28 @@ fn secret_variables_are_masked_wherever_interpolated() {
         assert!(e.contains(position) && e.contains("********"), "{e}");
     }
 }
+
+/// Regression (issue 7, found by the property tests): an `env_file:` naming a
+/// directory (`""`, `.`, `./conf`) failed with "cannot read '/dir': Is a directory",
+/// naming neither the stack file nor where in it.
+#[test]
+fn unreadable_env_file_is_an_error_at_its_entry() {
+    let p = Project::new();
+    p.mkdir("conf");
+    for (value, col) in [("''", 15), ("./conf", 15), ("[a.env, ./conf]", 23)] {
+        if value.contains("a.env") {
+            p.write("a.env", "A=1\n");
+        }
+        let e = p.err(&format!(
+            "services:\n  a:\n    image: x\n    env_file: {value}\n"
+        ));
+        assert_contains(
+            &e,
+            &[
+                &format!("compose.yaml:4:{col}"),
+                "cannot read env file",
+                "a readable file",
+            ],
+        );
+    }
+}
