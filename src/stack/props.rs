@@ -120,7 +120,7 @@ fn assert_error_is_positioned(e: &Error, file: &Path, text: &str) {
     );
     if let Some(at) = e.position() {
         assert_eq!(at.file, file, "error names another file: {message}");
-        let lines = text.lines().count().max(1) + 1;
+        let lines = line_breaks(text) + 2;
         assert!(
             at.line >= 1 && at.line <= lines && at.column >= 1,
             "position {}:{} outside the text ({lines} lines): {message}",
@@ -428,4 +428,10 @@ proptest! {
             prop_assert_eq!(env.get(key).map(|v| v.value.as_str()), Some(value.as_str()), "{}", text);
         }
     }
+}
+
+/// Line breaks as YAML counts them: `\r\n`, a lone `\r`, or `\n` (a lone CR ends a
+/// line in YAML, unlike in `str::lines`).
+fn line_breaks(text: &str) -> usize {
+    text.replace("\r\n", "\n").matches(['\r', '\n']).count()
 }
