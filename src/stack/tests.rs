@@ -1108,14 +1108,21 @@ fn secret_variables_are_masked_wherever_interpolated() {
     }
 }
 
-/// Regression (issue 7, found by the property tests): an `env_file:` naming a
-/// directory (`""`, `.`, `./conf`) failed with "cannot read '/dir': Is a directory",
-/// naming neither the stack file nor where in it.
+/// Regression (issue 7, found by the property tests and by the `stack_loader` fuzz
+/// target): an `env_file:` naming a directory (`""`, `.`, `./conf`) or a name longer
+/// than the system allows failed with "cannot read '/dir': Is a directory" (or "File
+/// name too long"), naming neither the stack file nor where in it.
 #[test]
 fn unreadable_env_file_is_an_error_at_its_entry() {
     let p = Project::new();
     p.mkdir("conf");
-    for (value, col) in [("''", 15), ("./conf", 15), ("[a.env, ./conf]", 23)] {
+    let long = "n".repeat(300);
+    for (value, col) in [
+        ("''", 15),
+        ("./conf", 15),
+        ("[a.env, ./conf]", 23),
+        (long.as_str(), 15),
+    ] {
         if value.contains("a.env") {
             p.write("a.env", "A=1\n");
         }
