@@ -25,8 +25,10 @@ pub fn check_error(e: &devstack::stack::Error, file: &Path, text: &str) {
     }
 }
 
-/// Line breaks as YAML counts them: `\r\n`, a lone `\r`, or `\n` (a lone CR ends a
-/// line in YAML, unlike in `str::lines`).
+/// Line breaks as YAML 1.1 (libyaml) counts them: `\r\n`, a lone `\r`, `\n`, NEL,
+/// and the Unicode line and paragraph separators (`str::lines` knows only `\n`).
 fn line_breaks(text: &str) -> usize {
-    text.replace("\r\n", "\n").matches(['\r', '\n']).count()
+    text.replace("\r\n", "\n")
+        .matches(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'])
+        .count()
 }
