@@ -124,6 +124,7 @@ pub struct PsEntry<'a> {
     pub state: &'a str,
     pub health: &'a str,
     pub exit_code: Option<i64>,
+    pub restart_count: u32,
     pub ports: &'a [PublishedPort],
 }
 
@@ -141,6 +142,7 @@ pub fn ps_json(rows: &[ContainerInfo]) -> Result<String, serde_json::Error> {
                 h => h.as_str(),
             },
             exit_code: c.exit_code,
+            restart_count: c.restart_count,
             ports: &c.ports,
         })
         .collect();

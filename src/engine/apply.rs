@@ -74,6 +74,13 @@ impl Engine {
                 board.services.insert(svc, status);
             }
         }
+        // A stopped container shows no health, so whether it has a healthcheck comes
+        // from the stack (as in `wait_ready`); else a `service_healthy` gate on it fails.
+        for (name, svc) in &stack.services {
+            if let (Some(s), Some(h)) = (board.services.get_mut(name), &svc.healthcheck) {
+                s.healthcheck = h.test != HealthTest::Disabled;
+            }
+        }
         let tracker = Tracker::start(
             self,
             &stack.project,

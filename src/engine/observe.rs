@@ -227,9 +227,10 @@ pub(crate) fn from_inspect(i: &ContainerInspectResponse) -> Option<ContainerInfo
         Some(HealthStatusEnum::UNHEALTHY) => Health::Unhealthy,
         _ => Health::None,
     };
+    // While the daemon waits to restart a container, its exit code is the last run's.
     let exit_code = if matches!(
         container_state,
-        ContainerState::Exited | ContainerState::Dead
+        ContainerState::Exited | ContainerState::Dead | ContainerState::Restarting
     ) {
         state.and_then(|s| s.exit_code)
     } else {

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::model::Position;
+use super::model::{Position, SecretValues};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -166,6 +166,148 @@ fn key_hint(key: &str) -> String {
 }
 
 impl Error {
+    /// The error with secret values masked in everything it quotes (values, paths,
+    /// names): a message must not show what `config` masks.
+    pub(crate) fn redact(self, secrets: &SecretValues) -> Error {
+        if secrets.is_empty() {
+            return self;
+        }
+        let key_of = |e: &Error| match e {
+            Error::UnknownKey { key, .. }
+            | Error::Strict { key, .. }
+            | Error::Invalid { key, .. }
+            | Error::MissingVariable { key, .. }
+            | Error::DependencyCycle { key, .. }
+            | Error::UnknownDependency { key, .. }
+            | Error::DisabledDependency { key, .. }
+            | Error::MissingBindSource { key, .. }
+            | Error::MissingEnvFile { key, .. }
+            | Error::NoImage { key, .. }
+            | Error::UndeclaredVolume { key, .. }
+            | Error::EnvFile { key, .. } => key.clone(),
+            _ => String::new(),
+        };
+        let at_key = key_of(&self);
+        let m = |s: String| secrets.mask_message(&s, &at_key);
+        let p = |path: PathBuf| {
+            let text = path.to_string_lossy();
+            let masked = secrets.mask(&text);
+            if masked == text {
+                path
+            } else {
+                PathBuf::from(masked)
+            }
+        };
+        match self {
+            e @ (Error::NotFound { .. } | Error::Syntax { .. }) => e,
+            Error::Read { path, source } => Error::Read {
+                path: p(path),
+                source,
+            },
+            Error::UnknownKey {
+                at,
+                key,
+                suggestion,
+                allowed,
+            } => Error::UnknownKey {
+                at,
+                key: m(key),
+                suggestion,
+                allowed,
+            },
+            Error::Strict { at, key, message } => Error::Strict {
+                at,
+                key: m(key),
+                message: m(message),
+            },
+            Error::Invalid {
+                at,
+                key,
+                message,
+                allowed,
+            } => Error::Invalid {
+                at,
+                key: m(key),
+                message: m(message),
+                allowed,
+            },
+            Error::MissingVariable {
+                at,
+                key,
+                variable,
+                message,
+            } => Error::MissingVariable {
+                at,
+                key: m(key),
+                variable,
+                message: m(message),
+            },
+            Error::DependencyCycle { at, key, cycle } => Error::DependencyCycle {
+                at,
+                key: m(key),
+                cycle: m(cycle),
+            },
+            Error::UnknownDependency {
+                at,
+                key,
+                service,
+                allowed,
+            } => Error::UnknownDependency {
+                at,
+                key: m(key),
+                service: m(service),
+                allowed: m(allowed),
+            },
+            Error::DisabledDependency {
+                at,
+                key,
+                service,
+                profiles,
+            } => Error::DisabledDependency {
+                at,
+                key: m(key),
+                service: m(service),
+                profiles: m(profiles),
+            },
+            Error::MissingBindSource { at, key, path } => Error::MissingBindSource {
+                at,
+                key: m(key),
+                path: p(path),
+            },
+            Error::MissingEnvFile { at, key, path } => Error::MissingEnvFile {
+                at,
+                key: m(key),
+                path: p(path),
+            },
+            Error::NoImage { at, key } => Error::NoImage { at, key: m(key) },
+            Error::UndeclaredVolume {
+                at,
+                key,
+                volume,
+                allowed,
+            } => Error::UndeclaredVolume {
+                at,
+                key: m(key),
+                volume: m(volume),
+                allowed: m(allowed),
+            },
+            Error::ProjectName {
+                at,
+                raw,
+                source_desc,
+            } => Error::ProjectName {
+                at,
+                raw: m(raw),
+                source_desc,
+            },
+            Error::EnvFile { at, key, message } => Error::EnvFile {
+                at,
+                key,
+                message: m(message),
+            },
+        }
+    }
+
     /// Where in which file the problem is, when it concerns a file.
     pub fn position(&self) -> Option<&Position> {
         match self {

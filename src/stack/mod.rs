@@ -16,6 +16,8 @@ mod schema;
 mod yaml;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,7 +87,21 @@ pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
 }
 
 /// Loads stack-file text as if read from `file` (whose directory is the project dir).
+///
+/// Values of secret-looking variables (see [`looks_secret`]) are masked in error
+/// messages, wherever interpolation put them, and kept in the stack's settings so
+/// `config` masks them too.
 pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Error> {
+    let mut secrets = SecretValues::default();
+    load_text(yaml, file, opts, &mut secrets).map_err(|e| e.redact(&secrets))
+}
+
+fn load_text(
+    yaml: &str,
+    file: &Path,
+    opts: &LoadOptions,
+    secrets: &mut SecretValues,
+) -> Result<Stack, Error> {
     let file = resolve::normalise(&opts.cwd.join(file));
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -134,10 +150,25 @@ pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Er
         strict(&warnings)?;
     }
 
-    let vars = variables(opts, &dir)?;
-    let lookup = |name: &str| vars.get(name).cloned();
+    let (vars, from_files) = variables(opts, &dir)?;
+    // Secret-looking variables of the env files, and those of the environment that the
+    // file uses: their values are masked wherever interpolation puts them.
+    let used = std::cell::RefCell::new(BTreeSet::new());
+    let lookup = |name: &str| {
+        used.borrow_mut().insert(name.to_string());
+        vars.get(name).cloned()
+    };
     let mut unset: Vec<(String, KeyPath)> = Vec::new();
-    if let Err((path, e)) = interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset) {
+    let interpolated = interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset);
+    for (name, value) in &vars {
+        if looks_secret(name) && (from_files.contains(name) || used.borrow().contains(name)) {
+            secrets.insert(value);
+        }
+    }
+    if !secrets.is_empty() {
+        taint(&root, &KeyPath::root(), secrets);
+    }
+    if let Err((path, e)) = interpolated {
         return Err(match e {
             InterpolationError::Required { variable, message } => Error::MissingVariable {
                 at: pos(&path, &root, false),
@@ -198,8 +229,9 @@ pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Er
     let resolve::Resolved {
         services,
         volumes,
-        settings,
+        mut settings,
     } = resolve::resolve(&cx, raw, &mut warnings)?;
+    settings.secret_values = secrets.clone();
     if opts.strict {
         strict(&warnings)?;
     }
@@ -232,7 +264,12 @@ fn strict(warnings: &[Diagnostic]) -> Result<(), Error> {
 /// Interpolation variables: the `.env` next to the stack file (or the `--env-file`s),
 /// overridden by the environment, plus `DEVSTACK_UID`/`DEVSTACK_GID` when unset so a
 /// stack can run containers as the user who owns the bind-mounted files.
-fn variables(opts: &LoadOptions, dir: &Path) -> Result<BTreeMap<String, String>, Error> {
+///
+/// Also returns the names that came from files (rather than the environment).
+fn variables(
+    opts: &LoadOptions,
+    dir: &Path,
+) -> Result<(BTreeMap<String, String>, BTreeSet<String>), Error> {
     let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
         vec![(dir.join(".env"), false)]
     } else {
@@ -255,6 +292,7 @@ fn variables(opts: &LoadOptions, dir: &Path) -> Result<BTreeMap<String, String>,
             from_files.insert(k, v);
         }
     }
+    let names: BTreeSet<String> = from_files.keys().cloned().collect();
     let mut vars = from_files;
     vars.extend(opts.environment.clone());
     if let Ok(meta) = std::fs::metadata("/proc/self") {
@@ -264,7 +302,7 @@ fn variables(opts: &LoadOptions, dir: &Path) -> Result<BTreeMap<String, String>,
         vars.entry("DEVSTACK_GID".into())
             .or_insert_with(|| meta.gid().to_string());
     }
-    Ok(vars)
+    Ok((vars, names))
 }
 
 /// Interpolates every string value (never keys) in place; returns the first failure
@@ -299,6 +337,24 @@ fn interpolate_tree(
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
     Ok(())
+}
+
+/// Marks the key paths of string values that hold a secret value.
+fn taint(node: &Node, path: &KeyPath, secrets: &mut SecretValues) {
+    match &node.value {
+        Value::String(s) if secrets.contained_in(s) => secrets.taint(path.to_string()),
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                taint(item, &path.index(i), secrets);
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries {
+                taint(&e.value, &path.key(&e.key), secrets);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn project_name(

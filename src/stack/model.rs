@@ -4,7 +4,7 @@
 //! made absolute against the stack file's directory, short syntax expanded, profiles
 //! applied. No serde_yaml or bollard types appear here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -67,6 +67,97 @@ pub struct StackSettings {
     pub log_lines: Option<usize>,
     /// Quiet period before a watch action fires.
     pub debounce: Option<Duration>,
+    /// Values of secret-looking variables that interpolation may have put anywhere in
+    /// the file (not only under a secret-looking key), for output to mask. Kept here
+    /// rather than on `Stack` so code that builds a `Stack` by hand is unaffected.
+    #[serde(skip)]
+    pub secret_values: SecretValues,
+}
+
+/// Secret values to mask wherever they appear, and the key paths (`services.a.ports[0]`)
+/// of the values they were interpolated into. `Debug` shows how many, never which.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretValues {
+    values: BTreeSet<String>,
+    paths: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretValues({} masked)", self.values.len())
+    }
+}
+
+/// What masked text shows instead of a secret.
+pub const MASK: &str = "********";
+
+impl SecretValues {
+    /// Values shorter than this are not masked inside other text: a one- or two-letter
+    /// "secret" would blank out unrelated text everywhere.
+    pub const MIN_LEN: usize = 4;
+
+    pub fn insert(&mut self, value: &str) {
+        if value.chars().count() >= Self::MIN_LEN {
+            self.values.insert(value.to_string());
+        }
+    }
+
+    /// Records that the value at `path` holds a secret.
+    pub(crate) fn taint(&mut self, path: String) {
+        self.paths.insert(path);
+    }
+
+    /// Whether some value holds one of the secrets.
+    pub fn contained_in(&self, text: &str) -> bool {
+        self.values.iter().any(|v| text.contains(v.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every occurrence of a secret value replaced by [`MASK`] (longest
+    /// first, so a secret containing another is masked whole).
+    pub fn mask(&self, text: &str) -> String {
+        let mut values: Vec<&String> = self.values.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let mut out = text.to_string();
+        for v in values {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), MASK);
+            }
+        }
+        out
+    }
+
+    /// A message about the value at key path `key`: as [`SecretValues::mask`], and when
+    /// that value holds a secret, also every 'single-quoted' part that is a piece of one
+    /// (a message may quote only the piece that failed to parse, like a port's host).
+    pub fn mask_message(&self, text: &str, key: &str) -> String {
+        let masked = self.mask(text);
+        let tainted = self
+            .paths
+            .iter()
+            .any(|p| p.starts_with(key) || key.starts_with(p.as_str()));
+        if !tainted || key.is_empty() {
+            return masked;
+        }
+        let mut out = String::with_capacity(masked.len());
+        let mut parts = masked.split('\'');
+        if let Some(first) = parts.next() {
+            out.push_str(first);
+        }
+        // Every other part is inside quotes (when the quotes pair up).
+        for (i, part) in parts.enumerate() {
+            out.push('\'');
+            if i % 2 == 0 && !part.is_empty() && self.values.iter().any(|v| v.contains(part)) {
+                out.push_str(MASK);
+            } else {
+                out.push_str(part);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

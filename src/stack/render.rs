@@ -12,8 +12,6 @@ use serde_json::{Map, Value, json};
 use super::model::*;
 use super::yaml;
 
-const MASK: &str = "********";
-
 /// The resolved stack as Compose YAML. Environment values from env files and values
 /// whose names look secret (and such build args) show as `********` unless
 /// `show_secrets`.
@@ -54,7 +52,30 @@ pub fn render_config(stack: &Stack, show_secrets: bool) -> String {
     if !settings.is_empty() {
         top.insert("x-devstack".into(), Value::Object(settings));
     }
-    yaml::to_yaml(&Value::Object(top))
+    let mut top = Value::Object(top);
+    if !show_secrets {
+        mask_strings(&mut top, &stack.settings.secret_values);
+    }
+    yaml::to_yaml(&top)
+}
+
+/// Masks secret values inside every string (a password interpolated into a URL, a
+/// command); keys are never interpolated, so only values are looked at.
+fn mask_strings(value: &mut Value, secrets: &SecretValues) {
+    if secrets.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            let masked = secrets.mask(s);
+            if masked != *s {
+                *s = masked;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| mask_strings(v, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| mask_strings(v, secrets)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 fn masked(value: &str, secret: bool, show: bool) -> Value {

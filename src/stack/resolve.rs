@@ -189,6 +189,7 @@ fn resolve_settings(
     Ok(StackSettings {
         log_lines,
         debounce,
+        secret_values: SecretValues::default(),
     })
 }
 
@@ -526,7 +527,15 @@ fn env_files(
                 }
                 continue;
             }
-            Err(source) => return Err(Error::Read { path: abs, source }),
+            // A directory (`env_file: .`), no permission…: said at the entry, so the
+            // message names the stack file and a position as every other one does.
+            Err(source) => {
+                return Err(cx.invalid(
+                    &p,
+                    format!("cannot read env file '{}': {source}", abs.display()),
+                    "a path to a readable file of KEY=VALUE lines",
+                ));
+            }
         };
         for (k, v) in read_env(&text, &abs, cx.vars)? {
             into.insert(

@@ -1068,3 +1068,74 @@ fn empty_file_is_an_error() {
         &["compose.yaml:1:1", "mapping at its top level"],
     );
 }
+
+/// Regression (issue 7, secrets): a secret-looking variable interpolated into a value
+/// whose key does not look secret (a URL, a command) showed in `config`, and in error
+/// messages quoting a bad value (whole, or the piece that failed to parse).
+#[test]
+fn secret_variables_are_masked_wherever_interpolated() {
+    let p = Project::new();
+    p.write(".env", "POSTGRES_PASSWORD=pw-hunter22\nPLAIN=visible\n");
+    let stack = p
+        .load(
+            "services:\n  a:\n    image: x\n    command: [psql, 'postgres://u:${POSTGRES_PASSWORD}@db']\n    environment:\n      URL: postgres://u:${POSTGRES_PASSWORD}@db/${PLAIN}\n",
+        )
+        .unwrap();
+    let masked = render_config(&stack, false);
+    assert!(!masked.contains("hunter22"), "{masked}");
+    assert!(
+        masked.contains("postgres://u:********@db/visible"),
+        "{masked}"
+    );
+    assert!(render_config(&stack, true).contains("pw-hunter22"));
+    assert!(!format!("{:?}", stack.settings).contains("hunter22"));
+
+    for (yaml, position) in [
+        ("ports: ['${POSTGRES_PASSWORD}:80']", "compose.yaml:4:13"),
+        ("ports: ['${POSTGRES_PASSWORD}']", "compose.yaml:4:13"),
+        (
+            "volumes: ['./${POSTGRES_PASSWORD}:/x']",
+            "compose.yaml:4:15",
+        ),
+        (
+            "healthcheck: {test: [CMD, 'true'], interval: '${POSTGRES_PASSWORD}'}",
+            "compose.yaml:4:",
+        ),
+    ] {
+        let e = p.err(&format!("services:\n  a:\n    image: x\n    {yaml}\n"));
+        assert!(!e.contains("hunter22") && !e.contains("'pw'"), "{e}");
+        assert!(e.contains(position) && e.contains("********"), "{e}");
+    }
+}
+
+/// Regression (issue 7, found by the property tests and by the `stack_loader` fuzz
+/// target): an `env_file:` naming a directory (`""`, `.`, `./conf`) or a name longer
+/// than the system allows failed with "cannot read '/dir': Is a directory" (or "File
+/// name too long"), naming neither the stack file nor where in it.
+#[test]
+fn unreadable_env_file_is_an_error_at_its_entry() {
+    let p = Project::new();
+    p.mkdir("conf");
+    let long = "n".repeat(300);
+    for (value, col) in [
+        ("''", 15),
+        ("./conf", 15),
+        ("[a.env, ./conf]", 23),
+        (long.as_str(), 15),
+    ] {
+        if value.contains("a.env") {
+            p.write("a.env", "A=1\n");
+        }
+        let e = p.err(&format!(
+            "services:\n  a:\n    image: x\n    env_file: {value}\n"
+        ));
+        assert_contains(
+            &e,
+            &[
+                &format!("compose.yaml:4:{col}"),
+                "cannot read env file",
+                "a readable file",
+            ],
+        );
+    }
+}
