@@ -3,6 +3,7 @@
 //! of devstack's own output, and bad input rejected with a position before anything is
 //! created. Each test has its own project, removed on drop even when it fails.
 
+mod common;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};

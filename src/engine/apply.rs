@@ -280,7 +280,15 @@ impl Engine {
 
         match &sp.change {
             Change::Keep { .. } => {}
-            Change::Start { id } => self.start_tracked(svc, id, tracker, events).await?,
+            Change::Start { id } => match self.start_tracked(svc, id, tracker, events).await {
+                // Gone since it was observed (the daemon rolling back a create that an
+                // interrupted devstack left in flight): create it anew.
+                Err(Error::NotFound { .. }) => {
+                    let id = self.create(stack, sp, tracker, events).await?;
+                    self.start_tracked(svc, &id, tracker, events).await?;
+                }
+                other => other?,
+            },
             Change::Create => {
                 let id = self.create(stack, sp, tracker, events).await?;
                 self.start_tracked(svc, &id, tracker, events).await?;
@@ -380,11 +388,25 @@ impl Engine {
         let name = stack.project.container_name(svc);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let body = super::spec::container(stack, service, &sp.config_hash);
-        let created = self
+        let created = match self
             .docker
-            .create_container(Some(options), body)
+            .create_container(Some(options.clone()), body.clone())
             .await
-            .map_err(|e| Error::daemon("create container", Some(svc), e))?;
+            .map_err(|e| Error::daemon("create container", Some(svc), e))
+        {
+            // The name is taken by a container that was not there when we looked: one
+            // an interrupted devstack had asked for, which the daemon finished creating
+            // afterwards. If it is ours, it goes; anything else is left alone.
+            Err(Error::Conflict { message, .. }) if message.contains("already in use") => {
+                self.remove_if_ours(&stack.project, &name, svc, message)
+                    .await?;
+                self.docker
+                    .create_container(Some(options), body)
+                    .await
+                    .map_err(|e| Error::daemon("create container", Some(svc), e))?
+            }
+            other => other?,
+        };
         let id = ContainerId(created.id);
         let healthcheck = match &service.healthcheck {
             Some(h) => h.test != HealthTest::Disabled,
@@ -427,6 +449,34 @@ impl Engine {
             .start_container(&id.0, None)
             .await
             .map_err(|e| Error::daemon("start container", Some(svc), e))
+    }
+
+    /// Removes the container called `name` when it carries this project's label;
+    /// otherwise the name conflict stands, as the daemon reported it.
+    async fn remove_if_ours(
+        &self,
+        project: &crate::model::ProjectName,
+        name: &str,
+        svc: &ServiceName,
+        conflict: String,
+    ) -> Result<(), Error> {
+        let detail = self.inspect_raw(name, Some(svc)).await?;
+        let ours = detail
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|l| l.get(crate::model::labels::PROJECT))
+            .is_some_and(|p| p == project.as_str());
+        match (ours, detail.id) {
+            (true, Some(id)) => self.stop_and_remove(&ContainerId(id), Some(svc)).await,
+            _ => Err(Error::Conflict {
+                op: "create container",
+                service: Some(svc.clone()),
+                message: format!(
+                    "{conflict} (that container is not one of project '{project}', so devstack leaves it alone; remove or rename it)"
+                ),
+            }),
+        }
     }
 
     /// Stops (with the grace period) and removes one of our containers. Anonymous

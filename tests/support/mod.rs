@@ -1,5 +1,4 @@
-//! Support for the fault tests: the fixture image (the host's static busybox imported
-//! offline through the API, as on branch `engine`'s `tests/common`), a project guard
+//! Support for the fault tests: the fixture image (from `tests/common`), a project guard
 //! that removes everything labelled with its name on drop (also after a failed
 //! assertion), the `devstack` binary, and an independent look at the daemon.
 //!
@@ -19,10 +18,7 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
 use devstack::engine::Engine;
-use sha2::{Digest, Sha256};
 
-/// Where the fixture's busybox comes from (Debian's `busybox-static`).
-const BUSYBOX: &str = "/bin/busybox";
 pub const PROJECT_LABEL: &str = "io.devstack.project";
 
 /// One runtime for the whole test binary: the tests are synchronous (they drive the
@@ -56,112 +52,13 @@ fn docker() -> Docker {
     block_on(d.negotiate_version()).expect("negotiate the API version")
 }
 
-/// The fixture image's reference, imported on first use (per content: the tag is a
-/// hash of the root filesystem).
+/// The fixture image's reference (`tests/common` builds and imports it, once per
+/// content).
 pub fn fixture_image() -> String {
-    static FIXTURE: OnceLock<String> = OnceLock::new();
-    FIXTURE
-        .get_or_init(|| {
-            let tar = rootfs_tar();
-            let digest: String = Sha256::digest(&tar)
-                .iter()
-                .take(6)
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            let reference = format!("devstack-fixture:busybox-{digest}");
-            let present = block_on(docker().inspect_image(&reference)).is_ok();
-            if !present {
-                block_on(engine().import_image(&reference, tar)).expect("import the fixture image");
-            }
-            reference
-        })
-        .clone()
-}
-
-/// A root filesystem with busybox and its applets, users root and app (1000), /tmp.
-/// Deterministic (fixed mtimes and owners) so its hash names it — the same bytes as
-/// `tests/common`'s, so both share one image.
-fn rootfs_tar() -> Vec<u8> {
-    let busybox = std::fs::read(BUSYBOX).unwrap_or_else(|e| {
-        panic!(
-            "the fixture image needs a static busybox at '{BUSYBOX}': {e}. \
-             On Debian: 'sudo apt-get install busybox-static'."
-        )
-    });
-    let list = Command::new(BUSYBOX)
-        .arg("--list")
-        .output()
-        .expect("run 'busybox --list'");
-    let applets = String::from_utf8(list.stdout).expect("applet names are UTF-8");
-
-    let mut b = tar::Builder::new(Vec::new());
-    let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(mode);
-        h.set_size(0);
-        h.set_mtime(0);
-        h.set_cksum();
-        b.append_data(&mut h, path, std::io::empty())
-            .expect("add a directory to the rootfs tar");
-    };
-    let file = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        h.set_mtime(0);
-        h.set_cksum();
-        b.append_data(&mut h, path, data)
-            .expect("add a file to the rootfs tar");
-    };
-    for (d, mode) in [
-        ("bin", 0o755),
-        ("etc", 0o755),
-        ("root", 0o700),
-        ("home", 0o755),
-        ("tmp", 0o1777),
-        ("var", 0o755),
-        ("www", 0o755),
-        ("data", 0o755),
-    ] {
-        dir(&mut b, d, mode);
-    }
-    let mut home = tar::Header::new_gnu();
-    home.set_entry_type(tar::EntryType::Directory);
-    home.set_mode(0o755);
-    home.set_uid(1000);
-    home.set_gid(1000);
-    home.set_size(0);
-    home.set_mtime(0);
-    home.set_cksum();
-    b.append_data(&mut home, "home/app", std::io::empty())
-        .expect("add home/app to the rootfs tar");
-    file(&mut b, "bin/busybox", 0o755, &busybox);
-    let mut names: Vec<&str> = applets
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names.into_iter().filter(|n| *n != "busybox") {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_mode(0o777);
-        h.set_size(0);
-        h.set_mtime(0);
-        b.append_link(&mut h, format!("bin/{name}"), "busybox")
-            .expect("add an applet link to the rootfs tar");
-    }
-    file(
-        &mut b,
-        "etc/passwd",
-        0o644,
-        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
-    );
-    file(&mut b, "etc/group", 0o644, b"root:x:0:\napp:x:1000:\n");
-    b.into_inner().expect("finish the rootfs tar")
+    block_on(async {
+        let engine = crate::common::engine().await;
+        crate::common::fixture_image(&engine).await
+    })
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
