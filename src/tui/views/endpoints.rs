@@ -1,5 +1,5 @@
 //! The `e` overlay: the stack's endpoints (Airflow UI and login, database URLs with the
-//! password masked, code folders).
+//! password masked, code folders), and the one-line headline the services pane shows.
 //!
 //! Lays the rows out for the width it has: `title  value  (note)` on one line when they
 //! fit, else the note goes under the value, wrapped. Values wrap rather than being cut —
@@ -8,7 +8,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 use unicode_width::UnicodeWidthStr;
 
@@ -130,6 +130,35 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
         }
         y += text::draw(buf, inner, y, l, true, 0);
     }
+}
+
+/// For the services pane's bottom border: the endpoint worth a glance (the first web UI,
+/// else the first database) and the key to the rest, as much as fits in `width`.
+pub fn headline(state: &AppState, width: u16) -> Option<Line<'static>> {
+    if state.endpoints.is_empty() {
+        return None;
+    }
+    let key = [Span::styled("e", style::KEY), Span::raw(" endpoints ")];
+    let top = [EndpointKind::Web, EndpointKind::Database]
+        .iter()
+        .find_map(|k| state.endpoints.iter().find(|r| r.kind == *k));
+    let room = (width as usize).saturating_sub(4);
+    if let Some(r) = top {
+        let mut spans = vec![
+            Span::styled(format!(" {} ", r.title), style::DIM),
+            Span::styled(r.value.clone(), value_style(r.kind)),
+            Span::styled(" · ", style::DIM),
+        ];
+        spans.extend(key.clone());
+        let line = Line::from(spans);
+        if line.width() <= room {
+            return Some(line);
+        }
+    }
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(key);
+    let line = Line::from(spans);
+    (line.width() <= room).then_some(line)
 }
 
 #[cfg(test)]

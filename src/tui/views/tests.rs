@@ -279,6 +279,22 @@ fn endpoints_overlay() {
 }
 
 #[test]
+fn services_pane_names_the_airflow_ui_and_the_endpoints_key() {
+    let s = AppState::fixture();
+    let buf = draw(&s, 80, 24);
+    find(&buf, "└ Airflow UI http://127.0.0.1:8080 · e endpoints ─");
+    // Too narrow for the URL: just the key; narrower still: nothing.
+    let narrow = draw(&s, 40, 24);
+    find(&narrow, "└ e endpoints ─");
+    let tiny = draw(&s, 14, 24);
+    assert!(!screen(&tiny).contains("endpoints"));
+    // A stack without endpoints: a plain border.
+    let mut none = AppState::fixture();
+    none.endpoints.clear();
+    assert!(!screen(&draw(&none, 80, 24)).contains("endpoints"));
+}
+
+#[test]
 fn search_highlights_matches() {
     let mut s = AppState::fixture();
     send(&mut s, [key('/')]);
