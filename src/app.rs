@@ -17,6 +17,7 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::commands::endpoints::{self, Endpoint};
 use crate::commands::session::console_for;
 use crate::commands::{self, reset};
 use crate::engine::{Engine, ExecRequest, LogOptions};
@@ -25,7 +26,7 @@ use crate::model::{ContainerId, ContainerState, EngineEvent, LogLine, NoticeLeve
 use crate::plan::PlanOptions;
 use crate::stack::Stack;
 use crate::tui::terminal::{Signals, TerminalGuard};
-use crate::tui::{self, AppState, Command, Event};
+use crate::tui::{self, AppState, Command, EndpointKind, EndpointRow, Event};
 
 /// Redraws are coalesced to at most this often (~60 frames/s).
 const FRAME: Duration = Duration::from_millis(16);
@@ -70,6 +71,26 @@ struct Follower {
     task: JoinHandle<()>,
 }
 
+/// The stack's endpoints as `up --detach` prints them, for the TUI's `e` overlay (the
+/// `tui` module knows nothing of stacks' conventions, so they are worded here).
+fn endpoint_rows(stack: &Stack) -> Vec<EndpointRow> {
+    let found = endpoints::endpoints(stack);
+    endpoints::rows(&found, &commands::describe_path)
+        .into_iter()
+        .zip(&found)
+        .map(|(r, e)| EndpointRow {
+            kind: match e {
+                Endpoint::Web { .. } => EndpointKind::Web,
+                Endpoint::Database { .. } => EndpointKind::Database,
+                Endpoint::Code { .. } => EndpointKind::Code,
+            },
+            title: r.title,
+            value: r.value,
+            note: r.note,
+        })
+        .collect()
+}
+
 /// The state and its feeds, without a terminal.
 pub struct App {
     pub state: AppState,
@@ -107,6 +128,7 @@ impl App {
             env!("CARGO_PKG_VERSION"),
         );
         state.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
+        state.endpoints = endpoint_rows(&stack);
         let (engine_tx, engine_rx) = mpsc::channel(1024);
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let stack = Arc::new(stack);
@@ -542,5 +564,40 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::stack::{LoadOptions, load_str};
+
+    #[test]
+    fn endpoint_rows_for_the_tui_keep_order_kind_and_no_password() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "POSTGRES_PASSWORD=s3cr3t-91\n").unwrap();
+        let yaml = "services:\n  db:\n    image: postgres:18\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?}\n    ports: [\"127.0.0.1:5433:5432\"]\n  web:\n    image: apache/airflow:3.1.0\n    ports: [\"8081:8080\"]\n";
+        let opts = LoadOptions {
+            cwd: dir.path().to_path_buf(),
+            project_name: Some("demo".into()),
+            environment: BTreeMap::new(),
+            ..LoadOptions::default()
+        };
+        let stack = load_str(yaml, &dir.path().join("devstack.yaml"), &opts).unwrap();
+        let rows = endpoint_rows(&stack);
+        let got: Vec<_> = rows.iter().map(|r| (r.kind, r.value.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (EndpointKind::Web, "http://127.0.0.1:8081"),
+                (
+                    EndpointKind::Database,
+                    "postgresql://postgres:****@127.0.0.1:5433/postgres"
+                ),
+            ]
+        );
+        assert!(!format!("{rows:?}").contains("s3cr3t-91"), "{rows:?}");
     }
 }

@@ -81,10 +81,33 @@ pub fn endpoints(stack: &Stack) -> Vec<Endpoint> {
     out
 }
 
+/// An endpoint in words: what it is, the value a person copies (a URL or a folder), and
+/// a note (login, where the password is kept, what a save does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub title: String,
+    pub value: String,
+    pub note: Option<String>,
+}
+
 /// `title  value  (note)` lines, aligned; `show_path` shortens paths for the reader
 /// (the CLI writes `~` for the home folder).
 pub fn lines(endpoints: &[Endpoint], show_path: &dyn Fn(&Path) -> String) -> Vec<String> {
-    let rows: Vec<(&str, String, Option<String>)> = endpoints
+    let rows = rows(endpoints, show_path);
+    let title_width = rows.iter().map(|r| r.title.len()).max().unwrap_or(0);
+    let value_width = rows.iter().map(|r| r.value.len()).max().unwrap_or(0);
+    rows.into_iter()
+        .map(|Row { title, value, note }| match note {
+            Some(n) => format!("{title:<title_width$}  {value:<value_width$}  ({n})"),
+            None => format!("{title:<title_width$}  {value}"),
+        })
+        .collect()
+}
+
+/// One [`Row`] per endpoint, in the same order, for a reader that lays them out itself
+/// (the TUI, at whatever width it has).
+pub fn rows(endpoints: &[Endpoint], show_path: &dyn Fn(&Path) -> String) -> Vec<Row> {
+    endpoints
         .iter()
         .map(|e| match e {
             Endpoint::Web {
@@ -134,13 +157,10 @@ pub fn lines(endpoints: &[Endpoint], show_path: &dyn Fn(&Path) -> String) -> Vec
                 (title.as_str(), show_path(path), Some(note.to_string()))
             }
         })
-        .collect();
-    let title_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let value_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    rows.into_iter()
-        .map(|(title, value, note)| match note {
-            Some(n) => format!("{title:<title_width$}  {value:<value_width$}  ({n})"),
-            None => format!("{title:<title_width$}  {value}"),
+        .map(|(title, value, note)| Row {
+            title: title.to_string(),
+            value,
+            note,
         })
         .collect()
 }
@@ -500,6 +520,20 @@ services:
             "{text}"
         );
         assert!(text.contains("(mounted live)"), "{text}");
+        // The same words, unaligned, for the TUI.
+        let rows = rows(&got, &shown);
+        assert_eq!(
+            rows[1],
+            Row {
+                title: "Airflow metadata DB".into(),
+                value: "postgresql://airflow:****@127.0.0.1:5433/airflow".into(),
+                note: Some(format!("password: POSTGRES_PASSWORD in {}", shown(&dotenv))),
+            }
+        );
+        assert_eq!(
+            (rows[3].value.clone(), rows[3].note.as_deref()),
+            (shown(&stack.dir.join("dags")), Some("mounted live"))
+        );
     }
 
     #[test]

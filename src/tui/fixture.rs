@@ -1,6 +1,6 @@
 //! A deterministic state for snapshots and benchmarks: a small Airflow-and-Postgres
 //! stack, all healthy, with a few lines of logs in each service (plain, ANSI-coloured,
-//! JSON, stderr). Fixed clock and version; no randomness.
+//! JSON, stderr) and its endpoints. Fixed clock and version; no randomness.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::stack::PortBinding;
 
-use super::state::{AppState, ContainerStats, ServiceSeed, VolumeUse};
+use super::state::{AppState, ContainerStats, EndpointKind, EndpointRow, ServiceSeed, VolumeUse};
 
 /// The fixture's clock: 2025-06-15 15:06:40 UTC.
 pub const FIXTURE_NOW: i64 = 1_750_000_000;
@@ -165,9 +165,47 @@ impl AppState {
             line("worker", -12.5, Stream::Stdout, r#"{"level":"warn","msg":"slow query","ms":1834,"table":"orders"}"#),
             line("worker", -3.2, Stream::Stderr, r#"{"level":"error","msg":"upstream timeout","retry":3,"url":"http://api:9000/v1/orders"}"#),
         ]);
+        state.endpoints = fixture_endpoints();
         state.dirty = true;
         state
     }
+}
+
+/// As `commands::endpoints` words the fixture's stack: passwords masked or named only.
+fn fixture_endpoints() -> Vec<EndpointRow> {
+    let row = |kind, title: &str, value: &str, note: &str| EndpointRow {
+        kind,
+        title: title.into(),
+        value: value.into(),
+        note: Some(note.into()),
+    };
+    vec![
+        row(
+            EndpointKind::Web,
+            "Airflow UI",
+            "http://127.0.0.1:8080",
+            "user 'admin', password: _AIRFLOW_WWW_USER_PASSWORD in ~/shop/.env",
+        ),
+        row(
+            EndpointKind::Database,
+            "Airflow metadata DB",
+            "postgresql://airflow:****@127.0.0.1:5432/airflow",
+            "password: POSTGRES_PASSWORD in ~/shop/.env",
+        ),
+        row(
+            EndpointKind::Database,
+            "warehouse DB",
+            "postgresql://loader:****@127.0.0.1:5432/warehouse",
+            "password: WAREHOUSE_PASSWORD in ~/shop/.env",
+        ),
+        row(EndpointKind::Code, "DAGs", "~/shop/dags", "mounted live"),
+        row(
+            EndpointKind::Code,
+            "worker code",
+            "~/shop/worker",
+            "a save rebuilds it",
+        ),
+    ]
 }
 
 fn secs(offset: f64) -> i64 {

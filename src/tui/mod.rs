@@ -15,7 +15,8 @@ pub mod views;
 
 pub use keymap::Action;
 pub use state::{
-    AppState, Focus, Mode, PendingAction, Scroll, ServiceRow, ServiceSeed, Status, VolumeUse,
+    AppState, EndpointKind, EndpointRow, Focus, Mode, PendingAction, Scroll, ServiceRow,
+    ServiceSeed, Status, VolumeUse,
 };
 pub use terminal::TerminalGuard;
 pub use update::{Command, Event, quit_message, update};

@@ -26,6 +26,9 @@ pub struct AppState {
     pub logs: LogsState,
     pub notices: Vec<Notice>,
     pub daemon: Daemon,
+    /// What a person reaches once the stack is up (the `e` overlay), filled by the app
+    /// from the stack: passwords are masked or named, never held.
+    pub endpoints: Vec<EndpointRow>,
     /// Terminal size in cells (width, height); from `Event::Resize`.
     pub size: (u16, u16),
     /// Unix seconds of the last `Event::Tick` (uptime and notice expiry are computed
@@ -51,6 +54,8 @@ pub enum Focus {
 pub enum Mode {
     Normal,
     Help,
+    /// `e`: the endpoints overlay.
+    Endpoints,
     Search(Prompt),
     Filter(Prompt),
     /// `X`: typing a command to run in `service`.
@@ -78,6 +83,24 @@ pub enum PendingAction {
     Reset { volumes: Vec<VolumeUse> },
     /// Quit dialog: stop the stack, then quit (or quit and leave it running).
     StopAndQuit,
+}
+
+/// One endpoint as the app words it: `title  value  (note)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointRow {
+    pub kind: EndpointKind,
+    pub title: String,
+    /// What a person copies: a URL (password masked) or a folder.
+    pub value: String,
+    /// Login, where the password is kept, what a save does.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointKind {
+    Web,
+    Database,
+    Code,
 }
 
 /// A named volume of the project and the services that mount it.
@@ -279,6 +302,7 @@ impl AppState {
             logs,
             notices: Vec::new(),
             daemon: Daemon::Connected,
+            endpoints: Vec::new(),
             size: (80, 24),
             now_unix: 0,
             utc_offset_secs: 0,

@@ -368,6 +368,38 @@ fn help_closes_on_any_key_without_doing_it() {
 }
 
 #[test]
+fn e_shows_the_endpoints_until_esc_e_or_q_and_other_keys_do_nothing() {
+    for close in [code(KeyCode::Esc), key('e'), key('q'), ctrl('c')] {
+        let mut s = AppState::fixture();
+        send(&mut s, [key('e')]);
+        assert_eq!(s.mode, Mode::Endpoints);
+        // Not the keys' actions underneath: no restart, no quit, selection kept.
+        s.dirty = false;
+        assert!(send(&mut s, [key('r'), key('j'), key('Q')]).is_empty());
+        assert_eq!(
+            (s.mode.clone(), s.selected, s.dirty),
+            (Mode::Endpoints, 0, false)
+        );
+        assert!(send(&mut s, [close.clone()]).is_empty(), "{close:?}");
+        assert_eq!(s.mode, Mode::Normal, "{close:?}");
+        assert!(s.dirty);
+    }
+    // From the logs pane too.
+    let mut s = AppState::fixture();
+    send(&mut s, [code(KeyCode::Tab), key('e')]);
+    assert_eq!(s.mode, Mode::Endpoints);
+}
+
+#[test]
+fn e_without_endpoints_says_so_instead_of_an_empty_overlay() {
+    let mut s = AppState::fixture();
+    s.endpoints.clear();
+    send(&mut s, [key('e')]);
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(s.notices[0].message.contains("no web UI or database port"));
+}
+
+#[test]
 fn toggles() {
     let mut s = AppState::fixture();
     send(&mut s, [key('w'), key('t'), key('J')]);

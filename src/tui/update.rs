@@ -163,6 +163,21 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
             state.mode = Mode::Normal;
             Vec::new()
         }
+        Mode::Endpoints => {
+            // Kept open by other keys: a person reads and copies from it. `q` closes
+            // rather than quits, as a second `e` does.
+            if ctrl_c
+                || matches!(
+                    k.code,
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('e' | 'q')
+                )
+            {
+                state.mode = Mode::Normal;
+            } else {
+                state.dirty = false;
+            }
+            Vec::new()
+        }
         Mode::Confirm(pending) => {
             let pending = pending.clone();
             on_confirm(state, pending, k, ctrl_c)
@@ -446,6 +461,16 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
                     "no database service: use a 'postgres' image or set 'x-devstack: {console: psql}'",
                 ),
                 (None, _) => state.notify(NoticeLevel::Info, "several database services: select one, then press 'p'"),
+            }
+        }
+        Action::Endpoints => {
+            if state.endpoints.is_empty() {
+                state.notify(
+                    NoticeLevel::Info,
+                    "this stack publishes no web UI or database port and mounts no code",
+                );
+            } else {
+                state.mode = Mode::Endpoints;
             }
         }
         Action::Reset => {

@@ -15,6 +15,7 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
     let line = match &state.mode {
         Mode::Normal => hints(state, area.width as usize),
         Mode::Help => fixed(&[("Esc", "close help")]),
+        Mode::Endpoints => fixed(&[("Esc", "close endpoints")]),
         Mode::Confirm(PendingAction::StopAndQuit) => fixed(&[
             ("y", "stop stack, quit"),
             ("n", "quit, leave running"),

@@ -5,6 +5,7 @@
 //! logs pane's size to scroll by pages and where a mouse click landed.
 
 pub mod dialogs;
+pub mod endpoints;
 pub mod footer;
 pub mod help;
 pub mod logs;
@@ -89,6 +90,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     notices::render(state, buf, a.logs_body);
     match &state.mode {
         Mode::Help => help::render(buf, area),
+        Mode::Endpoints => endpoints::render(state, buf, area),
         Mode::Confirm(p) => dialogs::render(state, p, buf, area),
         _ => {}
     }

@@ -1,6 +1,7 @@
 //! The services pane: one row per service (state, health, ports, uptime, restarts, CPU,
 //! memory, and what it waits for), and detail lines about the selected one (last probe
-//! output, exit code and last lines, the reason a start is stuck).
+//! output, exit code and last lines, the reason a start is stuck). Its bottom border
+//! names the stack's headline endpoint (the Airflow UI) and the `e` key to the rest.
 //!
 //! Columns are dropped from the least important when the terminal is narrow; a wide
 //! terminal gets an info column with the full waiting/progress text.
@@ -454,7 +455,7 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
         .filter(|r| r.status().is_running())
         .count();
     let summary = format!(" {running}/{} running ", state.services.len());
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(if focused { style::FOCUSED } else { style::DIM })
         .title_top(Line::from(Span::styled(
@@ -466,6 +467,9 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
             },
         )))
         .title_top(Line::from(summary).right_aligned());
+    if let Some(hint) = super::endpoints::headline(state, area.width) {
+        block = block.title_bottom(hint);
+    }
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height == 0 || inner.width < 4 {

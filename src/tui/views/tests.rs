@@ -255,6 +255,46 @@ fn help_overlay() {
 }
 
 #[test]
+fn endpoints_overlay() {
+    let mut s = AppState::fixture();
+    send(&mut s, [key('e')]);
+    // 80 columns: each note under its value, wrapped; no URL cut short.
+    let buf = draw(&s, 80, 24);
+    insta::assert_snapshot!("endpoints_80x24", screen(&buf));
+    for url in [
+        "http://127.0.0.1:8080",
+        "postgresql://airflow:****@127.0.0.1:5432/airflow",
+        "postgresql://loader:****@127.0.0.1:5432/warehouse",
+    ] {
+        assert_eq!(fg(&buf, url), Color::Cyan, "{url}");
+    }
+    find(&buf, "Esc close endpoints");
+    // Wide: one aligned line per endpoint.
+    let wide = draw(&s, 200, 50);
+    insta::assert_snapshot!("endpoints_200x50", screen(&wide));
+    find(
+        &wide,
+        "warehouse DB         postgresql://loader:****@127.0.0.1:5432/warehouse  (password: WAREHOUSE_PASSWORD in ~/shop/.env)",
+    );
+}
+
+#[test]
+fn services_pane_names_the_airflow_ui_and_the_endpoints_key() {
+    let s = AppState::fixture();
+    let buf = draw(&s, 80, 24);
+    find(&buf, "└ Airflow UI http://127.0.0.1:8080 · e endpoints ─");
+    // Too narrow for the URL: just the key; narrower still: nothing.
+    let narrow = draw(&s, 40, 24);
+    find(&narrow, "└ e endpoints ─");
+    let tiny = draw(&s, 14, 24);
+    assert!(!screen(&tiny).contains("endpoints"));
+    // A stack without endpoints: a plain border.
+    let mut none = AppState::fixture();
+    none.endpoints.clear();
+    assert!(!screen(&draw(&none, 80, 24)).contains("endpoints"));
+}
+
+#[test]
 fn search_highlights_matches() {
     let mut s = AppState::fixture();
     send(&mut s, [key('/')]);
@@ -378,6 +418,9 @@ fn small_and_odd_sizes_do_not_panic() {
     let mut help = AppState::fixture();
     send(&mut help, [key('?')]);
     states.push(help);
+    let mut endpoints = AppState::fixture();
+    send(&mut endpoints, [key('e')]);
+    states.push(endpoints);
     let mut dialog = AppState::fixture();
     send(&mut dialog, [key('R')]);
     engine(&mut dialog, EngineEvent::DaemonLost { reason: "x".into() });
