@@ -49,6 +49,10 @@ pub(crate) struct Status {
     /// Probes seen since the last start, and the output of the last one.
     pub probes: u32,
     pub last_probe: Option<String>,
+    /// The code of a non-zero exit seen during this run. A start afterwards does not
+    /// clear it: a container its restart policy brought back after a crash is not ready,
+    /// it is crash-looping.
+    pub crashed: Option<i64>,
 }
 
 impl Default for Status {
@@ -62,6 +66,7 @@ impl Default for Status {
             phase: Phase::Pending,
             probes: 0,
             last_probe: None,
+            crashed: None,
         }
     }
 }
@@ -77,6 +82,12 @@ impl Status {
             phase: Phase::Started,
             probes: 0,
             last_probe: None,
+            // Only a container caught between crash and restart counts: an old restart
+            // (restart_count > 0, long since running fine) is history, not a crash loop.
+            crashed: (c.state == ContainerState::Restarting)
+                .then_some(c.exit_code)
+                .flatten()
+                .filter(|code| *code != 0),
         }
     }
 }
@@ -169,6 +180,16 @@ pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
             (true, _) => GateStatus::Failed(exit_text(s.exit_code)),
             (false, _) => GateStatus::Waiting(Some("still running".into())),
         };
+    }
+    if let Some(code) = s.crashed
+        && matches!(
+            s.state,
+            Some(ContainerState::Running | ContainerState::Restarting)
+        )
+    {
+        return GateStatus::Failed(format!(
+            "keeps crashing: exited with code {code} and was restarted by its restart policy"
+        ));
     }
     match s.state {
         None => GateStatus::Waiting(Some("no container".into())),
@@ -328,6 +349,9 @@ async fn handle_event(
                 if let Some(s) = b.services.get_mut(&service) {
                     s.state = Some(ContainerState::Exited);
                     s.exit_code = code;
+                    if code.is_some_and(|c| c != 0) {
+                        s.crashed = code;
+                    }
                 }
             })
         }
