@@ -189,26 +189,42 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         };
         return logs_of(&engine, &stack, &follow).await;
     }
-    run_ui(engine, stack, args.log_lines, Some((options, timeout))).await
+    let ui = UiOptions {
+        log_lines: args.log_lines,
+        stats_file: args.stats_file.clone(),
+    };
+    run_ui(engine, stack, ui, Some((options, timeout))).await
 }
 
 async fn tui(global: &GlobalArgs, args: &TuiArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = Engine::connect().await?;
-    run_ui(engine, stack, args.log_lines, None).await
+    let ui = UiOptions {
+        log_lines: args.log_lines,
+        stats_file: args.stats_file.clone(),
+    };
+    run_ui(engine, stack, ui, None).await
+}
+
+/// The options `up` and `tui` share.
+struct UiOptions {
+    log_lines: Option<usize>,
+    stats_file: Option<PathBuf>,
 }
 
 async fn run_ui(
     engine: Engine,
     stack: Stack,
-    log_lines: Option<usize>,
+    ui: UiOptions,
     up: Option<(PlanOptions, Duration)>,
 ) -> Result<u8, Error> {
     let config = crate::app::AppConfig {
-        log_lines: log_lines
+        log_lines: ui
+            .log_lines
             .or(stack.settings.log_lines)
             .unwrap_or(crate::logs::StoreConfig::DEFAULT_LINES),
         up,
+        stats_file: ui.stats_file,
     };
     match crate::app::run(engine, stack, config).await? {
         crate::app::Outcome::Quit { .. } => Ok(0),
