@@ -2,16 +2,34 @@
 # devstack beside docker-compose, same stack files, same run, same machine.
 #
 #   benches/compare.sh            # RUNS=5 by default
+#   RUNS=1 LINES_FLOOD=100000 FOLLOW_SECS=3 FLOOD_SECS=5 IDLE_SECS=5 benches/compare.sh   # quick
+#   PARTS=logs,tui benches/compare.sh                                                      # only those
 #
 # Needs a Docker daemon and Debian's busybox-static (for the fixture image; nothing is
 # pulled). Installs Debian's docker-compose when missing, builds devstack in release
 # mode, then measures min/median/max over RUNS runs of: cold `up --detach` until every
 # service is healthy, a no-op `up` on the running stack, `ps`, and `down --volumes`; then
-# the log path (lines/s through `devstack logs` beside `docker logs`). Prints a table and
-# writes it to benches/results/latest.md. Removes everything it created.
+# the log path (lines/s through `devstack logs` beside `docker logs`, and `logs -f` beside
+# `docker logs -f` on a container printing as fast as it can); the TUI under that flood
+# (its ingest rate from `--stats-file`, its CPU % and RSS from /proc over FLOOD_SECS) and
+# idle with 5 services (over IDLE_SECS; the TUI runs in a detached tmux session). Prints
+# a table and writes it to benches/results/latest.md. Removes everything it created.
+#
+# PARTS (default stacks,logs,tui) picks sections; LINES_FLOOD (1000000), FOLLOW_SECS (5,
+# per run), FLOOD_SECS (30) and IDLE_SECS (30) size them; NO_BUILD=1 skips the build.
+#
+# On a live flood the daemon is the bottleneck (dockerd at a full core), and it writes a
+# line more slowly when asked for its timestamp: the peer of `devstack logs -f` and of the
+# TUI (both need timestamps to merge and to resume exactly) is therefore the daemon's
+# API with timestamps (curl), shown beside `docker logs -f` (which asks for none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
+PARTS=${PARTS:-stacks,logs,tui}
+FOLLOW_SECS=${FOLLOW_SECS:-5}
+FLOOD_SECS=${FLOOD_SECS:-30}
+IDLE_SECS=${IDLE_SECS:-30}
+part() { case ",$PARTS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 SOCK=/var/run/docker.sock
 case "${DOCKER_HOST:-}" in unix://*) SOCK=${DOCKER_HOST#unix://} ;; esac
 IMAGE=devstack-bench:busybox
@@ -23,7 +41,10 @@ now_ns() { date +%s%N; }
 log() { printf '== %s\n' "$*" >&2; }
 
 cleanup() {
-  for p in bench3d bench3c bench10d bench10c benchlogd; do
+  for s in $(tmux list-sessions -F '#{session_name}' 2>/dev/null | grep "^devstack-bench-$$-" || true); do
+    tmux kill-session -t "$s" 2>/dev/null || true
+  done
+  for p in bench3d bench3c bench10d bench10c benchlogd benchflood benchidle; do
     ids=$(api "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3D$p%22%5D%7D" 2>/dev/null \
       | python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))' 2>/dev/null || true)
     for id in $ids; do api -X DELETE "http://localhost/containers/$id?force=1&v=1" >/dev/null 2>&1 || true; done
@@ -41,7 +62,7 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 fi
 COMPOSE_VERSION=$(docker-compose version --short 2>/dev/null || docker-compose version | head -1)
 log "building devstack (release)"
-cargo build --release --locked --quiet
+[ -n "${NO_BUILD:-}" ] || cargo build --release --locked --quiet
 
 # --- fixture image, imported through the API from the host's static busybox ----------
 if ! api "http://localhost/images/$IMAGE/json" >/dev/null 2>&1; then
@@ -130,7 +151,7 @@ median() { python3 -c 'import sys, statistics as s; print(s.median(int(x) for x 
 
 compose_up() { docker-compose -p "$1" -f "$2" up -d && compose_wait "$1"; }
 
-for n in 3 10; do
+part stacks && for n in 3 10; do
   file=$(write_stack $n)
   log "$n services: $RUNS runs each"
   for _ in $(seq 1 "$RUNS"); do
@@ -147,27 +168,116 @@ done
 
 # --- log path ----------------------------------------------------------------------
 LINES=${LINES_FLOOD:-1000000}
-log "log path: $LINES lines"
-logdir=$WORK/logs
-mkdir -p "$logdir"
-cat >"$logdir/compose.yaml" <<YAML
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
+ratio() { python3 -c "print(f'{$1/max($2,1):.2f}x')"; }
+# Lines/s that a command prints in $1 seconds (it is stopped then).
+rate_for() {
+  local secs=$1 got
+  got=$(timeout -s INT "$secs" "${@:2}" 2>/dev/null | wc -l || true)
+  echo $((got / secs))
+}
+if part logs; then
+  log "log path: $LINES lines"
+  logdir=$WORK/logs
+  mkdir -p "$logdir"
+  cat >"$logdir/compose.yaml" <<YAML
 services:
   flood:
     image: $IMAGE
-    command: ["sh", "-c", "seq 1 $LINES; sleep 3600 & wait"]
+    command: ["sh", "-c", "seq 1 $LINES; trap 'exit 0' TERM; sleep 3600 & wait"]
 YAML
-"$DS" -p benchlogd -f "$logdir/compose.yaml" up --detach >/dev/null 2>&1
-# Wait until the container has printed everything.
-until [ "$("$DS" -p benchlogd -f "$logdir/compose.yaml" logs --tail 1 --no-color flood 2>/dev/null | awk '{print $3}')" = "$LINES" ]; do sleep 0.2; done
-t0=$(now_ns); got=$("$DS" -p benchlogd -f "$logdir/compose.yaml" logs --no-color flood | wc -l); t1=$(now_ns)
-ds_rate=$(( got * 1000000000 / (t1 - t0) ))
-if command -v docker >/dev/null 2>&1; then
-  t0=$(now_ns); got2=$(docker logs benchlogd-flood-1 2>&1 | wc -l); t1=$(now_ns)
-else
-  t0=$(now_ns); got2=$(api "http://localhost/containers/benchlogd-flood-1/logs?stdout=1&stderr=1" | wc -l); t1=$(now_ns)
+  "$DS" -p benchlogd -f "$logdir/compose.yaml" up --detach >/dev/null 2>&1
+  # Wait until the container has printed everything.
+  until [ "$("$DS" -p benchlogd -f "$logdir/compose.yaml" logs --tail 1 --no-color flood 2>/dev/null | awk '{print $3}')" = "$LINES" ]; do sleep 0.2; done
+  ds_rates="" docker_rates=""
+  for _ in $(seq 1 "$RUNS"); do
+    t0=$(now_ns); got=$("$DS" -p benchlogd -f "$logdir/compose.yaml" logs --no-color flood | wc -l); t1=$(now_ns)
+    ds_rates="$ds_rates $(( got * 1000000000 / (t1 - t0) ))"
+    if command -v docker >/dev/null 2>&1; then
+      t0=$(now_ns); got2=$(docker logs benchlogd-flood-1 2>&1 | wc -l); t1=$(now_ns)
+    else
+      t0=$(now_ns); got2=$(api "http://localhost/containers/benchlogd-flood-1/logs?stdout=1&stderr=1" | wc -l); t1=$(now_ns)
+    fi
+    docker_rates="$docker_rates $(( got2 * 1000000000 / (t1 - t0) ))"
+  done
+  "$DS" -p benchlogd -f "$logdir/compose.yaml" down >/dev/null 2>&1
+  # The daemon keeps the newest log files (max-size x max-file), so "all lines" may be fewer.
+  row "logs of $LINES lines, $got kept by the daemon (lines/s)" "$(stats "$ds_rates")" "docker logs: $(stats "$docker_rates")" "$(ratio "$(median "$ds_rates")" "$(median "$docker_rates")")"
 fi
-docker_rate=$(( got2 * 1000000000 / (t1 - t0) ))
-"$DS" -p benchlogd -f "$logdir/compose.yaml" down >/dev/null 2>&1
+
+# --- a live flood: logs -f, and the TUI ------------------------------------------------
+# CPU % of one core and the highest RSS of process $1 over $2 seconds, from /proc.
+sample_proc() {
+  local pid=$1 secs=$2 tck c0 c1 t0 t1 rss max=0
+  tck=$(getconf CLK_TCK)
+  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat"); t0=$(now_ns)
+  for _ in $(seq 1 "$secs"); do
+    sleep 1
+    rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+    [ "$rss" -gt "$max" ] && max=$rss
+  done
+  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat"); t1=$(now_ns)
+  python3 -c "print(f'{($c1 - $c0) / $tck / (($t1 - $t0) / 1e9) * 100:.1f} % CPU, {$max / 1024:.1f} MB RSS')"
+}
+# Opens the TUI on project $1 / file $2 in a detached tmux session (200x50) writing its
+# counters to $3; prints devstack's pid.
+tui_start() {
+  local name=devstack-bench-$$-$1
+  tmux new-session -d -s "$name" -x 200 -y 50 "exec '$DS' -p '$1' -f '$2' tui --stats-file '$3'"
+  for _ in $(seq 1 100); do [ -s "$3" ] && break; sleep 0.1; done
+  tmux list-panes -t "$name" -F '#{pane_pid}'
+}
+tui_stop() { tmux kill-session -t "devstack-bench-$$-$1" 2>/dev/null || true; }
+if part tui; then
+  log "a live flood: logs -f for ${FOLLOW_SECS}s each, then the TUI for ${FLOOD_SECS}s"
+  flooddir=$WORK/flood
+  mkdir -p "$flooddir"
+  cat >"$flooddir/compose.yaml" <<YAML
+services:
+  flood:
+    image: $IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; seq 1 1000000000 & wait"]
+YAML
+  "$DS" -p benchflood -f "$flooddir/compose.yaml" up --detach >/dev/null 2>&1
+  sleep 1
+  f_api="" f_docker="" f_ds=""
+  for _ in $(seq 1 "$RUNS"); do
+    f_api="$f_api $(rate_for "$FOLLOW_SECS" curl -sN --unix-socket "$SOCK" "http://localhost/containers/benchflood-flood-1/logs?stdout=1&stderr=1&follow=1&tail=0&timestamps=1")"
+    f_docker="$f_docker $(rate_for "$FOLLOW_SECS" docker logs -f --tail 0 benchflood-flood-1)"
+    f_ds="$f_ds $(rate_for "$FOLLOW_SECS" "$DS" -p benchflood -f "$flooddir/compose.yaml" logs -f --tail 0 --no-color)"
+  done
+  row "logs -f of a flooding container (lines/s, ${FOLLOW_SECS}s per run)" "$(stats "$f_ds")" "API with timestamps (curl): $(stats "$f_api"); docker logs -f: $(stats "$f_docker")" "$(ratio "$(median "$f_ds")" "$(median "$f_api")") of the API, $(ratio "$(median "$f_ds")" "$(median "$f_docker")") of docker"
+  pid=$(tui_start benchflood "$flooddir/compose.yaml" "$WORK/flood-stats.jsonl")
+  flood_res=$(sample_proc "$pid" "$FLOOD_SECS")
+  tui_stop benchflood
+  # Ingest after the first 3 s (the start reads the tail of the backlog first).
+  tui_rate=$(python3 -c '
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+s = s[3:] or s
+a, b = s[0], s[-1]
+dt = (b["unix_ms"] - a["unix_ms"]) / 1000
+print(int((b["lines_ingested"] - a["lines_ingested"]) / dt) if dt > 0 else 0)' "$WORK/flood-stats.jsonl")
+  frame=$(python3 -c '
+import json, sys, statistics
+s = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+f = [x["last_frame_us"] for x in s if x["frames"] > 0]
+print(f"{statistics.median(f) / 1000:.2f} ms" if f else "-")' "$WORK/flood-stats.jsonl")
+  "$DS" -p benchflood -f "$flooddir/compose.yaml" down >/dev/null 2>&1
+  row "TUI ingest under that flood (lines/s over ${FLOOD_SECS}s, --stats-file)" "$tui_rate" "API with timestamps (curl): $(stats "$f_api")" "$(ratio "$tui_rate" "$(median "$f_api")") of the API"
+  row "TUI under that flood, ${FLOOD_SECS}s (budget < 100 MB)" "$flood_res; frame $frame (median)" "-" "-"
+
+  log "idle TUI with 5 services for ${IDLE_SECS}s"
+  file=$(write_stack 5)
+  "$DS" -p benchidle -f "$file" up --detach >/dev/null 2>&1
+  pid=$(tui_start benchidle "$file" "$WORK/idle-stats.jsonl")
+  sleep 2
+  idle_res=$(sample_proc "$pid" "$IDLE_SECS")
+  tui_stop benchidle
+  "$DS" -p benchidle -f "$file" down --volumes >/dev/null 2>&1
+  row "TUI idle, 5 services, ${IDLE_SECS}s (budget < 0.3 %, < 15 MB)" "$idle_res" "-" "-"
+fi
 
 # --- table -------------------------------------------------------------------------
 mkdir -p benches/results
@@ -177,7 +287,7 @@ mkdir -p benches/results
   echo
   echo "| what | devstack | docker-compose | ratio (median) |"
   echo "| --- | --- | --- | --- |"
-  for n in 3 10; do
+  part stacks && for n in 3 10; do
     for k in cold noop ps down; do
       d=${RESULTS[d$n.$k]}; c=${RESULTS[c$n.$k]}
       label=$k
@@ -186,5 +296,5 @@ mkdir -p benches/results
       echo "| $n services: $label | $(stats "$d") | $(stats "$c") | $ratio |"
     done
   done
-  echo "| logs of $LINES lines (lines/s) | $ds_rate | docker logs: $docker_rate | $(python3 -c "print(f'{$ds_rate/max($docker_rate,1):.2f}x')") |"
+  for r in "${ROWS[@]}"; do echo "$r"; done
 } | tee benches/results/latest.md

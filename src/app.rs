@@ -6,7 +6,10 @@
 //! never awaits the daemon, so a key shows within a frame even under a log flood.
 //! The terminal is only touched in [`run`]; [`App`] works without one (tests drive it).
 
+mod stats;
+
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +31,8 @@ use crate::stack::Stack;
 use crate::tui::terminal::{Signals, TerminalGuard};
 use crate::tui::{self, AppState, Command, EndpointKind, EndpointRow, Event};
 
+pub use stats::{Counters, StatsFile};
+
 /// Redraws are coalesced to at most this often (~60 frames/s).
 const FRAME: Duration = Duration::from_millis(16);
 /// Log batches waiting for the loop; the followers wait when it is full, so memory is
@@ -42,6 +47,8 @@ pub struct AppConfig {
     pub up: Option<(PlanOptions, Duration)>,
     /// Run the services' watch rules (sync, restart, rebuild on save) once the stack is up.
     pub watch: bool,
+    /// `--stats-file`: append the loop's [`Counters`] here once a second.
+    pub stats_file: Option<PathBuf>,
 }
 
 /// What the user left the UI with.
@@ -105,6 +112,8 @@ pub struct App {
     log_lines: usize,
     /// Set while `Quit { stop_stack: true }` stops the stack.
     stopping: Option<JoinHandle<()>>,
+    pub counters: Counters,
+    stats_file: Option<StatsFile>,
 }
 
 impl Drop for App {
@@ -166,6 +175,8 @@ impl App {
             background,
             log_lines: config.log_lines,
             stopping: None,
+            counters: Counters::default(),
+            stats_file: None,
         };
         app.handle(Event::Tick {
             now_unix: chrono::Utc::now().timestamp(),
@@ -202,6 +213,9 @@ impl App {
     /// Feeds one event to `update` and performs what it asks; terminal hand-offs are
     /// returned for the caller.
     pub fn handle(&mut self, event: Event) -> Vec<Handoff> {
+        if let Event::Logs(batch) = &event {
+            self.counters.lines_ingested += batch.len() as u64;
+        }
         if let Event::Engine(EngineEvent::Container(info)) = &event {
             self.follow_container(&info.service, &info.id, info.state);
         }
@@ -376,6 +390,21 @@ impl App {
         None
     }
 
+    /// Appends the counters to the `--stats-file`, if there is one. A failed write is
+    /// shown once and ends the writing.
+    pub fn write_stats(&mut self) {
+        let Some(file) = self.stats_file.as_mut() else {
+            return;
+        };
+        if let Err(e) = file.write(&self.counters, self.state.logs.store.dropped()) {
+            self.stats_file = None;
+            self.state.notify(
+                NoticeLevel::Warning,
+                format!("stats file: {e}; no longer written"),
+            );
+        }
+    }
+
     /// Waits for a `Quit { stop_stack: true }` to finish stopping.
     pub async fn finish(&mut self) {
         if let Some(t) = self.stopping.take() {
@@ -441,9 +470,14 @@ pub async fn run(
     stack: Stack,
     config: AppConfig,
 ) -> Result<Outcome, crate::commands::Error> {
+    let stats_file = config.stats_file.as_deref().map(StatsFile::create);
+    let stats_file = stats_file
+        .transpose()
+        .map_err(|e| crate::commands::Error::Usage(e.to_string()))?;
     let mut signals = Signals::new()?;
     let mut guard = TerminalGuard::enter()?;
     let mut app = App::start(engine, stack, &config);
+    app.stats_file = stats_file;
     let size = guard.terminal().size()?;
     app.handle(Event::Resize(size.width, size.height));
     let outcome = loop {
@@ -529,7 +563,10 @@ where
                 _ => {}
             },
             Some(e) = app.next_event() => events.push(e),
-            _ = tick.tick() => events.push(Event::Tick { now_unix: chrono::Utc::now().timestamp() }),
+            _ = tick.tick() => {
+                app.write_stats();
+                events.push(Event::Tick { now_unix: chrono::Utc::now().timestamp() });
+            }
             signal = signals.recv() => {
                 let _ = signal;
                 return Ok(Step::Exit(Outcome::Signalled));
@@ -551,9 +588,11 @@ where
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
         if app.state.dirty && due {
+            let started = Instant::now();
             terminal
                 .draw(|f| tui::render(&app.state, f))
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
+            app.counters.frame(started.elapsed());
             app.state.dirty = false;
             last_draw = Some(Instant::now());
         }

@@ -151,6 +151,10 @@ pub struct UpArgs {
     /// Log lines kept per service in the UI (default: x-devstack.log_lines, else 20000)
     #[arg(long, value_name = "N")]
     pub log_lines: Option<usize>,
+    /// Append the UI's counters (lines ingested, lines/s, frames, render time, dropped
+    /// lines, memory) to this file once a second, one JSON object per line
+    #[arg(long, value_name = "PATH")]
+    pub stats_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -158,6 +162,10 @@ pub struct TuiArgs {
     /// Log lines kept per service (default: x-devstack.log_lines, else 20000)
     #[arg(long, value_name = "N")]
     pub log_lines: Option<usize>,
+    /// Append the UI's counters to this file once a second, one JSON object per line
+    /// (as `up --stats-file`)
+    #[arg(long, value_name = "PATH")]
+    pub stats_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

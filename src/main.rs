@@ -7,8 +7,13 @@ use devstack::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread, also for the UI. A log stream hands every chunk (one per line) from the
+    // HTTP connection's task to its reader; across worker threads each hand-off woke the
+    // other thread (two futex calls per line). On one thread `logs` went from half the
+    // daemon's rate to its rate, and the UI under a live flood took in 1.6x the lines at
+    // half the CPU. Nothing here is CPU-bound: reading and drawing a flood take ~15% of a
+    // core; blocking work (tar, port probes, stdin) has its own threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

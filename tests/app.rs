@@ -95,6 +95,7 @@ services:
         log_lines: 1000,
         up: Some((PlanOptions::default(), Duration::from_secs(60))),
         watch: false,
+        stats_file: None,
     };
     let mut app = App::start(engine.clone(), stack.clone(), &config);
 
@@ -199,6 +200,7 @@ services:
         log_lines: 1000,
         up: Some((PlanOptions::default(), Duration::from_secs(60))),
         watch: true,
+        stats_file: None,
     };
     let mut app = App::start(engine.clone(), stack, &config);
     pump_until(&mut app, "pipeline running and ready notice", |a| {

@@ -2,6 +2,7 @@
 //! print. Returns the process exit code; errors carry what a person needs to act.
 
 pub mod endpoints;
+mod follow;
 pub mod live;
 pub mod output;
 pub mod reset;
@@ -229,27 +230,43 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         };
         return logs_of(&engine, &stack, &follow).await;
     }
-    run_ui(engine, stack, args.log_lines, Some((options, timeout))).await
+    let ui = UiOptions {
+        log_lines: args.log_lines,
+        stats_file: args.stats_file.clone(),
+    };
+    run_ui(engine, stack, ui, Some((options, timeout))).await
 }
 
 async fn tui(global: &GlobalArgs, args: &TuiArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = Engine::connect().await?;
-    run_ui(engine, stack, args.log_lines, None).await
+    let ui = UiOptions {
+        log_lines: args.log_lines,
+        stats_file: args.stats_file.clone(),
+    };
+    run_ui(engine, stack, ui, None).await
+}
+
+/// The options `up` and `tui` share.
+struct UiOptions {
+    log_lines: Option<usize>,
+    stats_file: Option<PathBuf>,
 }
 
 async fn run_ui(
     engine: Engine,
     stack: Stack,
-    log_lines: Option<usize>,
+    ui: UiOptions,
     up: Option<(PlanOptions, Duration)>,
 ) -> Result<u8, Error> {
     let config = crate::app::AppConfig {
-        log_lines: log_lines
+        log_lines: ui
+            .log_lines
             .or(stack.settings.log_lines)
             .unwrap_or(crate::logs::StoreConfig::DEFAULT_LINES),
         up,
         watch: true,
+        stats_file: ui.stats_file,
     };
     match crate::app::run(engine, stack, config).await? {
         crate::app::Outcome::Quit { .. } => Ok(0),
@@ -457,21 +474,26 @@ async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, 
         std::env::var("NO_COLOR").ok().as_deref(),
     );
     let order: Vec<&ServiceName> = stack.services.keys().collect();
-    let colour_of = |s: &ServiceName| {
-        colour.then(|| output::palette_colour(order.iter().position(|o| *o == s).unwrap_or(0)))
+    let format = follow::Format {
+        width: containers
+            .iter()
+            .map(|c| c.service.as_str().len())
+            .max()
+            .unwrap_or(0),
+        colours: containers
+            .iter()
+            .map(|c| {
+                let index = order.iter().position(|o| **o == c.service).unwrap_or(0);
+                colour.then(|| output::palette_colour(index))
+            })
+            .collect(),
+        timestamps: args.timestamps,
     };
-    let width = containers
-        .iter()
-        .map(|c| c.service.as_str().len())
-        .max()
-        .unwrap_or(0);
     let tail = args.tail.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
 
-    // What exists now, merged by timestamp across services as it streams in: each
-    // container's log is already in time order, so a k-way merge needs one line per
-    // stream in memory, not the whole history.
-    let mut backlog: Vec<_> = containers
+    // What exists now, merged by timestamp across services as it streams in.
+    let backlog = containers
         .iter()
         .map(|c| {
             let options = LogOptions {
@@ -479,66 +501,23 @@ async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, 
                 tail,
                 since_nanos: None,
             };
-            engine
-                .follow_logs(&c.service, &c.id.0, options)
-                .boxed()
-                .peekable()
+            engine.follow_logs(&c.service, &c.id.0, options).boxed()
         })
         .collect();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    let mut last_seen: BTreeMap<ServiceName, i64> = BTreeMap::new();
-    loop {
-        let mut next: Option<(usize, i64)> = None;
-        for (i, s) in backlog.iter_mut().enumerate() {
-            match std::pin::Pin::new(s).peek().await {
-                Some(Ok(l)) if next.is_none_or(|(_, ts)| l.ts_nanos < ts) => {
-                    next = Some((i, l.ts_nanos));
-                }
-                Some(Err(_)) => {
-                    next = Some((i, i64::MIN));
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let Some((i, _)) = next else { break };
-        let Some(line) = backlog[i].next().await else {
-            continue;
-        };
-        let line = line?;
-        writeln!(
-            out,
-            "{}",
-            output::log_line(&line, width, colour_of(&line.service), args.timestamps)
-        )?;
-        last_seen.insert(line.service.clone(), line.ts_nanos);
-    }
+    let last_seen = follow::print_backlog(backlog, &mut out, &format).await?;
     out.flush()?;
-    drop(out);
     if !args.follow {
         return Ok(0);
     }
 
-    // Then new lines as they come, each stream resuming after the last line printed.
-    let streams = containers.iter().map(|c| {
-        let options = LogOptions {
-            follow: true,
-            tail: if last_seen.contains_key(&c.service) {
-                None
-            } else {
-                Some(0)
-            },
-            since_nanos: last_seen.get(&c.service).copied(),
-        };
-        engine.follow_logs(&c.service, &c.id.0, options).boxed()
-    });
-    let mut merged = futures_util::stream::select_all(streams);
-    let mut stdout = tokio::io::stdout();
-    while let Some(line) = merged.next().await {
-        let line = line?;
-        let text = output::log_line(&line, width, colour_of(&line.service), args.timestamps);
-        tokio::io::AsyncWriteExt::write_all(&mut stdout, format!("{text}\n").as_bytes()).await?;
-    }
+    // Then new lines as they come, each container resuming after the last line printed,
+    // also after the daemon went away and came back.
+    let followers = containers
+        .iter()
+        .zip(last_seen)
+        .map(|(c, since)| follow::follow(engine, &c.service, &c.id.0, since))
+        .collect();
+    follow::print_followed(followers, &mut out, &format).await?;
     Ok(0)
 }
 

@@ -22,28 +22,49 @@ pub fn palette_colour(index: usize) -> u8 {
 
 /// `svc    | text`, the prefix padded to `width` and coloured when `colour` is given.
 pub fn log_line(line: &LogLine, width: usize, colour: Option<u8>, timestamps: bool) -> String {
-    let mut out = String::with_capacity(line.text.len() + width + 40);
+    let mut out = Vec::with_capacity(line.text.len() + width + 40);
+    // Writing into a Vec cannot fail.
+    let _ = write_log_line(&mut out, line, width, colour, timestamps);
+    out.pop();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`log_line`] and its newline, written straight into `out`: `devstack logs` prints
+/// lines at the daemon's rate, so no line is formatted into a `String` of its own.
+pub fn write_log_line<W: std::io::Write>(
+    out: &mut W,
+    line: &LogLine,
+    width: usize,
+    colour: Option<u8>,
+    timestamps: bool,
+) -> std::io::Result<()> {
     let name = line.service.as_str();
-    match colour {
-        Some(c) => {
-            let _ = write!(out, "\x1b[{c}m{name:<width$} |\x1b[0m ");
-        }
-        None => {
-            let _ = write!(out, "{name:<width$} | ");
-        }
+    if let Some(c) = colour {
+        write!(out, "\x1b[{c}m")?;
     }
+    out.write_all(name.as_bytes())?;
+    for _ in name.chars().count()..width {
+        out.write_all(b" ")?;
+    }
+    out.write_all(if colour.is_some() {
+        b" |\x1b[0m "
+    } else {
+        b" | "
+    })?;
     if timestamps {
-        out.push_str(&rfc3339_nanos(line.ts_nanos));
-        out.push(' ');
+        out.write_all(rfc3339_nanos(line.ts_nanos).as_bytes())?;
+        out.write_all(b" ")?;
     }
     // stderr keeps its own stream when printed (see `commands::logs`); here it is only
     // marked when colour is on, so piped output stays byte-identical to the container's.
     if colour.is_some() && line.stream == Stream::Stderr {
-        let _ = write!(out, "\x1b[31m{}\x1b[0m", line.text);
+        out.write_all(b"\x1b[31m")?;
+        out.write_all(line.text.as_bytes())?;
+        out.write_all(b"\x1b[0m\n")
     } else {
-        out.push_str(&line.text);
+        out.write_all(line.text.as_bytes())?;
+        out.write_all(b"\n")
     }
-    out
 }
 
 pub fn rfc3339_nanos(ts_nanos: i64) -> String {

@@ -126,12 +126,24 @@ impl Splitter {
             OutStream::Stderr => &mut self.stderr,
         };
         let mut bytes = bytes;
-        if !buf.is_empty() {
-            // A continuation of a partial message: its own timestamp prefix is dropped,
-            // the line keeps the first part's.
-            if let Some((_, rest)) = split_timestamp(bytes) {
-                bytes = rest;
+        if buf.is_empty() {
+            // The usual case, one whole message per frame: lines are cut from the frame
+            // itself and only a trailing partial line is kept.
+            let mut start = 0;
+            while let Some(pos) = bytes[start..].iter().position(|b| *b == b'\n') {
+                let line = &bytes[start..start + pos];
+                start += pos + 1;
+                if let Some(l) = make_line(&self.service, stream, line, self.since_nanos) {
+                    out.push_back(l);
+                }
             }
+            buf.extend_from_slice(&bytes[start..]);
+            return;
+        }
+        // A continuation of a partial message: its own timestamp prefix is dropped, the
+        // line keeps the first part's.
+        if let Some((_, rest)) = split_timestamp(bytes) {
+            bytes = rest;
         }
         buf.extend_from_slice(bytes);
         let mut start = 0;
@@ -164,9 +176,69 @@ impl Splitter {
 /// `2024-01-02T03:04:05.123456789Z rest` → (nanos, rest).
 fn split_timestamp(bytes: &[u8]) -> Option<(i64, &[u8])> {
     let space = bytes.iter().take(40).position(|b| *b == b' ')?;
-    let ts = std::str::from_utf8(&bytes[..space]).ok()?;
-    let nanos = parse_rfc3339_nanos(ts)?;
+    let ts = &bytes[..space];
+    let nanos = match parse_utc_nanos(ts) {
+        Some(n) => n,
+        None => parse_rfc3339_nanos(std::str::from_utf8(ts).ok()?)?,
+    };
     Some((nanos, &bytes[space + 1..]))
+}
+
+/// The daemon's own timestamp shape, `YYYY-MM-DDTHH:MM:SS[.f…]Z` (Go's RFC3339Nano in
+/// UTC, trailing zeros of the fraction trimmed), read without a general parser: it is
+/// on every line of a flood. Anything else (an offset, a leap second) is `None` and goes
+/// to chrono.
+fn parse_utc_nanos(ts: &[u8]) -> Option<i64> {
+    let (&b'Z', ts) = ts.split_last()? else {
+        return None;
+    };
+    if ts.len() < 19 || ts[4] != b'-' || ts[7] != b'-' || ts[10] != b'T' {
+        return None;
+    }
+    if ts[13] != b':' || ts[16] != b':' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        ts[range].iter().try_fold(0i64, |n, b| {
+            b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 59 {
+        return None;
+    }
+    let mut nanos = 0;
+    match &ts[19..] {
+        [] => {}
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            for b in digits {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                nanos = nanos * 10 + i64::from(b - b'0');
+            }
+            nanos *= 10i64.pow(9 - digits.len() as u32);
+        }
+        _ => return None,
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 fn make_line(
@@ -237,6 +309,39 @@ mod tests {
         s.push_bytes(OutStream::Stdout, format!("{T2} tail").as_bytes(), &mut q);
         s.flush(&mut q);
         assert_eq!(q.pop_front().map(|l| l.text), Some("tail".into()));
+    }
+
+    #[test]
+    fn fast_timestamps_agree_with_chrono() {
+        for ts in [
+            "2024-01-02T03:04:05.123456789Z",
+            "2024-02-29T23:59:59.5Z",
+            "1999-12-31T00:00:00Z",
+            "2000-03-01T12:30:45.000000001Z",
+            "1970-01-01T00:00:00.1Z",
+            "2100-12-31T23:59:59.999999999Z",
+        ] {
+            assert_eq!(
+                parse_utc_nanos(ts.as_bytes()),
+                parse_rfc3339_nanos(ts),
+                "{ts}"
+            );
+        }
+        // Not the daemon's shape: left to chrono.
+        for ts in [
+            "2024-01-02T03:04:05+01:00",
+            "2024-01-02T03:04:05.Z",
+            "2024-01-02T03:04:05.1234567890Z",
+            "2024-13-02T03:04:05Z",
+            "2024-01-02 03:04:05Z",
+            "x",
+        ] {
+            assert_eq!(parse_utc_nanos(ts.as_bytes()), None, "{ts}");
+        }
+        assert_eq!(
+            split_timestamp(b"2024-01-02T04:04:05.000000001+01:00 x"),
+            Some((N1, &b"x"[..]))
+        );
     }
 
     #[test]

@@ -84,6 +84,16 @@ impl Engine {
         format!("{}.{}", v.major_version, v.minor_version)
     }
 
+    /// One round trip to the daemon: whether it answers now (a follower that lost it
+    /// uses this to know when to resume).
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.docker
+            .ping()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::daemon("ping", None, e))
+    }
+
     /// Grace period between SIGTERM and SIGKILL for `down`, `stop` and `restart`
     /// (Compose's default is 10 s).
     pub fn with_stop_timeout(mut self, timeout: Duration) -> Self {
