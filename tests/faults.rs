@@ -8,6 +8,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use devstack::model::ContainerId;
@@ -374,31 +375,32 @@ fn crash_loop_shows_restarts_and_logs_do_not_spin() {
     );
 }
 
-/// Bug: `logs -f` ends as soon as the followed container stops, so a service that
-/// restarts (crash loop, `devstack restart`) is no longer followed; Compose's `logs -f`
-/// attaches again on the restart. Ignored until `commands::logs` re-attaches on the
-/// container's `start` event; run with `--ignored`.
+/// Regression: `logs -f` ended as soon as the followed container stopped, so a service
+/// that restarts (a crash loop, `restart: on-failure`) was no longer followed; Compose's
+/// `logs -f` attaches again. Now the follower waits for the daemon's `start` event.
 #[test]
-#[ignore = "commands bug: logs -f stops following when the container restarts"]
 fn logs_follow_survives_a_restart() {
     let image = fixture_image();
     let p = Project::new("follow");
     crash_loop_stack(&p, &image);
     let _ = p.run(&["up", "--detach", "--wait-timeout", "20"]);
-    let mut logs = p.spawn(&["logs", "-f", "crashy"]);
-    // The crash loop restarts it every few hundred milliseconds at first.
-    std::thread::sleep(Duration::from_secs(3));
-    let following = logs.is_running();
-    logs.kill();
-    let (_, stdout, stderr) = logs.wait_output(Duration::from_secs(5));
-    assert!(
-        following,
-        "logs -f stopped following a restarting container:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.matches("boom").count() >= 2,
-        "lines after a restart are missing:\n{stdout}"
-    );
+    let out = p.path("follow.out");
+    let mut child = p
+        .cmd(&["logs", "-f", "--tail", "0", "crashy"])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Each run of the crash loop prints one "boom": lines from two runs after following
+    // began prove the follower came back after a restart.
+    let seen = poll_until(Duration::from_secs(30), "two restarts' output", || {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        (text.matches("boom").count() >= 2).then_some(text)
+    });
+    let still_following = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(still_following, "logs -f ended:\n{seen}");
 }
 
 /// Values from env files and secret-looking variables appear nowhere in devstack's own

@@ -15,7 +15,7 @@ use futures_util::{FutureExt, Stream, StreamExt, stream};
 
 use super::{Error, output};
 use crate::engine::{self, Engine, LogOptions};
-use crate::model::{ContainerState, LogLine, ServiceName};
+use crate::model::{LogLine, ServiceName};
 
 /// First and longest pause between two attempts to reach a daemon that went away.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -204,14 +204,16 @@ impl Follower {
                     }
                     // The daemon ends a follow when the container stops; a connection
                     // closed cleanly ends it too. Which one it was, the container says.
-                    None => match self.engine.inspect(&self.container).await {
-                        Ok(Some(c)) if c.state == ContainerState::Running => {
-                            // Restarted meanwhile: keep following the same container.
-                            tokio::time::sleep(FIRST_BACKOFF).await;
-                            self.phase = Phase::Reading(self.open());
-                        }
+                    None => match self.engine.wait_running_again(&self.container).await {
+                        // Restarted (by `restart`, or its restart policy after a crash):
+                        // keep following it from the last line printed.
+                        Ok(true) => self.phase = Phase::Reading(self.open()),
+                        Ok(false) => self.phase = Phase::Done,
                         Err(e) if e.is_connection() => return self.lost(e.to_string()),
-                        _ => self.phase = Phase::Done,
+                        Err(e) => {
+                            self.phase = Phase::Done;
+                            return Some(Err(e.into()));
+                        }
                     },
                 },
             }

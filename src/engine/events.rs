@@ -297,3 +297,40 @@ fn stats_event(service: &ServiceName, s: &ContainerStatsResponse) -> Option<Engi
         memory_limit: mem.limit.unwrap_or(0),
     })
 }
+
+impl Engine {
+    /// For a follower whose stream ended: whether the container runs again. Running
+    /// now → `true`; restarting (its restart policy will start it) → waits for the
+    /// daemon's `start` event and returns `true`; anything else (stopped for good,
+    /// removed) → `false`. Subscribed before looking, so a start in between is not lost.
+    pub async fn wait_running_again(&self, container: &str) -> Result<bool, Error> {
+        let filters = HashMap::from([
+            ("container".to_string(), vec![container.to_string()]),
+            (
+                "event".to_string(),
+                vec!["start".to_string(), "destroy".to_string()],
+            ),
+        ]);
+        let options = EventsOptionsBuilder::default()
+            .since(&now_since())
+            .filters(&filters)
+            .build();
+        let mut events = self.docker.events(Some(options));
+        match self.inspect(container).await {
+            Ok(Some(c)) if c.state == ContainerState::Running => return Ok(true),
+            Ok(Some(c)) if c.state == ContainerState::Restarting => {}
+            Ok(_) => return Ok(false),
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|e| Error::daemon("follow events", None, e))?;
+            match event.action.as_deref() {
+                Some("start") => return Ok(true),
+                Some("destroy") => return Ok(false),
+                _ => {}
+            }
+        }
+        Ok(false)
+    }
+}
