@@ -388,24 +388,27 @@ impl Engine {
         let name = stack.project.container_name(svc);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let body = super::spec::container(stack, service, &sp.config_hash);
-        let created = match self
-            .docker
-            .create_container(Some(options.clone()), body.clone())
-            .await
-            .map_err(|e| Error::daemon("create container", Some(svc), e))
-        {
-            // The name is taken by a container that was not there when we looked: one
-            // an interrupted devstack had asked for, which the daemon finished creating
-            // afterwards. If it is ours, it goes; anything else is left alone.
-            Err(Error::Conflict { message, .. }) if message.contains("already in use") => {
-                self.remove_if_ours(&stack.project, &name, svc, message)
-                    .await?;
-                self.docker
-                    .create_container(Some(options), body)
-                    .await
-                    .map_err(|e| Error::daemon("create container", Some(svc), e))?
+        // The name can be taken by a container that was not there when we looked: one an
+        // interrupted devstack had asked for, which the daemon finishes creating (or
+        // rolls back) afterwards. If it is ours it goes and we try again; anything else
+        // is left alone.
+        let mut attempts = 0;
+        let created = loop {
+            attempts += 1;
+            match self
+                .docker
+                .create_container(Some(options.clone()), body.clone())
+                .await
+                .map_err(|e| Error::daemon("create container", Some(svc), e))
+            {
+                Err(Error::Conflict { message, .. })
+                    if message.contains("already in use") && attempts < 3 =>
+                {
+                    self.remove_if_ours(&stack.project, &name, svc, message)
+                        .await?;
+                }
+                other => break other?,
             }
-            other => other?,
         };
         let id = ContainerId(created.id);
         let healthcheck = match &service.healthcheck {
@@ -460,7 +463,12 @@ impl Engine {
         svc: &ServiceName,
         conflict: String,
     ) -> Result<(), Error> {
-        let detail = self.inspect_raw(name, Some(svc)).await?;
+        let detail = match self.inspect_raw(name, Some(svc)).await {
+            Ok(d) => d,
+            // Gone meanwhile (the daemon rolled the half-made container back).
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         let ours = detail
             .config
             .as_ref()
