@@ -236,12 +236,21 @@ pub(crate) async fn print_followed(
     let mut lost: BTreeSet<ServiceName> = BTreeSet::new();
     loop {
         // Lines already here are written without a flush in between; the output is
-        // flushed whenever the next one has to be waited for.
+        // flushed whenever the next one has to be waited for. Under a flood the next line
+        // is usually read from the socket already and only waits for its connection's
+        // task to hand it over: that task gets a turn first (a flush per line was a
+        // write per line, and `logs -f` ran at 0.84x of the daemon).
         let next = match merged.next().now_or_never() {
             Some(next) => next,
             None => {
-                out.flush()?;
-                merged.next().await
+                tokio::task::yield_now().await;
+                match merged.next().now_or_never() {
+                    Some(next) => next,
+                    None => {
+                        out.flush()?;
+                        merged.next().await
+                    }
+                }
             }
         };
         let Some((i, item)) = next else { break };
