@@ -552,6 +552,10 @@ where
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_draw: Option<Instant> = None;
     app.state.dirty = true;
+    // Whether something other than a stats sample changed since the last frame. Stats
+    // arrive about once a second per container, spread out: drawing for each one kept an
+    // idle UI with five services at ~7 frames/s, so they wait for the 1 s tick.
+    let mut urgent = true;
     loop {
         let mut events = Vec::new();
         let draw_at = last_draw.map(|t| t + FRAME);
@@ -571,13 +575,14 @@ where
                 let _ = signal;
                 return Ok(Step::Exit(Outcome::Signalled));
             }
-            () = sleep_until(draw_at), if app.state.dirty && draw_at.is_some() => {}
+            () = sleep_until(draw_at), if app.state.dirty && urgent && draw_at.is_some() => {}
         }
         events.extend(app.ready_events(256));
         // Every event is handled, even after one asks for a hand-off, so no log batch
         // already taken from its channel is lost.
         let mut handoff = None;
         for event in events {
+            urgent |= !matches!(event, Event::Engine(EngineEvent::Stats { .. }));
             let asked = app.handle(event).into_iter().next();
             handoff = handoff.or(asked);
         }
@@ -587,7 +592,8 @@ where
             None => {}
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
-        if app.state.dirty && due {
+        if app.state.dirty && urgent && due {
+            urgent = false;
             let started = Instant::now();
             terminal
                 .draw(|f| tui::render(&app.state, f))

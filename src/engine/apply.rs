@@ -45,6 +45,13 @@ impl Engine {
 
         let setup = join_all(plan.setup.iter().map(|a| self.setup_one(stack, a, &events))).await;
         Error::collect(setup.into_iter().filter_map(Result::err).collect())?;
+        let creates = plan
+            .services
+            .iter()
+            .any(|sp| !matches!(sp.change, Change::Keep { .. }));
+        if creates {
+            self.dedupe_network(&stack.project).await?;
+        }
         if plan.services.is_empty() {
             return Ok(());
         }
@@ -452,6 +459,48 @@ impl Engine {
             .start_container(&id.0, None)
             .await
             .map_err(|e| Error::daemon("start container", Some(svc), e))
+    }
+
+    /// Docker 20.10 lets two networks share a name (API 1.41 has no duplicate check in
+    /// bollard's request), and an interrupted `up` can leave a create in flight that
+    /// lands after the next `up` looked. Containers name their network, so with two of
+    /// them every start fails as "ambiguous": keep the oldest of ours, remove the rest.
+    async fn dedupe_network(&self, project: &crate::model::ProjectName) -> Result<(), Error> {
+        let name = project.network_name();
+        let filters = std::collections::HashMap::from([
+            ("name".to_string(), vec![name.clone()]),
+            (
+                "label".to_string(),
+                vec![format!("{}={}", crate::model::labels::PROJECT, project)],
+            ),
+        ]);
+        let options = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let mut ours: Vec<(String, String)> = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| Error::daemon("list networks", None, e))?
+            .into_iter()
+            // The name filter matches substrings.
+            .filter(|n| n.name.as_deref() == Some(name.as_str()))
+            .filter_map(|n| Some((n.created.map(|c| c.to_string()).unwrap_or_default(), n.id?)))
+            .collect();
+        if ours.len() < 2 {
+            return Ok(());
+        }
+        ours.sort();
+        for (_, id) in ours.into_iter().skip(1) {
+            match self.docker.remove_network(&id).await {
+                Ok(()) => {}
+                Err(e) => match Error::daemon("remove duplicate network", None, e) {
+                    Error::NotFound { .. } => {}
+                    other => return Err(other),
+                },
+            }
+        }
+        Ok(())
     }
 
     /// Removes the container called `name` when it carries this project's label;
