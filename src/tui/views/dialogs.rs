@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui::widgets::{Block, Borders};
 use unicode_width::UnicodeWidthStr;
 
 use super::super::state::{AppState, PendingAction};
@@ -52,19 +52,11 @@ pub fn render(state: &AppState, pending: &PendingAction, buf: &mut Buffer, area:
         .unwrap_or(u16::MAX)
         .saturating_add(2)
         .min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
-    Clear.render(rect, buf);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(style::WARN)
         .title_top(Line::from(title).style(style::WARN.add_modifier(Modifier::BOLD)));
-    let inner = block.inner(rect);
-    block.render(rect, buf);
+    let inner = super::overlay(buf, area, w, h, block);
     let inner = Rect::new(
         inner.x + 1,
         inner.y,

@@ -9,7 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui::widgets::{Block, Borders};
 use unicode_width::UnicodeWidthStr;
 
 use super::super::state::{AppState, EndpointKind, EndpointRow};
@@ -103,20 +103,12 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
     let h = u16::try_from(content_h + 2)
         .unwrap_or(u16::MAX)
         .min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
-    Clear.render(rect, buf);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(style::FOCUSED)
         .title_top(Line::from(" Endpoints ").style(style::FOCUSED))
         .title_bottom(Line::from(" Esc closes ").right_aligned());
-    let inner = block.inner(rect);
-    block.render(rect, buf);
+    let inner = super::overlay(buf, area, w, h, block);
     let inner = Rect::new(
         inner.x + 1,
         inner.y,

@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui::widgets::{Block, Borders};
 
 use super::super::keymap;
 use super::style;
@@ -47,20 +47,12 @@ pub fn render(buf: &mut Buffer, area: Rect) {
     let inner_w = if two { 2 * COL_W + 2 } else { COL_W };
     let w = (inner_w as u16 + 2).min(area.width);
     let h = ((per_col + 1 + notes.len()) as u16 + 2).min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
-    Clear.render(rect, buf);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(style::FOCUSED)
         .title_top(Line::from(" Keys ").style(style::FOCUSED))
         .title_bottom(Line::from(" Esc closes ").right_aligned());
-    let inner = block.inner(rect);
-    block.render(rect, buf);
+    let inner = super::overlay(buf, area, w, h, block);
     let col_area = |c: usize| {
         let x = inner.x + (c * (COL_W + 2)) as u16;
         Rect::new(

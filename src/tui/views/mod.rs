@@ -77,6 +77,28 @@ pub fn logs_viewport(state: &AppState) -> (usize, usize) {
 }
 
 /// Draws the whole screen.
+/// A box of `w`×`h` centred in `area`, cleared, framed by `block`; returns its inside.
+/// The overlays (help, dialogs, endpoints) all sit in one of these.
+fn overlay(
+    buf: &mut ratatui::buffer::Buffer,
+    area: ratatui::layout::Rect,
+    w: u16,
+    h: u16,
+    block: ratatui::widgets::Block<'_>,
+) -> ratatui::layout::Rect {
+    use ratatui::widgets::{Clear, Widget};
+    let rect = ratatui::layout::Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    Clear.render(rect, buf);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    inner
+}
+
 pub fn render(state: &AppState, frame: &mut Frame) {
     let area = frame.area();
     let buf = frame.buffer_mut();
