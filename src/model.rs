@@ -230,6 +230,17 @@ pub struct ContainerInfo {
     pub restart_count: u32,
 }
 
+/// Which of a service's containers is *the* service's when an interrupted run left
+/// several: the one with Compose's name (`expected_name`), else the newest.
+pub fn current_container<'a>(
+    containers: impl IntoIterator<Item = &'a ContainerInfo>,
+    expected_name: &str,
+) -> Option<&'a ContainerInfo> {
+    containers
+        .into_iter()
+        .max_by_key(|c| (c.name == expected_name, c.created))
+}
+
 /// One of our named volumes, as observed on the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeInfo {

@@ -186,10 +186,7 @@ impl Engine {
     /// returning their ids. Images of other projects and untagged build cache without
     /// our label stay.
     pub async fn remove_project_images(&self, project: &ProjectName) -> Result<Vec<String>, Error> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![format!("{}={}", labels::PROJECT, project)],
-        )]);
+        let filters = super::project_filters(project, &[]);
         let options = ListImagesOptionsBuilder::default()
             .filters(&filters)
             .build();

@@ -74,13 +74,7 @@ impl Engine {
         project: &ProjectName,
         events: &mpsc::Sender<EngineEvent>,
     ) -> Error {
-        let filters = HashMap::from([
-            ("type".to_string(), vec!["container".to_string()]),
-            (
-                "label".to_string(),
-                vec![format!("{}={}", labels::PROJECT, project)],
-            ),
-        ]);
+        let filters = super::project_filters(project, &[("type", "container")]);
         let options = EventsOptionsBuilder::default()
             .since(&now_since())
             .filters(&filters)

@@ -3,16 +3,14 @@
 //! Everything here selects objects by our project label, never by name alone, so it
 //! cannot touch another project's or a stranger's containers, networks or volumes.
 
-use std::collections::HashMap;
-
 use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RestartContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::future::join_all;
 
 use super::{Engine, Error};
-use crate::model::{ContainerInfo, ProjectName, ServiceName, labels};
+use crate::model::{ContainerInfo, ProjectName, ServiceName, current_container, labels};
 use crate::stack::Stack;
 
 /// What `down` removed.
@@ -47,10 +45,7 @@ impl Engine {
             return Error::collect(errors).map(|_| report);
         }
 
-        let label = HashMap::from([(
-            "label".to_string(),
-            vec![format!("{}={}", labels::PROJECT, project)],
-        )]);
+        let label = super::project_filters(project, &[]);
         let networks = self
             .docker
             .list_networks(Some(
@@ -155,34 +150,17 @@ impl Engine {
         service: &ServiceName,
         op: &'static str,
     ) -> Result<ContainerInfo, Error> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![
-                format!("{}={}", labels::PROJECT, project),
-                format!("{}={}", labels::SERVICE, service),
-            ],
-        )]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| Error::daemon("list containers", Some(service), e))?;
-        let mut found: Vec<ContainerInfo> = list
-            .into_iter()
-            .filter_map(super::observe::from_summary)
-            .collect();
+        let all = self.list_project_containers(project).await?;
         let expected = project.container_name(service);
-        found.sort_by_key(|c| (c.name == expected, c.created));
-        found.pop().ok_or_else(|| Error::NotFound {
-            op,
-            service: Some(service.clone()),
-            message: format!(
-                "project '{project}' has no container for it; run 'devstack up' first"
-            ),
-        })
+        let ours = all.iter().filter(|c| &c.service == service);
+        current_container(ours, &expected)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                op,
+                service: Some(service.clone()),
+                message: format!(
+                    "project '{project}' has no container for it; run 'devstack up' first"
+                ),
+            })
     }
 }

@@ -34,6 +34,22 @@ pub use lifecycle::DownReport;
 pub use logs::LogOptions;
 pub use sync::SyncReport;
 
+/// The daemon-side filter that selects `project`'s objects (`label=io.devstack.project=…`),
+/// with `extra` filters (`("type", "container")`, `("name", …)`) beside it.
+fn project_filters(
+    project: &crate::model::ProjectName,
+    extra: &[(&str, &str)],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("{}={}", crate::model::labels::PROJECT, project)],
+    )]);
+    for (key, value) in extra {
+        filters.insert((*key).to_string(), vec![(*value).to_string()]);
+    }
+    filters
+}
+
 /// A connection to one Docker daemon.
 ///
 /// Cheap to clone: clones share the connection settings (bollard's `Docker` is an `Arc`

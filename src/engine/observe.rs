@@ -71,10 +71,7 @@ impl Engine {
         &self,
         project: &ProjectName,
     ) -> Result<Vec<ContainerInfo>, Error> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![format!("{}={}", labels::PROJECT, project)],
-        )]);
+        let filters = super::project_filters(project, &[]);
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&filters)

@@ -251,13 +251,7 @@ impl Tracker {
         progress: Option<mpsc::Sender<EngineEvent>>,
     ) -> Tracker {
         let tx = Arc::new(watch::Sender::new(board));
-        let filters = HashMap::from([
-            ("type".to_string(), vec!["container".to_string()]),
-            (
-                "label".to_string(),
-                vec![format!("{}={}", labels::PROJECT, project)],
-            ),
-        ]);
+        let filters = super::project_filters(project, &[("type", "container")]);
         let options = EventsOptionsBuilder::default()
             .since(&since)
             .filters(&filters)

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::{ContainerId, ContainerInfo, ContainerState, Observed, ServiceName};
+use crate::model::{
+    ContainerId, ContainerInfo, ContainerState, Observed, ServiceName, current_container,
+};
 use crate::stack::{Condition, Service, Stack};
 
 #[cfg(test)]
@@ -264,7 +266,7 @@ pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
         by_service.entry(&c.service).or_default().push(c);
     }
     let mut current: BTreeMap<&ServiceName, &ContainerInfo> = BTreeMap::new();
-    for (service, mut containers) in by_service {
+    for (service, containers) in by_service {
         if !stack.services.contains_key(service) {
             if !options.keep_orphans {
                 for c in containers {
@@ -278,12 +280,14 @@ pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
             continue;
         }
         let expected_name = stack.project.container_name(service);
-        // Prefer the container with Compose's name, then the newest.
-        containers.sort_by_key(|c| (c.name == expected_name, c.created));
-        if let Some(keep) = containers.pop() {
+        let keep = current_container(containers.iter().copied(), &expected_name);
+        if let Some(keep) = keep {
             current.insert(service, keep);
         }
-        for c in containers {
+        for c in containers
+            .iter()
+            .filter(|c| keep.is_none_or(|k| k.id != c.id))
+        {
             setup.push(SetupAction::RemoveContainer {
                 id: c.id.clone(),
                 name: c.name.clone(),
