@@ -331,8 +331,11 @@ pub async fn converge_with(
         return Ok(Converged::AlreadyUp);
     }
     engine.check_ports(stack, &observed).await?;
+    let mark = engine.event_mark();
     engine.apply(stack, &plan, events.clone()).await?;
-    engine.wait_ready(stack, timeout, events).await?;
+    engine
+        .wait_ready_after(stack, timeout, Some(mark), events)
+        .await?;
     Ok(Converged::Changed)
 }
 

@@ -22,6 +22,7 @@ use super::track::{
 use super::{Engine, Error, LogOptions};
 use crate::model::{
     ContainerId, ContainerState, EngineEvent, Health, Progress, ServiceName, Stream,
+    current_container,
 };
 use crate::plan::{Change, Plan, ServicePlan, SetupAction};
 use crate::stack::{Condition, HealthTest, RestartPolicy, Stack};
@@ -81,21 +82,7 @@ impl Engine {
                 board.services.insert(svc, status);
             }
         }
-        // A stopped container shows no health, so whether it has a healthcheck comes
-        // from the stack (as in `wait_ready`); else a `service_healthy` gate on it fails.
-        for (name, svc) in &stack.services {
-            if let (Some(s), Some(h)) = (board.services.get_mut(name), &svc.healthcheck) {
-                s.healthcheck = h.test != HealthTest::Disabled;
-            }
-        }
-        let tracker = Tracker::start(
-            self,
-            &stack.project,
-            since,
-            board,
-            health_retries(stack),
-            Some(events.clone()),
-        );
+        let tracker = self.track(stack, since, board, &events);
 
         // Concurrency within this task is enough: the work is waiting on the daemon.
         let results = join_all(
@@ -409,10 +396,17 @@ impl Engine {
                 .map_err(|e| Error::daemon("create container", Some(svc), e))
             {
                 Err(Error::Conflict { message, .. })
-                    if message.contains("already in use") && attempts < 3 =>
+                    if message.contains("already in use") && attempts < 10 =>
                 {
-                    self.remove_if_ours(&stack.project, &name, svc, message)
-                        .await?;
+                    if !self
+                        .remove_if_ours(&stack.project, &name, svc, message)
+                        .await?
+                    {
+                        // The name is reserved by a create still under way in the daemon
+                        // (nothing to inspect yet, and no event announces it): give it a
+                        // moment, a little longer each time.
+                        tokio::time::sleep(Duration::from_millis(50 * attempts)).await;
+                    }
                 }
                 other => break other?,
             }
@@ -461,19 +455,99 @@ impl Engine {
             .map_err(|e| Error::daemon("start container", Some(svc), e))
     }
 
+    /// Non-zero exits of the project's containers between two event marks, by container id.
+    async fn crashes_between(
+        &self,
+        project: &crate::model::ProjectName,
+        from: &str,
+        to: &str,
+    ) -> Result<HashMap<String, i64>, Error> {
+        let filters = super::project_filters(project, &[("type", "container"), ("event", "die")]);
+        let options = bollard::query_parameters::EventsOptionsBuilder::default()
+            .since(from)
+            .until(to)
+            .filters(&filters)
+            .build();
+        let mut stream = self.docker.events(Some(options));
+        let mut crashes = HashMap::new();
+        while let Some(event) = stream.next().await {
+            let event = event.map_err(|e| Error::daemon("read events", None, e))?;
+            let Some(actor) = event.actor else { continue };
+            let code = actor
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get("exitCode"))
+                .and_then(|c| c.parse::<i64>().ok());
+            if let (Some(id), Some(code)) = (actor.id, code.filter(|c| *c != 0)) {
+                crashes.insert(id, code);
+            }
+        }
+        Ok(crashes)
+    }
+
+    /// Starts following the daemon's events for `board`. A stopped container shows no
+    /// health, so whether a service has a healthcheck comes from the stack where it says
+    /// so; else a `service_healthy` gate on a stopped service would fail.
+    fn track(
+        &self,
+        stack: &Stack,
+        since: String,
+        mut board: Board,
+        events: &mpsc::Sender<EngineEvent>,
+    ) -> Tracker {
+        for (name, svc) in &stack.services {
+            if let (Some(s), Some(h)) = (board.services.get_mut(name), &svc.healthcheck) {
+                s.healthcheck = h.test != HealthTest::Disabled;
+            }
+        }
+        Tracker::start(
+            self,
+            &stack.project,
+            since,
+            board,
+            health_retries(stack),
+            Some(events.clone()),
+        )
+    }
+
+    /// Returns once the container is gone (the daemon's wait on `removed`), at most 30 s.
+    async fn wait_removed(&self, id: &str, svc: &ServiceName) -> Result<(), Error> {
+        let options = bollard::query_parameters::WaitContainerOptionsBuilder::default()
+            .condition("removed")
+            .build();
+        let mut wait = self.docker.wait_container(id, Some(options));
+        let gone = async {
+            // The first answer settles it: removed, gone before the wait began (404), or
+            // an exit on its way out all mean the name is free or about to be.
+            match wait.next().await {
+                Some(Err(e))
+                    if !super::error::is_404(&e)
+                        && !matches!(
+                            e,
+                            bollard::errors::Error::DockerContainerWaitError { .. }
+                        ) =>
+                {
+                    Err(Error::daemon("wait for removal", Some(svc), e))
+                }
+                _ => Ok(()),
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(30), gone).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Task {
+                op: "wait for removal",
+                message: format!("container '{id}' of service '{svc}' was not removed within 30 s"),
+            }),
+        }
+    }
+
     /// Docker 20.10 lets two networks share a name (API 1.41 has no duplicate check in
     /// bollard's request), and an interrupted `up` can leave a create in flight that
     /// lands after the next `up` looked. Containers name their network, so with two of
     /// them every start fails as "ambiguous": keep the oldest of ours, remove the rest.
     async fn dedupe_network(&self, project: &crate::model::ProjectName) -> Result<(), Error> {
         let name = project.network_name();
-        let filters = std::collections::HashMap::from([
-            ("name".to_string(), vec![name.clone()]),
-            (
-                "label".to_string(),
-                vec![format!("{}={}", crate::model::labels::PROJECT, project)],
-            ),
-        ]);
+        let filters = super::project_filters(project, &[("name", &name)]);
         let options = bollard::query_parameters::ListNetworksOptionsBuilder::default()
             .filters(&filters)
             .build();
@@ -503,19 +577,20 @@ impl Engine {
         Ok(())
     }
 
-    /// Removes the container called `name` when it carries this project's label;
-    /// otherwise the name conflict stands, as the daemon reported it.
+    /// Removes the container called `name` when it carries this project's label (`true`);
+    /// `false` when there is none to inspect; otherwise the name conflict stands, as the
+    /// daemon reported it.
     async fn remove_if_ours(
         &self,
         project: &crate::model::ProjectName,
         name: &str,
         svc: &ServiceName,
         conflict: String,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let detail = match self.inspect_raw(name, Some(svc)).await {
             Ok(d) => d,
-            // Gone meanwhile (the daemon rolled the half-made container back).
-            Err(Error::NotFound { .. }) => return Ok(()),
+            // Not there (yet, or any more: the daemon rolled the half-made one back).
+            Err(Error::NotFound { .. }) => return Ok(false),
             Err(e) => return Err(e),
         };
         let ours = detail
@@ -525,7 +600,14 @@ impl Engine {
             .and_then(|l| l.get(crate::model::labels::PROJECT))
             .is_some_and(|p| p == project.as_str());
         match (ours, detail.id) {
-            (true, Some(id)) => self.stop_and_remove(&ContainerId(id), Some(svc)).await,
+            (true, Some(id)) => {
+                self.stop_and_remove(&ContainerId(id.clone()), Some(svc))
+                    .await?;
+                // Another removal of it may still be under way (stop_and_remove accepts
+                // "removal already in progress"): the name is free once it is gone.
+                self.wait_removed(&id, svc).await?;
+                Ok(true)
+            }
             _ => Err(Error::Conflict {
                 op: "create container",
                 service: Some(svc.clone()),
@@ -577,35 +659,43 @@ impl Engine {
         timeout: Duration,
         events: mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
+        self.wait_ready_after(stack, timeout, None, events).await
+    }
+
+    /// A point in the daemon's event history, taken before `apply`, so that
+    /// [`Engine::wait_ready_after`] also knows what happened during it.
+    pub fn event_mark(&self) -> String {
+        now_since()
+    }
+
+    /// [`Engine::wait_ready`], also counting the crashes since `mark`: a container that
+    /// exited non-zero during `apply` and was already brought back by its restart policy
+    /// looks merely running now, but it is crash-looping.
+    pub async fn wait_ready_after(
+        &self,
+        stack: &Stack,
+        timeout: Duration,
+        mark: Option<String>,
+        events: mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         let since = now_since();
+        let crashes = match &mark {
+            Some(m) => self.crashes_between(&stack.project, m, &since).await?,
+            None => HashMap::new(),
+        };
         let mut board = Board::default();
-        for c in self.ps(&stack.project).await? {
-            let expected = stack.project.container_name(&c.service);
-            // With duplicates (left by an interrupted run), Compose's name counts.
-            let replace = match board.services.get(&c.service) {
-                None => true,
-                Some(_) => c.name == expected,
-            };
-            if replace && stack.services.contains_key(&c.service) {
-                board
-                    .services
-                    .insert(c.service.clone(), Status::from_container(&c));
+        let containers = self.ps(&stack.project).await?;
+        for name in stack.services.keys() {
+            let expected = stack.project.container_name(name);
+            let of_service = containers.iter().filter(|c| &c.service == name);
+            if let Some(c) = current_container(of_service, &expected) {
+                let mut status = Status::from_container(c);
+                status.crashed = status.crashed.or(crashes.get(&c.id.0).copied());
+                board.services.insert(name.clone(), status);
             }
         }
-        for (name, svc) in &stack.services {
-            if let (Some(s), Some(h)) = (board.services.get_mut(name), &svc.healthcheck) {
-                s.healthcheck = h.test != HealthTest::Disabled;
-            }
-        }
-        let tracker = Tracker::start(
-            self,
-            &stack.project,
-            since,
-            board,
-            health_retries(stack),
-            Some(events.clone()),
-        );
+        let tracker = self.track(stack, since, board, &events);
         let one_shots = one_shots(stack);
         let expect = |name: &ServiceName| {
             if one_shots.contains(name) {
@@ -671,6 +761,24 @@ impl Engine {
                 return Err(err);
             }
             if pending.is_empty() {
+                // One last look at the exits since `mark`: a process that died a moment
+                // after it was seen running was counted ready, but its restart policy is
+                // now running it in a loop.
+                if let Some(m) = &mark {
+                    let crashes = self
+                        .crashes_between(&stack.project, m, &now_since())
+                        .await?;
+                    let board = rx.borrow().clone();
+                    for (name, s) in &board.services {
+                        let code = s.id.as_ref().and_then(|id| crashes.get(&id.0));
+                        if let Some(code) = code.filter(|_| expect(name) != Expect::Completion) {
+                            let reason = format!(
+                                "keeps crashing: exited with code {code} and was restarted by its restart policy"
+                            );
+                            return Err(self.not_ready(name, reason, Some(s)).await);
+                        }
+                    }
+                }
                 return Ok(());
             }
             tokio::select! {
