@@ -56,9 +56,12 @@ fn lookup(name: &str) -> Option<String> {
 /// Escapes a literal so `.env` parsing gives it back: single quotes when it has none,
 /// double quotes with escapes otherwise, bare when nothing in it is special.
 fn env_line(key: &str, value: &str, style: u8) -> String {
+    // An unquoted value is trimmed of whitespace as Compose trims it (Unicode's, so a
+    // vertical tab too): only a value without it at either end can be written bare.
     let bare_ok = !value.is_empty()
-        && !value.starts_with([' ', '\t', '\'', '"', '#'])
-        && !value.ends_with([' ', '\t'])
+        && !value.starts_with(char::is_whitespace)
+        && !value.ends_with(char::is_whitespace)
+        && !value.starts_with(['\'', '"', '#'])
         && !value.contains(['\n', '\r', '#']);
     if style == 0 && bare_ok {
         format!("{key}={value}")
@@ -456,4 +459,21 @@ fn positions_follow_yaml_line_breaks() {
         let at = e.position().expect("a syntax error has a position");
         assert!(at.line > text.lines().count(), "{e}");
     }
+}
+
+/// Regression (the round-trip property's writer, not the parser): a value that is only a
+/// vertical tab was written bare and came back empty, since unquoted values are trimmed
+/// of all whitespace, as Compose does. Quoted, it survives.
+#[test]
+fn unquoted_values_lose_unicode_whitespace_and_quoted_keep_it() {
+    let file = Path::new(".env");
+    assert_eq!(
+        parse_env_file("A=\u{b}\n", file).ok(),
+        Some(vec![("A".to_string(), String::new())])
+    );
+    assert_eq!(
+        parse_env_file("A='\u{b}'\n", file).ok(),
+        Some(vec![("A".to_string(), "\u{b}".to_string())])
+    );
+    assert_eq!(env_line("A", "\u{b}", 0), "A='\u{b}'");
 }
