@@ -20,12 +20,13 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::commands::endpoints::{self, Endpoint};
-use crate::commands::session::console_for;
-use crate::commands::{self, reset};
 use crate::engine::{Engine, ExecRequest, LogOptions};
 use crate::logs::StoreConfig;
 use crate::model::{ContainerId, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName};
+use crate::ops::endpoints::{self, Endpoint};
+use crate::ops::lifecycle::{self, Lifecycle};
+use crate::ops::session::{console_for, running_container};
+use crate::ops::{self, bring_up, live, reset};
 use crate::plan::PlanOptions;
 use crate::stack::Stack;
 use crate::tui::terminal::{Signals, TerminalGuard};
@@ -82,7 +83,7 @@ struct Follower {
 /// `tui` module knows nothing of stacks' conventions, so they are worded here).
 fn endpoint_rows(stack: &Stack) -> Vec<EndpointRow> {
     let found = endpoints::endpoints(stack);
-    endpoints::rows(&found, &commands::describe_path)
+    endpoints::rows(&found, &ops::describe_path)
         .into_iter()
         .zip(&found)
         .map(|(r, e)| EndpointRow {
@@ -147,7 +148,7 @@ impl App {
         background.push(tokio::spawn(async move {
             if let Some((options, timeout)) = up {
                 let result =
-                    commands::converge_with(&engine2, &stack2, options, timeout, tx.clone()).await;
+                    bring_up::converge_with(&engine2, &stack2, options, timeout, tx.clone()).await;
                 let (level, message) = match result {
                     Ok(_) => (
                         NoticeLevel::Info,
@@ -361,8 +362,8 @@ impl App {
                 }
                 let tx = self.engine_tx.clone();
                 self.stopping = Some(tokio::spawn(async move {
-                    let stops = stack.services.keys().map(|s| engine.stop(&stack, s));
-                    for r in futures_util::future::join_all(stops).await {
+                    let all: Vec<ServiceName> = stack.services.keys().cloned().collect();
+                    for r in lifecycle::run(&engine, &stack, &all, Lifecycle::Stop).await {
                         if let Err(e) = r
                             && !e.is_not_found()
                         {
@@ -429,7 +430,7 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
         return;
     }
     let (out_tx, mut outcomes) = mpsc::channel(16);
-    let watcher = match commands::live::spawn_watch(engine, stack, &[], tx.clone(), out_tx) {
+    let watcher = match live::spawn_watch(engine, stack, &[], tx.clone(), out_tx) {
         Ok(w) => w,
         Err(e) => {
             let _ = tx
@@ -465,15 +466,11 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
 }
 
 /// Runs the UI on the real terminal until the user quits or a signal arrives.
-pub async fn run(
-    engine: Engine,
-    stack: Stack,
-    config: AppConfig,
-) -> Result<Outcome, crate::commands::Error> {
+pub async fn run(engine: Engine, stack: Stack, config: AppConfig) -> Result<Outcome, ops::Error> {
     let stats_file = config.stats_file.as_deref().map(StatsFile::create);
     let stats_file = stats_file
         .transpose()
-        .map_err(|e| crate::commands::Error::Usage(e.to_string()))?;
+        .map_err(|e| ops::Error::Usage(e.to_string()))?;
     let mut signals = Signals::new()?;
     let mut guard = TerminalGuard::enter()?;
     let mut app = App::start(engine, stack, &config);
@@ -510,7 +507,7 @@ async fn run_exec(
     service: &ServiceName,
     mut request: ExecRequest,
 ) -> Result<i64, String> {
-    let container = commands::session::running_container(app.engine(), app.stack(), service)
+    let container = running_container(app.engine(), app.stack(), service)
         .await
         .map_err(|e| e.to_string())?;
     if request.cmd.is_empty() {
@@ -544,7 +541,7 @@ async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     input: &mut EventStream,
     signals: &mut Signals,
-) -> Result<Step, crate::commands::Error>
+) -> Result<Step, ops::Error>
 where
     B::Error: Send + Sync + 'static,
 {

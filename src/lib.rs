@@ -9,6 +9,7 @@ pub mod exec;
 pub mod init;
 pub mod logs;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod stack;
 pub mod tui;

@@ -318,7 +318,7 @@ async fn tui_shows_the_daemon_lost_and_back_and_stores_no_line_twice() {
     common::add(&mut stack, counter);
     let (tx, mut rx) = mpsc::channel(256);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    devstack::commands::converge_with(
+    devstack::ops::bring_up::converge_with(
         &engine,
         &stack,
         PlanOptions::default(),

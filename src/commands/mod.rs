@@ -1,12 +1,13 @@
-//! What each subcommand does, over the library: load the stack, plan, drive the engine,
-//! print. Returns the process exit code; errors carry what a person needs to act.
+//! The CLI's subcommands: read the arguments, load the stack, call the use cases in
+//! `ops`, print what happened. Returns the process exit code; errors carry what a person
+//! needs to act. The work itself (bring up, reset, watch, consoles) lives in `ops`, so
+//! the UI does the same thing as the command line.
 
-pub mod endpoints;
 mod follow;
-pub mod live;
+mod live;
 pub mod output;
-pub mod reset;
-pub mod session;
+mod reset;
+mod session;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -20,30 +21,16 @@ use crate::cli::{
     Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, TuiArgs,
     UpArgs,
 };
-use crate::engine::{self, Engine, LogOptions};
+use crate::engine::{Engine, LogOptions};
 use crate::model::{ContainerInfo, EngineEvent, NoticeLevel, Progress, ServiceName};
-use crate::plan::{self, PlanOptions};
+use crate::ops;
+use crate::ops::bring_up::{self, Converged};
+use crate::ops::endpoints;
+use crate::ops::lifecycle::Lifecycle;
+use crate::plan::PlanOptions;
 use crate::stack::{self, Stack};
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Stack(#[from] stack::Error),
-    #[error(transparent)]
-    Engine(#[from] engine::Error),
-    #[error(transparent)]
-    Init(#[from] crate::init::Error),
-    #[error(transparent)]
-    Exec(#[from] crate::exec::Error),
-    #[error(transparent)]
-    Watch(#[from] crate::watch::Error),
-    #[error("no service '{name}' in the stack; services: {}", .known.join(", "))]
-    UnknownService { name: String, known: Vec<String> },
-    #[error("{0}")]
-    Usage(String),
-    #[error("writing output: {0}")]
-    Output(#[from] std::io::Error),
-}
+pub use crate::ops::{Error, describe_path, select_services};
 
 /// Runs one parsed command line; the result is the process exit code.
 pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
@@ -181,27 +168,6 @@ pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     Ok(stack)
 }
 
-/// Services named on the command line, checked against the stack; all when none named.
-pub fn select_services(stack: &Stack, names: &[String]) -> Result<Vec<ServiceName>, Error> {
-    if names.is_empty() {
-        return Ok(stack.services.keys().cloned().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            let name = ServiceName::new(n.as_str());
-            if stack.services.contains_key(&name) {
-                Ok(name)
-            } else {
-                Err(Error::UnknownService {
-                    name: n.clone(),
-                    known: stack.services.keys().map(|s| s.to_string()).collect(),
-                })
-            }
-        })
-        .collect()
-}
-
 async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = Engine::connect().await?;
@@ -284,7 +250,7 @@ pub async fn converge(
 ) -> Result<(), Error> {
     let (tx, rx) = mpsc::channel(256);
     let printer = tokio::spawn(print_progress(rx, service_width(stack)));
-    let result = converge_with(engine, stack, options, timeout, tx).await;
+    let result = bring_up::converge_with(engine, stack, options, timeout, tx).await;
     let _ = printer.await;
     match result? {
         Converged::AlreadyUp => eprintln!("{}: everything is up to date", stack.project),
@@ -293,60 +259,6 @@ pub async fn converge(
         }
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Converged {
-    /// Nothing was written: the stack was up and ready.
-    AlreadyUp,
-    Changed,
-}
-
-/// Plan, check ports, apply, wait until ready; progress goes to `events` (the CLI's
-/// printer or the TUI), nothing is printed.
-pub async fn converge_with(
-    engine: &Engine,
-    stack: &Stack,
-    options: PlanOptions,
-    timeout: Duration,
-    events: mpsc::Sender<EngineEvent>,
-) -> Result<Converged, Error> {
-    // Built before planning, so the plan recreates only services whose image changed.
-    let options = if options.build {
-        // One at a time: parallel builds with the same first steps each make their own
-        // cached layer, so an unchanged service would get a new image and be recreated.
-        for service in stack.services.values().filter(|s| s.build.is_some()) {
-            engine.build_image(stack, &service.name, &events).await?;
-        }
-        PlanOptions {
-            build: false,
-            ..options
-        }
-    } else {
-        options
-    };
-    let observed = engine.observe(stack).await?;
-    let plan = plan::diff(stack, &observed, options);
-    if plan.is_noop() && observed_ready(&observed) {
-        return Ok(Converged::AlreadyUp);
-    }
-    engine.check_ports(stack, &observed).await?;
-    let mark = engine.event_mark();
-    engine.apply(stack, &plan, events.clone()).await?;
-    engine
-        .wait_ready_after(stack, timeout, Some(mark), events)
-        .await?;
-    Ok(Converged::Changed)
-}
-
-/// Every container runs (healthy when it has a healthcheck) or finished with 0.
-fn observed_ready(observed: &crate::model::Observed) -> bool {
-    use crate::model::{ContainerState, Health};
-    observed.containers.iter().all(|c| match c.state {
-        ContainerState::Running => matches!(c.health, Health::None | Health::Healthy),
-        ContainerState::Exited => c.exit_code == Some(0),
-        _ => false,
-    })
 }
 
 pub(crate) fn service_width(stack: &Stack) -> usize {
@@ -524,37 +436,15 @@ async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, 
     Ok(0)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Lifecycle {
-    Restart,
-    Stop,
-    Start,
-}
-
 async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let services = select_services(&stack, &args.services)?;
     let engine = Engine::connect().await?;
-    let results = futures_util::future::join_all(services.iter().map(|s| {
-        let (engine, stack) = (&engine, &stack);
-        async move {
-            match what {
-                Lifecycle::Restart => engine.restart(stack, s).await,
-                Lifecycle::Stop => engine.stop(stack, s).await,
-                Lifecycle::Start => engine.start(stack, s).await,
-            }
-        }
-    }))
-    .await;
-    let verb = match what {
-        Lifecycle::Restart => "restarted",
-        Lifecycle::Stop => "stopped",
-        Lifecycle::Start => "started",
-    };
+    let results = ops::lifecycle::run(&engine, &stack, &services, what).await;
     let mut failed = 0u8;
     for (service, result) in services.iter().zip(results) {
         match result {
-            Ok(()) => eprintln!(" {service}  {verb}"),
+            Ok(()) => eprintln!(" {service}  {}", what.done_word()),
             Err(e) => {
                 eprintln!("error: {e}");
                 failed = 1;
@@ -569,13 +459,4 @@ fn config(global: &GlobalArgs, args: &ConfigArgs) -> Result<u8, Error> {
     let text = stack::render_config(&stack, args.show_secrets);
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(0)
-}
-
-/// Where a bundled stack lives once materialised (for messages).
-pub fn describe_path(p: &std::path::Path) -> String {
-    let home = std::env::var("HOME").map(PathBuf::from).ok();
-    match home.and_then(|h| p.strip_prefix(h).ok().map(|r| r.to_path_buf())) {
-        Some(rel) => format!("~/{}", rel.display()),
-        None => p.display().to_string(),
-    }
 }

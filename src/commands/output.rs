@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::{ContainerInfo, ContainerState, Health, LogLine, PublishedPort, Stream};
+use crate::model::{ContainerInfo, Health, LogLine, PublishedPort, Stream};
 
 /// Colours for service prefixes, cycled in service order (as Compose does).
 const PALETTE: [u8; 6] = [36, 33, 32, 35, 34, 31];
@@ -89,10 +89,7 @@ pub fn port_text(p: &PublishedPort) -> String {
 }
 
 pub fn state_text(c: &ContainerInfo) -> String {
-    match (c.state, c.exit_code) {
-        (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
-        (state, _) => state.as_str().to_string(),
-    }
+    c.state_text()
 }
 
 /// The `ps` table, one row per container, in the order given.
@@ -173,7 +170,7 @@ pub fn ps_json(rows: &[ContainerInfo]) -> Result<String, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ContainerId, Protocol, ServiceName};
+    use crate::model::{ContainerId, ContainerState, Protocol, ServiceName};
     use std::collections::BTreeMap;
 
     fn row(service: &str, state: ContainerState, exit: Option<i64>) -> ContainerInfo {

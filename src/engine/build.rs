@@ -8,7 +8,6 @@
 //! runs untouched.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
@@ -16,7 +15,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{Engine, Error};
+use super::{BuildFailure, Engine, Error};
 use crate::model::{EngineEvent, Progress, ProjectName, ServiceName, labels};
 use crate::stack::Stack;
 
@@ -31,44 +30,6 @@ const KEPT_LINES: usize = 200;
 /// an unchanged service would get a new image id and `up --build` would recreate it.
 /// Built one after another, the second reuses the first's layers.
 static BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Why a build failed: where, what the builder said, and what the step printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildFailure {
-    pub service: ServiceName,
-    pub image: String,
-    /// The step that failed (`Step 3/5 : RUN make`), when the build got that far.
-    pub step: Option<String>,
-    /// The builder's (or the context reader's) message.
-    pub message: String,
-    /// The last lines the failing step printed, oldest first.
-    pub output: Vec<String>,
-}
-
-impl fmt::Display for BuildFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "building image '{}' for service '{}' failed",
-            self.image, self.service
-        )?;
-        if let Some(step) = &self.step {
-            write!(f, " at '{step}'")?;
-        }
-        write!(f, ": {}", self.message.trim_end())?;
-        if !self.output.is_empty() {
-            write!(f, "\nlast {} output lines of that step:", self.output.len())?;
-            for line in &self.output {
-                write!(f, "\n  | {line}")?;
-            }
-        }
-        write!(
-            f,
-            "\nfix the Dockerfile or the files it uses, then run 'devstack build {}'",
-            self.service
-        )
-    }
-}
 
 impl Engine {
     /// Builds the service's image, tags it with the service's `image` (`<project>-<service>`

@@ -5,6 +5,8 @@
 //! message. Text here is read by people: values in 'single quotes', and a hint of what
 //! to do when there is one.
 
+use std::fmt;
+
 use crate::model::{ContainerState, Protocol, ServiceName};
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +103,7 @@ pub enum Error {
 
     /// Building a service's image failed: the step, the builder's message, its output.
     #[error("{0}")]
-    Build(Box<super::build::BuildFailure>),
+    Build(Box<BuildFailure>),
 
     /// Something devstack does not do yet.
     #[error("{what}{}: not supported by devstack yet", for_service(service))]
@@ -259,4 +261,42 @@ fn many_message(errors: &[Error]) -> String {
         s.push_str(&e.to_string().replace('\n', "\n  "));
     }
     s
+}
+
+/// Why a build failed: where, what the builder said, and what the step printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildFailure {
+    pub service: ServiceName,
+    pub image: String,
+    /// The step that failed (`Step 3/5 : RUN make`), when the build got that far.
+    pub step: Option<String>,
+    /// The builder's (or the context reader's) message.
+    pub message: String,
+    /// The last lines the failing step printed, oldest first.
+    pub output: Vec<String>,
+}
+
+impl fmt::Display for BuildFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "building image '{}' for service '{}' failed",
+            self.image, self.service
+        )?;
+        if let Some(step) = &self.step {
+            write!(f, " at '{step}'")?;
+        }
+        write!(f, ": {}", self.message.trim_end())?;
+        if !self.output.is_empty() {
+            write!(f, "\nlast {} output lines of that step:", self.output.len())?;
+            for line in &self.output {
+                write!(f, "\n  | {line}")?;
+            }
+        }
+        write!(
+            f,
+            "\nfix the Dockerfile or the files it uses, then run 'devstack build {}'",
+            self.service
+        )
+    }
 }

@@ -26,9 +26,8 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-pub use build::BuildFailure;
 pub use connect::{Candidate, DaemonLookup, candidates};
-pub use error::Error;
+pub use error::{BuildFailure, Error};
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
 pub use lifecycle::DownReport;
 pub use logs::LogOptions;

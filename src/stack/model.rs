@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::model::Condition;
 use crate::model::{ProjectName, Protocol, ServiceName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -311,23 +312,6 @@ pub enum MountSource {
     /// A host path, absolute, checked to exist at load time.
     Bind(PathBuf),
     Tmpfs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Condition {
-    Started,
-    Healthy,
-    CompletedSuccessfully,
-}
-
-impl Condition {
-    pub fn as_compose(self) -> &'static str {
-        match self {
-            Self::Started => "service_started",
-            Self::Healthy => "service_healthy",
-            Self::CompletedSuccessfully => "service_completed_successfully",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
