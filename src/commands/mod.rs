@@ -3,11 +3,12 @@
 //! needs to act. The work itself (bring up, reset, watch, consoles) lives in `ops`, so
 //! the UI does the same thing as the command line.
 
+mod build;
+mod console;
 mod follow;
-mod live;
 pub mod output;
-mod reset;
-mod session;
+mod reset_volumes;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -44,12 +45,12 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Stop(args) => lifecycle(&global, &args, Lifecycle::Stop).await,
         Command::Start(args) => lifecycle(&global, &args, Lifecycle::Start).await,
         Command::Config(args) => config(&global, &args),
-        Command::Exec(args) => session::exec(&global, &args).await,
-        Command::Db(args) => session::db(&global, &args).await,
-        Command::Reset(args) => reset::reset(&global, &args).await,
+        Command::Exec(args) => console::exec(&global, &args).await,
+        Command::Db(args) => console::db(&global, &args).await,
+        Command::Reset(args) => reset_volumes::reset(&global, &args).await,
         Command::Init(args) => init(&args),
-        Command::Build(args) => live::build(&global, &args).await,
-        Command::Watch(args) => live::watch(&global, &args).await,
+        Command::Build(args) => build::build(&global, &args).await,
+        Command::Watch(args) => watch::watch(&global, &args).await,
     }
 }
 
