@@ -307,17 +307,10 @@ impl App {
     }
 
     fn perform(&mut self, command: Command) -> Option<Handoff> {
-        let (engine, stack) = (self.engine.clone(), Arc::clone(&self.stack));
         match command {
-            Command::Restart(s) => self.notify_on_error(format!("restart '{s}'"), async move {
-                engine.restart(&stack, &s).await.map_err(|e| e.to_string())
-            }),
-            Command::Stop(s) => self.notify_on_error(format!("stop '{s}'"), async move {
-                engine.stop(&stack, &s).await.map_err(|e| e.to_string())
-            }),
-            Command::Start(s) => self.notify_on_error(format!("start '{s}'"), async move {
-                engine.start(&stack, &s).await.map_err(|e| e.to_string())
-            }),
+            Command::Restart(s) => self.lifecycle(s, Lifecycle::Restart),
+            Command::Stop(s) => self.lifecycle(s, Lifecycle::Stop),
+            Command::Start(s) => self.lifecycle(s, Lifecycle::Start),
             Command::Exec { service, command } => {
                 let request = ExecRequest {
                     cmd: command
@@ -339,43 +332,10 @@ impl App {
                 };
                 return Some(Handoff::Exec { service, request });
             }
-            Command::Reset { volumes } => {
-                let tx = self.engine_tx.clone();
-                self.notify_on_error("reset".into(), async move {
-                    let plan =
-                        reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
-                    reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let _ = tx
-                        .send(EngineEvent::Notice {
-                            level: NoticeLevel::Info,
-                            message: "reset done: volumes recreated, services ready".into(),
-                        })
-                        .await;
-                    Ok(())
-                });
-            }
-            Command::Quit { stop_stack } => {
-                if !stop_stack {
-                    return Some(Handoff::Quit { stopped: false });
-                }
-                let tx = self.engine_tx.clone();
-                self.stopping = Some(tokio::spawn(async move {
-                    let all: Vec<ServiceName> = stack.services.keys().cloned().collect();
-                    for r in lifecycle::run(&engine, &stack, &all, Lifecycle::Stop).await {
-                        if let Err(e) = r
-                            && !e.is_not_found()
-                        {
-                            let _ = tx
-                                .send(EngineEvent::Notice {
-                                    level: NoticeLevel::Error,
-                                    message: format!("stop: {e}"),
-                                })
-                                .await;
-                        }
-                    }
-                }));
+            Command::Reset { volumes } => self.reset_volumes(volumes),
+            Command::Quit { stop_stack: false } => return Some(Handoff::Quit { stopped: false }),
+            Command::Quit { stop_stack: true } => {
+                self.stop_stack();
                 return Some(Handoff::Quit { stopped: true });
             }
             Command::ResumeLogs(list) => {
@@ -389,6 +349,64 @@ impl App {
             }
         }
         None
+    }
+
+    /// `r` and `s`: one service restarted, stopped or started in the background.
+    fn lifecycle(&mut self, service: ServiceName, what: Lifecycle) {
+        let (engine, stack) = (self.engine.clone(), Arc::clone(&self.stack));
+        self.notify_on_error(format!("{} '{service}'", what.verb()), async move {
+            lifecycle::run_one(&engine, &stack, &service, what)
+                .await
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    /// `R` confirmed: resets the volumes in the background (as `devstack reset --yes`
+    /// would); progress and the outcome arrive as notices.
+    fn reset_volumes(&mut self, volumes: Vec<String>) {
+        let (engine, stack, tx) = (
+            self.engine.clone(),
+            Arc::clone(&self.stack),
+            self.engine_tx.clone(),
+        );
+        self.notify_on_error("reset".into(), async move {
+            let plan = reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
+            reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = tx
+                .send(EngineEvent::Notice {
+                    level: NoticeLevel::Info,
+                    message: "reset done: volumes recreated, services ready".into(),
+                })
+                .await;
+            Ok(())
+        });
+    }
+
+    /// `Q` confirmed: stops every service; [`App::finish`] waits for it. A service with
+    /// no container is not an error here.
+    fn stop_stack(&mut self) {
+        let (engine, stack, tx) = (
+            self.engine.clone(),
+            Arc::clone(&self.stack),
+            self.engine_tx.clone(),
+        );
+        self.stopping = Some(tokio::spawn(async move {
+            let all: Vec<ServiceName> = stack.services.keys().cloned().collect();
+            for r in lifecycle::run(&engine, &stack, &all, Lifecycle::Stop).await {
+                if let Err(e) = r
+                    && !e.is_not_found()
+                {
+                    let _ = tx
+                        .send(EngineEvent::Notice {
+                            level: NoticeLevel::Error,
+                            message: format!("stop: {e}"),
+                        })
+                        .await;
+                }
+            }
+        }));
     }
 
     /// Appends the counters to the `--stats-file`, if there is one. A failed write is

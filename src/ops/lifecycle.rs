@@ -18,6 +18,15 @@ pub enum Lifecycle {
 }
 
 impl Lifecycle {
+    /// The verb, for errors ("restart 'db': …").
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Restart => "restart",
+            Self::Stop => "stop",
+            Self::Start => "start",
+        }
+    }
+
     /// The past tense, for reports ("db  restarted").
     pub fn done_word(self) -> &'static str {
         match self {
@@ -35,12 +44,19 @@ pub async fn run(
     services: &[ServiceName],
     what: Lifecycle,
 ) -> Vec<Result<(), engine::Error>> {
-    join_all(services.iter().map(|s| async move {
-        match what {
-            Lifecycle::Restart => engine.restart(stack, s).await,
-            Lifecycle::Stop => engine.stop(stack, s).await,
-            Lifecycle::Start => engine.start(stack, s).await,
-        }
-    }))
-    .await
+    join_all(services.iter().map(|s| run_one(engine, stack, s, what))).await
+}
+
+/// Runs `what` on one service.
+pub async fn run_one(
+    engine: &Engine,
+    stack: &Stack,
+    service: &ServiceName,
+    what: Lifecycle,
+) -> Result<(), engine::Error> {
+    match what {
+        Lifecycle::Restart => engine.restart(stack, service).await,
+        Lifecycle::Stop => engine.stop(stack, service).await,
+        Lifecycle::Start => engine.start(stack, service).await,
+    }
 }

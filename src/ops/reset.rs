@@ -15,7 +15,7 @@ use super::bring_up::converge_with;
 use crate::engine::Engine;
 use crate::model::{EngineEvent, NoticeLevel, ServiceName, labels};
 use crate::plan::PlanOptions;
-use crate::stack::{MountSource, Stack};
+use crate::stack::{MountSource, Stack, Volume};
 
 /// What a reset will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,34 @@ pub fn plan_reset(
     names: &[String],
     services: &[String],
 ) -> Result<ResetPlan, Error> {
-    let ours: Vec<&crate::stack::Volume> = stack.volumes.values().filter(|v| !v.external).collect();
+    let keys = requested_volumes(stack, names, services)?;
+    let volumes: Vec<(String, String, Vec<ServiceName>)> = keys
+        .iter()
+        .map(|k| {
+            (
+                k.clone(),
+                stack.volumes[k].name.clone(),
+                volume_users(stack, k),
+            )
+        })
+        .collect();
+    let users = volumes.iter().flat_map(|(_, _, u)| u.iter().cloned());
+    Ok(ResetPlan {
+        services: with_dependents(stack, users.collect()),
+        volumes,
+    })
+}
+
+/// The keys of the volumes to reset: those named (by key or Docker name), those the
+/// named services mount, or every volume of ours when nothing is named. An external
+/// volume, an unknown name or a service without a volume of ours is an error listing
+/// the project's volumes.
+fn requested_volumes(
+    stack: &Stack,
+    names: &[String],
+    services: &[String],
+) -> Result<BTreeSet<String>, Error> {
+    let ours: Vec<&Volume> = stack.volumes.values().filter(|v| !v.external).collect();
     let listing = || {
         if ours.is_empty() {
             "this stack has no named volumes".to_string()
@@ -97,29 +124,27 @@ pub fn plan_reset(
     if keys.is_empty() {
         return Err(Error::Usage(listing()));
     }
+    Ok(keys)
+}
 
-    let users = |key: &str| -> Vec<ServiceName> {
-        stack
-            .services
-            .values()
-            .filter(|s| {
-                s.mounts
-                    .iter()
-                    .any(|m| matches!(&m.source, MountSource::Volume(k) if k == key))
-            })
-            .map(|s| s.name.clone())
-            .collect()
-    };
-    let volumes: Vec<(String, String, Vec<ServiceName>)> = keys
-        .iter()
-        .map(|k| (k.clone(), stack.volumes[k].name.clone(), users(k)))
-        .collect();
+/// The services that mount volume `key`.
+fn volume_users(stack: &Stack, key: &str) -> Vec<ServiceName> {
+    stack
+        .services
+        .values()
+        .filter(|s| {
+            s.mounts
+                .iter()
+                .any(|m| matches!(&m.source, MountSource::Volume(k) if k == key))
+        })
+        .map(|s| s.name.clone())
+        .collect()
+}
 
-    // Everything downstream of a service that loses its data restarts from scratch.
-    let mut affected: BTreeSet<ServiceName> = volumes
-        .iter()
-        .flat_map(|(_, _, u)| u.iter().cloned())
-        .collect();
+/// `services` and everything that depends on them, directly or not, in name order:
+/// everything downstream of a service that loses its data restarts from scratch.
+fn with_dependents(stack: &Stack, services: BTreeSet<ServiceName>) -> Vec<ServiceName> {
+    let mut affected = services;
     loop {
         let more: Vec<ServiceName> = stack
             .services
@@ -133,10 +158,7 @@ pub fn plan_reset(
         }
         affected.extend(more);
     }
-    Ok(ResetPlan {
-        volumes,
-        services: affected.into_iter().collect(),
-    })
+    affected.into_iter().collect()
 }
 
 pub fn describe(plan: &ResetPlan) -> String {
