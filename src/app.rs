@@ -143,27 +143,13 @@ impl App {
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
-        let (up, watch) = (config.up, config.watch);
-        let (engine2, stack2, tx) = (engine.clone(), Arc::clone(&stack), engine_tx.clone());
-        background.push(tokio::spawn(async move {
-            if let Some((options, timeout)) = up {
-                let result =
-                    bring_up::converge_with(&engine2, &stack2, options, timeout, tx.clone()).await;
-                let (level, message) = match result {
-                    Ok(_) => (
-                        NoticeLevel::Info,
-                        format!("{}: all services ready", stack2.project),
-                    ),
-                    Err(e) => (NoticeLevel::Error, format!("up failed: {e}")),
-                };
-                let _ = tx.send(EngineEvent::Notice { level, message }).await;
-            }
-            // Watching starts once the stack is up, so a save during `up` does not
-            // restart a container that is still being created.
-            if watch {
-                watch_and_report(engine2, stack2, tx).await;
-            }
-        }));
+        background.push(tokio::spawn(up_then_watch(
+            engine.clone(),
+            Arc::clone(&stack),
+            config.up,
+            config.watch,
+            engine_tx.clone(),
+        )));
         let mut app = Self {
             state,
             engine,
@@ -437,6 +423,33 @@ impl App {
 
     pub fn stack(&self) -> &Stack {
         &self.stack
+    }
+}
+
+/// The UI's own work on the stack: bring it up (with `up`), then run its watch rules
+/// (with `watch`), reporting both as notices.
+async fn up_then_watch(
+    engine: Engine,
+    stack: Arc<Stack>,
+    up: Option<(PlanOptions, Duration)>,
+    watch: bool,
+    tx: mpsc::Sender<EngineEvent>,
+) {
+    if let Some((options, timeout)) = up {
+        let result = bring_up::converge_with(&engine, &stack, options, timeout, tx.clone()).await;
+        let (level, message) = match result {
+            Ok(_) => (
+                NoticeLevel::Info,
+                format!("{}: all services ready", stack.project),
+            ),
+            Err(e) => (NoticeLevel::Error, format!("up failed: {e}")),
+        };
+        let _ = tx.send(EngineEvent::Notice { level, message }).await;
+    }
+    // Watching starts once the stack is up, so a save during `up` does not restart a
+    // container that is still being created.
+    if watch {
+        watch_and_report(engine, stack, tx).await;
     }
 }
 

@@ -2,15 +2,17 @@
 //! until Ctrl-C.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::{Error, load_stack, print_progress, select_services, service_width};
 use crate::cli::{GlobalArgs, ServicesArgs};
 use crate::engine::Engine;
-use crate::ops::live::{spawn_watch, watch_rules};
-use crate::stack::WatchAction;
-use crate::watch;
+use crate::ops::live::{WatchOutcome, spawn_watch, watch_rules};
+use crate::stack::{Stack, WatchAction};
+use crate::watch::{self, Rules};
 
 /// `devstack watch [SVC..]`: the watchers without the UI, one line per action, until
 /// Ctrl-C. The stack must be up already (`devstack up --detach`).
@@ -30,6 +32,21 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
         ));
     }
     let quiet = stack.settings.debounce.unwrap_or(watch::DEFAULT_QUIET);
+    print_rules(&stack, &rules, quiet);
+
+    let engine = Engine::connect().await?;
+    let stack = Arc::new(stack);
+    let (events_tx, events_rx) = mpsc::channel(256);
+    let printer = tokio::spawn(print_progress(events_rx, service_width(&stack)));
+    let (out_tx, mut out_rx) = mpsc::channel(64);
+    let mut watcher = spawn_watch(engine, stack, &selected, events_tx, out_tx)?;
+    let result = report_until_ctrl_c(&mut watcher, &mut out_rx, quiet).await;
+    let _ = printer.await;
+    result
+}
+
+/// What will be watched, one line per rule, and the debounce.
+fn print_rules(stack: &Stack, rules: &Rules, quiet: Duration) {
     for (service, path, action) in rules.describe() {
         let shown = path
             .strip_prefix(&stack.dir)
@@ -45,19 +62,21 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
         "watching ({} ms debounce); Ctrl-C to stop",
         quiet.as_millis()
     );
+}
 
-    let engine = Engine::connect().await?;
-    let stack = Arc::new(stack);
-    let (events_tx, events_rx) = mpsc::channel(256);
-    let printer = tokio::spawn(print_progress(events_rx, service_width(&stack)));
-    let (out_tx, mut out_rx) = mpsc::channel(64);
-    let mut watcher = spawn_watch(engine, stack, &selected, events_tx, out_tx)?;
+/// Prints each action's outcome with its timings until Ctrl-C (or the watcher ends);
+/// the exit code is 1 when any action failed.
+async fn report_until_ctrl_c(
+    watcher: &mut JoinHandle<()>,
+    outcomes: &mut mpsc::Receiver<WatchOutcome>,
+    quiet: Duration,
+) -> Result<u8, Error> {
     let mut failed = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
-            outcome = out_rx.recv() => {
+            outcome = outcomes.recv() => {
                 let Some(o) = outcome else { break };
                 match o.result {
                     Ok(message) => eprintln!(
@@ -80,7 +99,7 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
                 watcher.abort();
                 break;
             }
-            joined = &mut watcher => {
+            joined = &mut *watcher => {
                 if let Err(e) = joined {
                     return Err(Error::Engine(crate::engine::Error::Task {
                         op: "watch",
@@ -91,7 +110,6 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
             }
         }
     }
-    let _ = printer.await;
     Ok(u8::from(failed))
 }
 
