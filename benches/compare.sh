@@ -22,7 +22,7 @@
 #
 # PARTS (default stacks,logs,tui,crashloop) picks sections; LINES_FLOOD (1000000),
 # FOLLOW_SECS (5, per run), FLOOD_SECS (30), IDLE_SECS (30) and CRASH_SECS (10) size
-# them; NO_BUILD=1 skips the build.
+# them; NO_BUILD=1 skips the build; DS=path runs another devstack binary.
 #
 # On a live flood the daemon is the bottleneck (dockerd at a full core), and it writes a
 # line more slowly when asked for its timestamp: the peer of `devstack logs -f` and of the
@@ -41,7 +41,7 @@ SOCK=/var/run/docker.sock
 case "${DOCKER_HOST:-}" in unix://*) SOCK=${DOCKER_HOST#unix://} ;; esac
 IMAGE=devstack-bench:busybox
 WORK=$(mktemp -d /tmp/devstack-bench.XXXXXX)
-DS=$PWD/target/release/devstack
+DS=${DS:-$PWD/target/release/devstack}
 
 api() { curl -fsS --unix-socket "$SOCK" "$@"; }
 now_ns() { date +%s%N; }
