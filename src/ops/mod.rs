@@ -20,6 +20,7 @@ use crate::engine;
 use crate::model::ServiceName;
 use crate::stack::{self, Stack};
 
+/// Why a use case (or the command around it) failed; `main` prints the whole chain.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
