@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     match runtime.block_on(devstack::commands::run(cli.command, cli.global)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("devstack: {:#}", anyhow::Error::from(e));
+            eprintln!("devstack: {}", devstack::commands::output::error_text(e));
             ExitCode::FAILURE
         }
     }

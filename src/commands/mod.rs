@@ -176,7 +176,7 @@ fn print_endpoints(stack: &Stack) {
 pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     let stack = stack::load(&load_options(global)?)?;
     for w in &stack.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::logs::escape_controls(&w.to_string()));
     }
     Ok(stack)
 }
@@ -270,8 +270,7 @@ async fn run_ui(
     };
     match crate::app::run(engine, stack, config).await? {
         crate::app::Outcome::Quit { .. } => Ok(0),
-        // 128 + signal number, as shells report a process ended by a signal.
-        crate::app::Outcome::Signalled => Ok(143),
+        crate::app::Outcome::Signalled(signal) => Ok(signal.exit_code()),
     }
 }
 
@@ -366,7 +365,11 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
             EngineEvent::Progress { service, progress } => {
                 let text = progress_text(&progress);
                 if last.get(&service) != Some(&text) {
-                    eprintln!(" {:<width$}  {text}", service.as_str());
+                    eprintln!(
+                        " {:<width$}  {}",
+                        service.as_str(),
+                        crate::logs::escape_controls(&text)
+                    );
                     last.insert(service, text);
                 }
             }
@@ -376,7 +379,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
                     NoticeLevel::Warning => "warning: ",
                     NoticeLevel::Error => "error: ",
                 };
-                eprintln!(" {tag}{message}");
+                eprintln!(" {tag}{}", crate::logs::escape_controls(&message));
             }
             _ => {}
         }
@@ -460,7 +463,7 @@ async fn ps(global: &GlobalArgs, args: &PsArgs) -> Result<u8, Error> {
 async fn logs(global: &GlobalArgs, args: &LogsArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = Engine::connect().await?;
-    logs_of(&engine, &stack, args).await
+    follow::quiet_when_closed(logs_of(&engine, &stack, args).await)
 }
 
 async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, Error> {
