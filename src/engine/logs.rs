@@ -180,6 +180,14 @@ impl Splitter {
                     self.dropped_bytes += piece.len() as u64;
                     Partial::Skipping
                 }
+                Partial::Line { ts, text }
+                    if text.is_empty() && newline.is_some() && piece.len() <= self.max_line =>
+                {
+                    // The usual case, a whole line in one frame: cut from the frame
+                    // itself, never copied into the buffer.
+                    self.emit(stream, ts, piece, false, out);
+                    Partial::Idle
+                }
                 Partial::Line { ts, mut text } => {
                     let take = piece.len().min(self.max_line - text.len());
                     let needed = text.len() + take;
@@ -198,6 +206,7 @@ impl Splitter {
                         Partial::Skipping
                     }
                 }
+                // Set to `Line` above.
                 Partial::Idle => Partial::Idle,
             };
             let Some(pos) = newline else { break };
@@ -486,6 +495,58 @@ mod tests {
             vec![(N1, OutStream::Stdout, "abcd".into())]
         );
         assert_eq!(s.dropped_bytes(), 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Lines sent as the daemon sends them (each split into frames of any size, every
+        /// frame with its own timestamp) come out whole up to the cap and cut beyond it.
+        #[test]
+        fn lines_in_frames_of_any_size_come_out_as_sent_or_cut(
+            lines in proptest::collection::vec(
+                (proptest::collection::vec(32u8..127, 0..150), proptest::collection::vec(1usize..40, 1..8)),
+                0..12,
+            ),
+        ) {
+            const CAP: usize = 64;
+            let mut s = Splitter::new(ServiceName::new("w"), None, CAP);
+            let mut q = VecDeque::new();
+            let mut want = Vec::new();
+            for (i, (text, sizes)) in lines.iter().enumerate() {
+                let ts = format!("2024-01-02T03:04:05.{:09}Z", i + 1);
+                let mut rest = &text[..];
+                let mut k = 0;
+                loop {
+                    let n = sizes[k % sizes.len()].min(rest.len());
+                    k += 1;
+                    let mut frame = format!("{ts} ").into_bytes();
+                    frame.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    if rest.is_empty() {
+                        frame.push(b'\n');
+                    }
+                    s.push_bytes(OutStream::Stdout, &frame, &mut q);
+                    proptest::prop_assert!(s.buffered_bytes() <= CAP);
+                    if rest.is_empty() {
+                        break;
+                    }
+                }
+                let text = String::from_utf8(text.clone()).unwrap();
+                want.push(if text.len() > CAP {
+                    format!("{}{CUT_MARK}", &text[..CAP])
+                } else {
+                    text
+                });
+            }
+            s.flush(&mut q);
+            let got: Vec<String> = q.into_iter().map(|l| l.text).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
