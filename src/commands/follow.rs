@@ -259,16 +259,18 @@ pub(crate) async fn print_followed(
             Followed::Lost { service, reason } => {
                 if lost.is_empty() {
                     out.flush()?;
-                    eprintln!(
+                    output::eprint_line(&format!(
                         "devstack: Docker daemon not reachable ({}) — retrying",
                         crate::logs::escape_controls(&reason)
-                    );
+                    ));
                 }
                 lost.insert(service);
             }
             Followed::Back { service } => {
                 if lost.remove(&service) && lost.is_empty() {
-                    eprintln!("devstack: reconnected to the Docker daemon — resuming logs");
+                    output::eprint_line(
+                        "devstack: reconnected to the Docker daemon — resuming logs",
+                    );
                 }
             }
         }

@@ -176,7 +176,10 @@ fn print_endpoints(stack: &Stack) {
 pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     let stack = stack::load(&load_options(global)?)?;
     for w in &stack.warnings {
-        eprintln!("warning: {}", crate::logs::escape_controls(&w.to_string()));
+        output::eprint_line(&format!(
+            "warning: {}",
+            crate::logs::escape_controls(&w.to_string())
+        ));
     }
     Ok(stack)
 }
@@ -286,10 +289,14 @@ pub async fn converge(
     let result = converge_with(engine, stack, options, timeout, tx).await;
     let _ = printer.await;
     match result? {
-        Converged::AlreadyUp => eprintln!("{}: everything is up to date", stack.project),
-        Converged::Changed => {
-            eprintln!("{}: {} services ready", stack.project, stack.services.len())
+        Converged::AlreadyUp => {
+            output::eprint_line(&format!("{}: everything is up to date", stack.project))
         }
+        Converged::Changed => output::eprint_line(&format!(
+            "{}: {} services ready",
+            stack.project,
+            stack.services.len()
+        )),
     }
     Ok(())
 }
@@ -365,11 +372,11 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
             EngineEvent::Progress { service, progress } => {
                 let text = progress_text(&progress);
                 if last.get(&service) != Some(&text) {
-                    eprintln!(
+                    output::eprint_line(&format!(
                         " {:<width$}  {}",
                         service.as_str(),
                         crate::logs::escape_controls(&text)
-                    );
+                    ));
                     last.insert(service, text);
                 }
             }
@@ -379,7 +386,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
                     NoticeLevel::Warning => "warning: ",
                     NoticeLevel::Error => "error: ",
                 };
-                eprintln!(" {tag}{}", crate::logs::escape_controls(&message));
+                output::eprint_line(&format!(" {tag}{}", crate::logs::escape_controls(&message)));
             }
             _ => {}
         }

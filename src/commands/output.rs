@@ -79,6 +79,18 @@ pub fn error_text(error: impl Into<anyhow::Error>) -> String {
     crate::logs::escape_controls(&text).into_owned()
 }
 
+/// Writes `text` and a newline to stderr in one system call. Stderr is unbuffered and
+/// `eprintln!` writes each piece of its format on its own (five writes for a progress
+/// line), so lines came out a few bytes at a time and another writer could split them.
+/// A closed stderr is not worth a panic.
+pub fn eprint_line(text: &str) {
+    use std::io::Write as _;
+    let mut line = String::with_capacity(text.len() + 1);
+    line.push_str(text);
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 pub fn rfc3339_nanos(ts_nanos: i64) -> String {
     let secs = ts_nanos.div_euclid(1_000_000_000);
     let nanos = ts_nanos.rem_euclid(1_000_000_000) as u32;
