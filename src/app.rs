@@ -58,8 +58,8 @@ pub enum Outcome {
     Quit {
         stopped: bool,
     },
-    /// SIGTERM or SIGHUP.
-    Signalled,
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT.
+    Signalled(crate::tui::terminal::Signal),
 }
 
 /// A terminal-side effect the loop around [`App`] must carry out.
@@ -600,8 +600,7 @@ where
                 events.push(Event::Tick { now_unix: chrono::Utc::now().timestamp() });
             }
             signal = signals.recv() => {
-                let _ = signal;
-                return Ok(Step::Exit(Outcome::Signalled));
+                return Ok(Step::Exit(Outcome::Signalled(signal)));
             }
             () = sleep_until(draw_at), if app.state.dirty && urgent && draw_at.is_some() => {}
         }

@@ -164,7 +164,10 @@ fn print_endpoints(stack: &Stack) {
 pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     let stack = stack::load(&load_options(global)?)?;
     for w in &stack.warnings {
-        eprintln!("warning: {w}");
+        output::eprint_line(&format!(
+            "warning: {}",
+            crate::logs::escape_controls(&w.to_string())
+        ));
     }
     Ok(stack)
 }
@@ -237,8 +240,7 @@ async fn run_ui(
     };
     match crate::app::run(engine, stack, config).await? {
         crate::app::Outcome::Quit { .. } => Ok(0),
-        // 128 + signal number, as shells report a process ended by a signal.
-        crate::app::Outcome::Signalled => Ok(143),
+        crate::app::Outcome::Signalled(signal) => Ok(signal.exit_code()),
     }
 }
 
@@ -254,10 +256,14 @@ pub async fn converge(
     let result = bring_up::converge_with(engine, stack, options, timeout, tx).await;
     let _ = printer.await;
     match result? {
-        Converged::AlreadyUp => eprintln!("{}: everything is up to date", stack.project),
-        Converged::Changed => {
-            eprintln!("{}: {} services ready", stack.project, stack.services.len())
+        Converged::AlreadyUp => {
+            output::eprint_line(&format!("{}: everything is up to date", stack.project))
         }
+        Converged::Changed => output::eprint_line(&format!(
+            "{}: {} services ready",
+            stack.project,
+            stack.services.len()
+        )),
     }
     Ok(())
 }
@@ -279,7 +285,11 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
             EngineEvent::Progress { service, progress } => {
                 let text = progress_text(&progress);
                 if last.get(&service) != Some(&text) {
-                    eprintln!(" {:<width$}  {text}", service.as_str());
+                    output::eprint_line(&format!(
+                        " {:<width$}  {}",
+                        service.as_str(),
+                        crate::logs::escape_controls(&text)
+                    ));
                     last.insert(service, text);
                 }
             }
@@ -289,7 +299,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
                     NoticeLevel::Warning => "warning: ",
                     NoticeLevel::Error => "error: ",
                 };
-                eprintln!(" {tag}{message}");
+                output::eprint_line(&format!(" {tag}{}", crate::logs::escape_controls(&message)));
             }
             _ => {}
         }
@@ -373,7 +383,7 @@ async fn ps(global: &GlobalArgs, args: &PsArgs) -> Result<u8, Error> {
 async fn logs(global: &GlobalArgs, args: &LogsArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = Engine::connect().await?;
-    logs_of(&engine, &stack, args).await
+    follow::quiet_when_closed(logs_of(&engine, &stack, args).await)
 }
 
 async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, Error> {

@@ -30,7 +30,7 @@ pub use connect::{Candidate, DaemonLookup, candidates};
 pub use error::{BuildFailure, Error};
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
 pub use lifecycle::DownReport;
-pub use logs::LogOptions;
+pub use logs::{CUT_MARK, LogOptions, Splitter};
 pub use sync::SyncReport;
 
 /// The daemon-side filter that selects `project`'s objects (`label=io.devstack.project=…`),
