@@ -77,47 +77,30 @@ fn a_charset_select_before_a_multibyte_character_does_not_crash_the_ui() {
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use common::TestProject;
 use common::pty::Pty;
 use devstack::engine::CUT_MARK;
 
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
-/// A project directory with `yaml` as its stack file; `IMAGE` in it becomes the fixture
-/// image. Its containers go when it drops.
+/// The test kit's project with `yaml` as its stack file; `IMAGE` in it becomes the
+/// fixture image. Its containers go when it drops. `ok` returns raw bytes: these tests
+/// look at escape sequences, which may not be UTF-8.
 struct Project {
-    guard: TestProject,
-    _dir: tempfile::TempDir,
-    file: PathBuf,
+    inner: common::Project,
 }
 
 impl Project {
     async fn new(yaml: &str) -> Self {
         let engine = common::engine().await;
         let image = common::fixture_image(&engine).await;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("devstack.yaml");
-        std::fs::write(&file, yaml.replace("IMAGE", &image)).unwrap();
-        Self {
-            guard: TestProject::new(),
-            _dir: dir,
-            file,
-        }
+        let inner = common::Project::new();
+        inner.write("compose.yaml", &yaml.replace("IMAGE", &image));
+        Self { inner }
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("-p")
-            .arg(self.guard.name.as_str())
-            .arg("-f")
-            .arg(&self.file)
-            .args(args)
-            .stdin(Stdio::null())
-            .env_remove("NO_COLOR");
-        c
+        self.inner.cmd(args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
