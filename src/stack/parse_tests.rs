@@ -179,3 +179,14 @@ fn deeply_nested_flow_yaml_is_a_positioned_error() {
     assert!(e.contains("compose.yaml:4:139"), "{e}");
     assert!(e.contains("nested more than 128 levels"), "{e}");
 }
+
+/// Issue 11.5 in `.env`: a value nested too deep is kept as written (Compose's dotenv is
+/// lenient with interpolation it cannot read), and nothing overflows.
+#[test]
+fn deeply_nested_interpolation_in_dot_env_does_not_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!("{}x{}", "${X:-".repeat(50_000), "}".repeat(50_000));
+    std::fs::write(dir.path().join(".env"), format!("DEEP={deep}\n")).unwrap();
+    let yaml = "services:\n  web:\n    image: busybox\n";
+    load_in(dir.path(), yaml, &opts(dir.path())).unwrap();
+}

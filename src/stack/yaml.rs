@@ -209,13 +209,43 @@ fn around_port_bugs(text: &str) -> std::borrow::Cow<'_, str> {
     String::from_utf8(out).map_or_else(|_| text.into(), Into::into)
 }
 
-/// Whether the `,` at `i` ends a token that started with `!`.
+/// Whether the `,` at `i` directly ends a tag token (`!x,`): the scanner starts a token
+/// after a blank or a flow indicator, after a `?`/`:` indicator, after a quoted scalar
+/// and after an anchor or alias name. Erring towards yes only replaces a comma inside a
+/// quoted scalar, which changes no structure.
 fn after_tag(b: &[u8], i: usize) -> bool {
-    let start = b[..i]
+    let run_start = b[..i]
         .iter()
-        .rposition(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b','))
+        .rposition(|c| {
+            matches!(
+                c,
+                b' ' | b'\t' | b'\n' | b'\r' | b'[' | b']' | b'{' | b'}' | b','
+            )
+        })
         .map_or(0, |p| p + 1);
-    b.get(start) == Some(&b'!')
+    // A quoted scalar may have begun before the run (it can hold blanks).
+    if (run_start + 1..i).any(|p| b[p] == b'!' && matches!(b[p - 1], b'"' | b'\'')) {
+        return true;
+    }
+    let mut p = run_start;
+    while p < i {
+        match b[p] {
+            b'!' => return true,
+            b'?' | b':' => p += 1,
+            q @ (b'"' | b'\'') => match b[p + 1..i].iter().position(|c| *c == q) {
+                Some(close) => p += close + 2,
+                None => return false,
+            },
+            b'&' | b'*' => {
+                p += 1;
+                while p < i && (b[p].is_ascii_alphanumeric() || matches!(b[p], b'-' | b'_')) {
+                    p += 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 fn key_string(k: &serde_yaml::Value) -> String {
@@ -514,6 +544,9 @@ mod tests {
     #[test]
     fn inputs_that_panic_the_port_do_not_panic_here() {
         assert!(parse("a: \"\\").is_err());
+        assert!(parse("{\n?!x?,'\r,$ [  éb: '\u{feff}`").is_err());
+        assert!(parse("!x {\\?#${}!,!x${${\r>&a0$}]`").is_err());
+        assert!(parse("[\"a b\"!x, &a!y, [c]!z, d]").is_err());
         let n = parse("a: [!x , b]\nc: [!y, d]\n").unwrap();
         assert_eq!(n.get("c").unwrap().mark, Mark { line: 2, column: 4 });
     }
