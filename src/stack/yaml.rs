@@ -342,6 +342,28 @@ fn float(f: f64) -> Value {
     }
 }
 
+/// A float as text the way Compose writes it into a string field (Go's `%v`: the
+/// shortest digits, in exponent form below 1e-4 and from 1e6 up): `1e3` is `1000`, `1e6`
+/// is `1e+06`.
+pub(crate) fn go_float_text(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits too: `1.23456789e8`.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        f.to_string()
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// A plain, untagged scalar read as go-yaml v3 (Compose's YAML library) reads it: YAML
 /// 1.2 booleans and nulls (`yes`/`on` stay strings), `_` ignored in numbers, `010` and
 /// `0o10` octal, `0x`/`0b` prefixes, `.inf`/`.nan`, and YAML 1.2 floats.
@@ -549,6 +571,27 @@ mod tests {
         assert!(parse("[\"a b\"!x, &a!y, [c]!z, d]").is_err());
         let n = parse("a: [!x , b]\nc: [!y, d]\n").unwrap();
         assert_eq!(n.get("c").unwrap().mark, Mark { line: 2, column: 4 });
+    }
+
+    /// Read off `docker-compose config` (v2.40.3) for these values in `environment:`.
+    #[test]
+    fn floats_as_text_as_compose_writes_them() {
+        let cases = [
+            (1e3, "1000"),
+            (1e6, "1e+06"),
+            (1e21, "1e+21"),
+            (0.000001, "1e-06"),
+            (123456789.0, "1.23456789e+08"),
+            (1.5e300, "1.5e+300"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (100000.0, "100000"),
+            (0.0001, "0.0001"),
+            (-2.5e-7, "-2.5e-07"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(go_float_text(f), want, "{f}");
+        }
     }
 
     #[test]
