@@ -16,6 +16,8 @@ mod schema;
 mod yaml;
 
 #[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;
@@ -53,7 +55,7 @@ pub struct LoadOptions {
     pub project_name: Option<String>,
     /// `--env-file`: replaces the default `.env` next to the stack file.
     pub env_files: Vec<PathBuf>,
-    /// `--profile`; `COMPOSE_PROFILES` in `environment` (or `.env`) also enables.
+    /// `--profile`; when empty, `COMPOSE_PROFILES` in `environment` (or `.env`).
     pub profiles: Vec<String>,
     /// Warnings become errors.
     pub strict: bool,
@@ -159,7 +161,9 @@ fn load_text(
         vars.get(name).cloned()
     };
     let mut unset: Vec<(String, KeyPath)> = Vec::new();
-    let interpolated = interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset);
+    let mut typos: Vec<(String, KeyPath)> = Vec::new();
+    let interpolated =
+        interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset, &mut typos);
     for (name, value) in &vars {
         if looks_secret(name) && (from_files.contains(name) || used.borrow().contains(name)) {
             secrets.insert(value);
@@ -182,6 +186,15 @@ fn load_text(
                 message: format!("invalid interpolation in '{text}': {message}"),
                 allowed: "$VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, and '$$' for a literal '$'".into(),
             },
+        });
+    }
+    for (text, path) in typos {
+        warnings.push(Diagnostic {
+            position: Some(pos(&path, &root, false)),
+            key: path.to_string(),
+            message: format!(
+                "'{text}' is kept as written, '$' included (a '$' without a name after it is literal, as in Compose); for a variable write '${{NAME}}' without the space, for a literal '$' write '$$'"
+            ),
         });
     }
     for (name, path) in unset {
@@ -207,8 +220,12 @@ fn load_text(
         pos(&KeyPath::root().key("name"), &root, false)
     })?;
 
+    // As Compose: `--profile` replaces COMPOSE_PROFILES (environment or .env), it does
+    // not add to it.
     let mut profiles: BTreeSet<String> = opts.profiles.iter().cloned().collect();
-    if let Some(p) = vars.get("COMPOSE_PROFILES") {
+    if profiles.is_empty()
+        && let Some(p) = vars.get("COMPOSE_PROFILES")
+    {
         profiles.extend(
             p.split(',')
                 .map(str::trim)
@@ -312,9 +329,13 @@ fn interpolate_tree(
     path: &KeyPath,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<(String, KeyPath)>,
+    typos: &mut Vec<(String, KeyPath)>,
 ) -> Result<(), (KeyPath, InterpolationError)> {
     match &mut node.value {
         Value::String(s) => {
+            if let Some(t) = interpolate::typo_hint(s) {
+                typos.push((t, path.clone()));
+            }
             let mut names = Vec::new();
             *s = interpolate_tracking(s, lookup, &mut names).map_err(|e| (path.clone(), e))?;
             for n in names {
@@ -325,13 +346,13 @@ fn interpolate_tree(
         }
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate_tree(item, &path.index(i), lookup, unset)?;
+                interpolate_tree(item, &path.index(i), lookup, unset, typos)?;
             }
         }
         Value::Map(entries) => {
             for e in entries.iter_mut() {
                 let p = path.key(&e.key);
-                interpolate_tree(&mut e.value, &p, lookup, unset)?;
+                interpolate_tree(&mut e.value, &p, lookup, unset, typos)?;
             }
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => {}

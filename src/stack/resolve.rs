@@ -551,8 +551,8 @@ fn env_files(
 }
 
 /// Reads env-file text into values: bare `KEY`s are taken from `vars` (or left out), and
-/// `$VAR` in unquoted and double-quoted values is expanded from the file's earlier
-/// entries, then `vars`, as Compose does. A value whose `$` is not valid interpolation
+/// `$VAR` in unquoted and double-quoted values is expanded from `vars`, then the file's
+/// earlier entries, as Compose does. A value whose `$` is not valid interpolation
 /// syntax is kept as written: env files hold passwords, and Compose's dotenv is lenient
 /// there too.
 pub(crate) fn read_env(
@@ -568,12 +568,14 @@ pub(crate) fn read_env(
                 None => continue,
             },
             Some(v) if e.expand => {
+                // As compose-go: the caller's variables first, then earlier lines.
                 let lookup = |name: &str| {
-                    out.iter()
-                        .rev()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                        .or_else(|| vars.get(name).cloned())
+                    vars.get(name).cloned().or_else(|| {
+                        out.iter()
+                            .rev()
+                            .find(|(k, _)| k == name)
+                            .map(|(_, v)| v.clone())
+                    })
                 };
                 match interpolate_tracking(&v, &lookup, &mut Vec::new()) {
                     Ok(x) => x,

@@ -600,7 +600,7 @@ fn interpolation_errors() {
             "'PW' is not set: set PW in .env",
         ],
     );
-    let e = p.err("services:\n  db:\n    image: x\n    command: echo $1\n");
+    let e = p.err("services:\n  db:\n    image: x\n    command: echo ${1}\n");
     assert_contains(&e, &["compose.yaml:4:14", "invalid interpolation", "'$$'"]);
 }
 
