@@ -26,7 +26,10 @@ fn main() -> ExitCode {
     match runtime.block_on(devstack::commands::run(cli.command, cli.global)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("devstack: {:#}", anyhow::Error::from(e));
+            // The daemon words some errors with values from the file (a command, a user):
+            // masked like everything else devstack prints.
+            let text = format!("{:#}", anyhow::Error::from(e));
+            eprintln!("devstack: {}", devstack::mask::text(&text));
             ExitCode::FAILURE
         }
     }

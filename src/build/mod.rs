@@ -31,7 +31,7 @@ pub enum Error {
 /// The `.dockerignore` of a context (empty when there is none).
 pub fn read_dockerignore(context: &Path) -> Result<Dockerignore, Error> {
     let path = context.join(".dockerignore");
-    match fs::read_to_string(&path) {
+    match crate::capped::read_capped(&path, crate::capped::MAX_TEXT_FILE) {
         Ok(text) => Ok(Dockerignore::parse(&text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Dockerignore::default()),
         Err(source) => Err(Error::Read { path, source }),

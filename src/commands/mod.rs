@@ -175,6 +175,7 @@ fn print_endpoints(stack: &Stack) {
 /// Loads and validates the stack, printing its warnings to stderr.
 pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     let stack = stack::load(&load_options(global)?)?;
+    crate::mask::install(crate::mask::Masker::for_stack(&stack));
     for w in &stack.warnings {
         eprintln!("warning: {w}");
     }
@@ -364,7 +365,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
     while let Some(event) = rx.recv().await {
         match event {
             EngineEvent::Progress { service, progress } => {
-                let text = progress_text(&progress);
+                let text = crate::mask::text(&progress_text(&progress));
                 if last.get(&service) != Some(&text) {
                     eprintln!(" {:<width$}  {text}", service.as_str());
                     last.insert(service, text);
@@ -376,7 +377,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
                     NoticeLevel::Warning => "warning: ",
                     NoticeLevel::Error => "error: ",
                 };
-                eprintln!(" {tag}{message}");
+                eprintln!(" {tag}{}", crate::mask::text(&message));
             }
             _ => {}
         }
@@ -453,7 +454,7 @@ async fn ps(global: &GlobalArgs, args: &PsArgs) -> Result<u8, Error> {
     } else {
         output::ps_table(&rows)
     };
-    std::io::stdout().write_all(text.as_bytes())?;
+    std::io::stdout().write_all(crate::mask::text(&text).as_bytes())?;
     Ok(0)
 }
 
@@ -556,7 +557,7 @@ async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) ->
         match result {
             Ok(()) => eprintln!(" {service}  {verb}"),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::mask::text(&e.to_string()));
                 failed = 1;
             }
         }
@@ -565,6 +566,20 @@ async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) ->
 }
 
 fn config(global: &GlobalArgs, args: &ConfigArgs) -> Result<u8, Error> {
+    // Read-only: without a stack file here, say so rather than writing the bundled
+    // project into the data directory as `up` does.
+    if global.file.is_none()
+        && global.stack.is_none()
+        && let Err(stack::Error::NotFound { dir, tried }) =
+            stack::find_file(&std::env::current_dir()?)
+    {
+        return Err(Error::Usage(format!(
+            "no stack file in '{}' (looked for {}); 'devstack config' only reads one. \
+             Pass one with '-f FILE', or write a project here with 'devstack init'",
+            dir.display(),
+            tried.join(", "),
+        )));
+    }
     let stack = load_stack(global)?;
     let text = stack::render_config(&stack, args.show_secrets);
     std::io::stdout().write_all(text.as_bytes())?;

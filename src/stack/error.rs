@@ -122,7 +122,7 @@ pub enum Error {
     /// `at` is the `name:` key when the name came from the file; `source` says where
     /// the name came from otherwise (`-p`, the directory).
     #[error(
-        "{}project name '{raw}' ({source_desc}) has no usable characters (allowed: a-z, 0-9, '_', '-', starting with a letter or digit); name the project with -p",
+        "{}project name '{raw}' ({source_desc}) is not allowed: a project name must consist only of lowercase letters (a-z), digits, '-' and '_', and start with a letter or digit (Compose's rule); name the project with -p or 'name:'",
         at_prefix(at)
     )]
     ProjectName {
@@ -169,9 +169,6 @@ impl Error {
     /// The error with secret values masked in everything it quotes (values, paths,
     /// names): a message must not show what `config` masks.
     pub(crate) fn redact(self, secrets: &SecretValues) -> Error {
-        if secrets.is_empty() {
-            return self;
-        }
         let key_of = |e: &Error| match e {
             Error::UnknownKey { key, .. }
             | Error::Strict { key, .. }
