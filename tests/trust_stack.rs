@@ -178,9 +178,12 @@ fn config_without_a_stack_file_writes_nothing() {
     assert!(written.is_empty(), "written: {written:?}");
 }
 
-/// A stack whose command is a path holding a `.env` value: the daemon's start error
-/// quotes it.
-fn leaky_project(dir: &Path, image: &str) -> PathBuf {
+/// The `.env` values the leaky settings below put where the daemon quotes them.
+const LEAK: &str = "${DB_PASSWORD}-${DB_PASS}";
+
+/// A stack whose one service has `settings` (with [`LEAK`] in them) and `.env` values
+/// for them: a secret-named one and one whose name looks harmless.
+fn leaky_project(dir: &Path, image: &str, settings: &str) -> PathBuf {
     std::fs::write(
         dir.join(".env"),
         format!("DB_PASSWORD={PASSWORD}\nDB_PASS=plain-named-value\n"),
@@ -190,12 +193,15 @@ fn leaky_project(dir: &Path, image: &str) -> PathBuf {
     std::fs::write(
         &file,
         format!(
-            "services:\n  job:\n    image: {image}\n    command: [\"/nonexistent-${{DB_PASSWORD}}-${{DB_PASS}}\"]\n"
+            "services:\n  job:\n    image: {image}\n{}",
+            settings.replace("LEAK", LEAK)
         ),
     )
     .unwrap();
     file
 }
+
+const LEAKY_COMMAND: &str = "    command: [\"/nonexistent-LEAK\"]\n";
 
 // Regression (issue 11 item 11): the daemon's error about `command:` printed the
 // password on `up`.
@@ -203,27 +209,44 @@ fn leaky_project(dir: &Path, image: &str) -> PathBuf {
 async fn daemon_errors_are_masked_on_the_cli() {
     let engine = common::engine().await;
     let image = common::fixture_image(&engine).await;
-    let project = TestProject::new();
-    let dir = tempfile::tempdir().unwrap();
-    leaky_project(dir.path(), &image);
-    let out = tokio::task::spawn_blocking({
-        let (dir, name) = (dir.path().to_path_buf(), project.name.to_string());
-        move || {
-            run_bounded(
-                devstack(&dir, &["-p", &name, "up", "--detach"]),
-                "up --detach",
-            )
-        }
-    })
-    .await
-    .unwrap();
-    assert!(!out.status.success());
-    let e = stderr(&out);
-    assert!(e.contains("/nonexistent-********-********"), "{e}");
-    assert!(
-        !e.contains(PASSWORD) && !e.contains("plain-named-value"),
-        "{e}"
-    );
+    // What the daemon quotes back: the command, the user, the healthcheck's program.
+    let cases = [
+        (LEAKY_COMMAND, "/nonexistent-********-********"),
+        (
+            "    command: [\"sleep\", \"60\"]\n    user: \"nouser-LEAK\"\n",
+            "nouser-********-********",
+        ),
+        (
+            "    command: [\"sleep\", \"60\"]\n    healthcheck:\n      test: [\"CMD\", \"/check-LEAK\"]\n      interval: 200ms\n      retries: 1\n",
+            "/check-********-********",
+        ),
+    ];
+    for (settings, masked) in cases {
+        let project = TestProject::new();
+        let dir = tempfile::tempdir().unwrap();
+        leaky_project(dir.path(), &image, settings);
+        let out = tokio::task::spawn_blocking({
+            let (dir, name) = (dir.path().to_path_buf(), project.name.to_string());
+            move || {
+                run_bounded(
+                    devstack(
+                        &dir,
+                        &["-p", &name, "up", "--detach", "--wait-timeout", "60"],
+                    ),
+                    "up --detach",
+                )
+            }
+        })
+        .await
+        .unwrap();
+        assert!(!out.status.success());
+        let e = stderr(&out);
+        assert!(e.contains(masked), "{settings}: {e}");
+        assert!(
+            !e.contains(PASSWORD) && !e.contains("plain-named-value"),
+            "{e}"
+        );
+    }
 }
 
 // Regression (issue 11 item 11): the same error reached the TUI's notices unmasked.
@@ -233,7 +256,7 @@ async fn daemon_errors_are_masked_in_tui_notices() {
     let image = common::fixture_image(&engine).await;
     let project = TestProject::new();
     let dir = tempfile::tempdir().unwrap();
-    let file = leaky_project(dir.path(), &image);
+    let file = leaky_project(dir.path(), &image, LEAKY_COMMAND);
     let opts = LoadOptions {
         cwd: dir.path().to_path_buf(),
         project_name: Some(project.name.to_string()),

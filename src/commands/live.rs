@@ -75,7 +75,8 @@ pub async fn build_services(
                     .map(|s| s.image.as_str())
                     .unwrap_or_default();
                 eprintln!(
-                    " {service}  built '{image}' ({}) in {:.1} s",
+                    " {service}  built '{}' ({}) in {:.1} s",
+                    crate::mask::text(image),
                     short_id(&id),
                     took.as_secs_f64()
                 );
@@ -365,7 +366,7 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
                     ),
                     Err(e) => {
                         failed = true;
-                        eprintln!("error: {}: {e}", o.service);
+                        eprintln!("error: {}", crate::mask::text(&format!("{}: {e}", o.service)));
                     }
                 }
             }

@@ -177,7 +177,7 @@ pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     let stack = stack::load(&load_options(global)?)?;
     crate::mask::install(crate::mask::Masker::for_stack(&stack));
     for w in &stack.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::mask::text(&w.to_string()));
     }
     Ok(stack)
 }
