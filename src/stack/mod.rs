@@ -230,7 +230,7 @@ fn load_text(
         at: pos(&e.path, &root, false),
         key: e.path.to_string(),
         message: shape_message(&e.message),
-        allowed: allowed_for(&e.path).into(),
+        allowed: allowed_for(&e.path, &e.message).into(),
     })?;
 
     let project = project_name(opts, raw.name.as_ref().map(|t| t.0.as_str()), &dir, || {
@@ -468,6 +468,9 @@ fn project_name(
 fn shape_message(m: &str) -> String {
     if m.contains("did not match any variant") {
         "this value has a form that is not allowed here".into()
+    } else if m.starts_with("invalid length") && m.contains("expected struct") {
+        // A list where a mapping belongs ("expected struct RawVolume with 3 elements").
+        "wrong kind of value: a list".into()
     } else if let Some(rest) = m.strip_prefix("invalid type: ") {
         // serde names what it expected in Rust's words ("struct RawHealthcheck", "u16");
         // what is allowed is said separately, in the file's words.
@@ -479,7 +482,7 @@ fn shape_message(m: &str) -> String {
 }
 
 /// What a key takes, for the message of a value of the wrong shape.
-fn allowed_for(path: &KeyPath) -> &'static str {
+fn allowed_for(path: &KeyPath, serde_message: &str) -> &'static str {
     let in_service = matches!(path.0.first(), Some(node::Seg::Key(k)) if k == "services");
     match path.last_key() {
         Some("ports") => resolve::PORT_ALLOWED,
@@ -519,6 +522,13 @@ fn allowed_for(path: &KeyPath) -> &'static str {
         _ if path.0.len() == 2 && in_service => {
             "a mapping of settings ('image', 'build', 'command', 'environment', 'ports', …)"
         }
+        // serde's "expected struct RawX" is not for a user's eyes, but it knows the kind.
+        _ if serde_message.contains("expected struct")
+            || serde_message.contains("expected a map") =>
+        {
+            "a mapping"
+        }
+        _ if serde_message.contains("expected a sequence") => "a list",
         _ => "a string",
     }
 }

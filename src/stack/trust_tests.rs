@@ -210,6 +210,13 @@ fn a_wrong_shape_never_names_a_rust_type() {
     assert_contains(&e, &["compose.yaml:4:18", "a mapping with 'test'"]);
     let e = p.err("services:\n  a:\n    image: x\n    ports: [[1]]\n");
     assert!(!e.contains("struct") && !e.contains("enum"), "{e}");
+    // Where no key-specific wording exists, the kind serde expected, in plain words.
+    let e = p.err("services:\n  a:\n    image: x\n    develop: 5\n");
+    assert!(!e.contains("Raw") && !e.contains("struct"), "{e}");
+    assert_contains(&e, &["compose.yaml:4:14", "allowed: a mapping"]);
+    let e = p.err("volumes:\n  v: [1]\nservices: {}\n");
+    assert!(!e.contains("Raw") && !e.contains("struct"), "{e}");
+    assert_contains(&e, &["compose.yaml:2:6", "a list", "allowed: a mapping"]);
 }
 
 // Regression: `ports: ["-1:80"]` said "'' is not a port number".
