@@ -85,6 +85,8 @@ fn devices_fifos_and_directories_are_refused_promptly() {
         e.contains("'/dev/zero'") && e.contains("character device"),
         "{e}"
     );
+    // Said once: the error chain repeated the reason.
+    assert_eq!(e.matches("character device").count(), 1, "{e}");
 
     mkfifo(&dir.path().join("pipe.env"));
     for (file, what) in [

@@ -12,11 +12,12 @@ pub enum Error {
     #[error("no stack file in '{}': looked for {}; name one with -f", dir.display(), tried.join(", "))]
     NotFound { dir: PathBuf, tried: Vec<String> },
 
-    #[error("cannot read '{}': {source}", path.display())]
+    // Not a `#[source]`: the reason is part of the message already, and the printer
+    // of a whole chain would say it twice.
+    #[error("cannot read '{}': {reason}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 
     #[error("{at}: not valid YAML: {message}")]
@@ -197,9 +198,9 @@ impl Error {
         };
         match self {
             e @ (Error::NotFound { .. } | Error::Syntax { .. }) => e,
-            Error::Read { path, source } => Error::Read {
+            Error::Read { path, reason } => Error::Read {
                 path: p(path),
-                source,
+                reason,
             },
             Error::UnknownKey {
                 at,

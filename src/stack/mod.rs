@@ -81,9 +81,9 @@ pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
         Some(f) => resolve::normalise(&opts.cwd.join(f)),
         None => find_file(&opts.cwd)?,
     };
-    let text = read_text_file(&file).map_err(|source| Error::Read {
+    let text = read_text_file(&file).map_err(|reason| Error::Read {
         path: file.clone(),
-        source,
+        reason,
     })?;
     load_str(&text, &file, opts)
 }
@@ -324,7 +324,7 @@ fn variables(
         let text = match read_text_file(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
-            Err(source) => return Err(Error::Read { path, source }),
+            Err(reason) => return Err(Error::Read { path, reason }),
         };
         // `$VAR` in a .env value sees the environment first, then earlier lines.
         let mut scope = from_files.clone();
