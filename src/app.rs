@@ -115,6 +115,9 @@ pub struct App {
     stopping: Option<JoinHandle<()>>,
     pub counters: Counters,
     stats_file: Option<StatsFile>,
+    /// Every engine event passes through it before the state sees it: notices, progress
+    /// and health output can quote the daemon's words about values from the file.
+    masker: crate::mask::Masker,
 }
 
 impl Drop for App {
@@ -139,6 +142,10 @@ impl App {
         );
         state.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         state.endpoints = endpoint_rows(&stack);
+        let masker = crate::mask::Masker::for_stack(&stack);
+        for row in &mut state.services {
+            row.image = masker.text(&row.image);
+        }
         let (engine_tx, engine_rx) = mpsc::channel(1024);
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let stack = Arc::new(stack);
@@ -164,6 +171,7 @@ impl App {
             stopping: None,
             counters: Counters::default(),
             stats_file: None,
+            masker,
         };
         app.handle(Event::Tick {
             now_unix: chrono::Utc::now().timestamp(),
@@ -200,6 +208,14 @@ impl App {
     /// Feeds one event to `update` and performs what it asks; terminal hand-offs are
     /// returned for the caller.
     pub fn handle(&mut self, event: Event) -> Vec<Handoff> {
+        let event = match event {
+            Event::Engine(e) => Event::Engine(self.masker.event(e)),
+            Event::ExecFinished { service, result } => Event::ExecFinished {
+                service,
+                result: result.map_err(|e| self.masker.text(&e)),
+            },
+            other => other,
+        };
         if let Event::Logs(batch) = &event {
             self.counters.lines_ingested += batch.len() as u64;
         }

@@ -65,11 +65,11 @@ pub async fn build_services(
                     .get(service)
                     .map(|s| s.image.as_str())
                     .unwrap_or_default();
-                eprintln!(
+                super::output::eprint_line(&format!(
                     " {service}  built '{image}' ({}) in {:.1} s",
                     short_id(&id),
                     took.as_secs_f64()
-                );
+                ));
                 ids.insert(service.clone(), id);
             }
             Err(e) => errors.push(e),

@@ -163,6 +163,7 @@ fn print_endpoints(stack: &Stack) {
 /// Loads and validates the stack, printing its warnings to stderr.
 pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     let stack = stack::load(&load_options(global)?)?;
+    crate::mask::install(crate::mask::Masker::for_stack(&stack));
     for w in &stack.warnings {
         output::eprint_line(&format!(
             "warning: {}",
@@ -283,7 +284,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
     while let Some(event) = rx.recv().await {
         match event {
             EngineEvent::Progress { service, progress } => {
-                let text = progress_text(&progress);
+                let text = crate::mask::text(&progress_text(&progress));
                 if last.get(&service) != Some(&text) {
                     output::eprint_line(&format!(
                         " {:<width$}  {}",
@@ -376,7 +377,7 @@ async fn ps(global: &GlobalArgs, args: &PsArgs) -> Result<u8, Error> {
     } else {
         output::ps_table(&rows)
     };
-    std::io::stdout().write_all(text.as_bytes())?;
+    std::io::stdout().write_all(crate::mask::text(&text).as_bytes())?;
     Ok(0)
 }
 
@@ -457,7 +458,7 @@ async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) ->
         match result {
             Ok(()) => eprintln!(" {service}  {}", what.done_word()),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::mask::text(&e.to_string()));
                 failed = 1;
             }
         }
@@ -466,6 +467,20 @@ async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) ->
 }
 
 fn config(global: &GlobalArgs, args: &ConfigArgs) -> Result<u8, Error> {
+    // Read-only: without a stack file here, say so rather than writing the bundled
+    // project into the data directory as `up` does.
+    if global.file.is_none()
+        && global.stack.is_none()
+        && let Err(stack::Error::NotFound { dir, tried }) =
+            stack::find_file(&std::env::current_dir()?)
+    {
+        return Err(Error::Usage(format!(
+            "no stack file in '{}' (looked for {}); 'devstack config' only reads one. \
+             Pass one with '-f FILE', or write a project here with 'devstack init'",
+            dir.display(),
+            tried.join(", "),
+        )));
+    }
     let stack = load_stack(global)?;
     let text = stack::render_config(&stack, args.show_secrets);
     std::io::stdout().write_all(text.as_bytes())?;

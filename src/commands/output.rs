@@ -75,18 +75,26 @@ pub fn write_log_line<W: std::io::Write>(
 /// file and output relayed from containers inside it show their control characters
 /// escaped, so they cannot drive the terminal.
 pub fn error_text(error: impl Into<anyhow::Error>) -> String {
-    let text = format!("{:#}", error.into());
-    crate::logs::escape_controls(&text).into_owned()
+    message_text(&format!("{:#}", error.into()))
 }
 
-/// Writes `text` and a newline to stderr in one system call. Stderr is unbuffered and
+/// What devstack says in its own words, made safe to print: secrets masked (the daemon
+/// words some errors with values from the file), then control characters shown escaped
+/// (a stack file or a container could otherwise retitle the terminal). Both steps leave
+/// text that has been through them unchanged, so calling this twice is harmless.
+pub fn message_text(text: &str) -> String {
+    crate::logs::escape_controls(&crate::mask::text(text)).into_owned()
+}
+
+/// Writes `text` (through [`message_text`]) and a newline to stderr in one system call. Stderr is unbuffered and
 /// `eprintln!` writes each piece of its format on its own (five writes for a progress
 /// line), so lines came out a few bytes at a time and another writer could split them.
 /// A closed stderr is not worth a panic.
 pub fn eprint_line(text: &str) {
     use std::io::Write as _;
+    let text = message_text(text);
     let mut line = String::with_capacity(text.len() + 1);
-    line.push_str(text);
+    line.push_str(&text);
     line.push('\n');
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

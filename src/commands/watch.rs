@@ -89,7 +89,7 @@ async fn report_until_ctrl_c(
                     ),
                     Err(e) => {
                         failed = true;
-                        eprintln!("error: {}: {e}", o.service);
+                        super::output::eprint_line(&format!("error: {}: {e}", o.service));
                     }
                 }
             }

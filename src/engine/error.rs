@@ -239,13 +239,20 @@ fn unhealthy_message(
         (Some(st), _) => s.push_str(&format!(" (state '{}')", st.as_str())),
         (None, _) => s.push_str(" (no container)"),
     }
-    if let Some(out) = health_output {
-        s.push_str(&format!("\nlast healthcheck output: {}", out.trim_end()));
+    // Two sources, each named: the probe's output and the container's log. "It printed
+    // nothing" after a healthcheck line read as if the probe had printed something.
+    match health_output.map(str::trim_end) {
+        Some("") => s.push_str("\nthe last healthcheck printed nothing"),
+        Some(out) => s.push_str(&format!("\nlast healthcheck output: {out}")),
+        None => {}
     }
     if logs.is_empty() {
-        s.push_str("\nit printed nothing");
+        s.push_str("\nthe container printed no log lines");
     } else {
-        s.push_str(&format!("\nlast {} log lines:", logs.len()));
+        s.push_str(&format!(
+            "\nlast {} log lines of the container:",
+            logs.len()
+        ));
         for line in logs {
             s.push_str("\n  | ");
             s.push_str(line);
@@ -298,5 +305,44 @@ impl fmt::Display for BuildFailure {
             "\nfix the Dockerfile or the files it uses, then run 'devstack build {}'",
             self.service
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: a probe that printed nothing gave "last healthcheck output: " and then
+    // "it printed nothing", which contradicted itself.
+    #[test]
+    fn unhealthy_wording_names_the_probe_and_the_log_apart() {
+        let svc = ServiceName::new("db");
+        let m = unhealthy_message(
+            &svc,
+            "is unhealthy",
+            Some(ContainerState::Running),
+            None,
+            Some("\n"),
+            &[],
+        );
+        assert!(m.contains("the last healthcheck printed nothing"), "{m}");
+        assert!(m.contains("the container printed no log lines"), "{m}");
+        assert!(!m.contains("last healthcheck output"), "{m}");
+        let m = unhealthy_message(
+            &svc,
+            "is unhealthy",
+            Some(ContainerState::Running),
+            None,
+            Some("connection refused\n"),
+            &["starting".to_string()],
+        );
+        assert!(
+            m.contains("last healthcheck output: connection refused"),
+            "{m}"
+        );
+        assert!(
+            m.contains("last 1 log lines of the container:\n  | starting"),
+            "{m}"
+        );
     }
 }

@@ -515,7 +515,7 @@ fn env_files(
     };
     for (file, required, p) in items {
         let abs = cx.host_path(&file, &p)?;
-        let text = match std::fs::read_to_string(&abs) {
+        let text = match super::read_text_file(&abs) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if required {
@@ -695,6 +695,13 @@ fn port_number(s: &str) -> Result<u16, String> {
 fn port_range(s: &str) -> Result<(u16, u16), String> {
     match s.split_once('-') {
         Some((a, b)) => {
+            // `-1` or `80-`: a half of a range is missing; the message quotes what was
+            // written, not the empty half.
+            if a.trim().is_empty() || b.trim().is_empty() {
+                return Err(format!(
+                    "'{s}' is not a port number or a range (a range is 'FROM-TO', e.g. '8000-8010')"
+                ));
+            }
             let (a, b) = (port_number(a)?, port_number(b)?);
             if b < a {
                 return Err(format!("range '{s}' ends before it starts"));
