@@ -82,7 +82,6 @@ use std::process::{Command, Output, Stdio};
 use common::pty::Pty;
 use devstack::engine::CUT_MARK;
 
-
 /// The test kit's project with `yaml` as its stack file; `IMAGE` in it becomes the
 /// fixture image. Its containers go when it drops. `ok` returns raw bytes: these tests
 /// look at escape sequences, which may not be UTF-8.

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestProject;
 use devstack::app::{App, AppConfig};
 use devstack::plan::PlanOptions;
 use devstack::stack::{LoadOptions, load_str};
@@ -224,8 +223,8 @@ async fn daemon_errors_are_masked_on_the_cli() {
         ),
     ];
     for (settings, masked) in cases {
-        let project = TestProject::new();
-        let dir = tempfile::tempdir().unwrap();
+        let project = common::Project::new();
+        let dir = &project.dir;
         leaky_project(dir.path(), &image, settings);
         let out = tokio::task::spawn_blocking({
             let (dir, name) = (dir.path().to_path_buf(), project.name.to_string());
@@ -256,8 +255,8 @@ async fn daemon_errors_are_masked_on_the_cli() {
 async fn daemon_errors_are_masked_in_tui_notices() {
     let engine = common::engine().await;
     let image = common::fixture_image(&engine).await;
-    let project = TestProject::new();
-    let dir = tempfile::tempdir().unwrap();
+    let project = common::Project::new();
+    let dir = &project.dir;
     let file = leaky_project(dir.path(), &image, LEAKY_COMMAND);
     let opts = LoadOptions {
         cwd: dir.path().to_path_buf(),
@@ -321,8 +320,8 @@ async fn a_big_build_context_is_streamed_not_held() {
     const CONTEXT_MIB: u64 = 192;
     let engine = common::engine().await;
     let image = common::fixture_image(&engine).await;
-    let project = TestProject::new();
-    let dir = tempfile::tempdir().unwrap();
+    let project = common::Project::new();
+    let dir = &project.dir;
     std::fs::write(
         dir.path().join("Dockerfile"),
         format!("FROM {image}\nCOPY Dockerfile /Dockerfile.copy\n"),
