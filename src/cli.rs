@@ -22,10 +22,13 @@ pub struct Cli {
 /// (`devstack -f x.yaml logs -f`), which keeps `-f` free for `logs --follow`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// Stack file (default: devstack.yaml, then Compose's file names, in this directory)
+    /// Stack file (default: devstack.yaml, then Compose's file names, in this directory,
+    /// with the override file next to it); repeat to merge several, later over earlier
+    /// (also COMPOSE_FILE)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// Project name (default: `name:` in the file, else the file's directory name)
+    pub file: Vec<PathBuf>,
+    /// Project name (default: COMPOSE_PROJECT_NAME, else `name:` in the file, else the
+    /// file's directory name)
     #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
     /// Env file for interpolation, instead of the .env next to the stack file
@@ -226,11 +229,20 @@ mod tests {
     #[test]
     fn global_flags_go_before_the_subcommand() {
         let cli = Cli::parse_from(["devstack", "-f", "x.yaml", "-p", "demo", "up", "-d"]);
-        assert_eq!(cli.global.file, Some(PathBuf::from("x.yaml")));
+        assert_eq!(cli.global.file, vec![PathBuf::from("x.yaml")]);
         assert_eq!(cli.global.project_name.as_deref(), Some("demo"));
         assert!(matches!(
             cli.command,
             Command::Up(UpArgs { detach: true, .. })
         ));
+    }
+
+    #[test]
+    fn file_flag_repeats() {
+        let cli = Cli::parse_from(["devstack", "-f", "a.yaml", "-f", "b.yaml", "config"]);
+        assert_eq!(
+            cli.global.file,
+            [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]
+        );
     }
 }

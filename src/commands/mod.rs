@@ -99,23 +99,27 @@ fn init(args: &InitArgs) -> Result<u8, Error> {
 /// `--stack`) a bundled stack materialised in the user's data directory.
 pub fn load_options(global: &GlobalArgs) -> Result<stack::LoadOptions, Error> {
     let cwd = std::env::current_dir()?;
-    let file = match (&global.file, &global.stack) {
+    let environment: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let file = match (global.file.first(), &global.stack) {
         (Some(f), _) => Some(f.clone()),
         (None, Some(name)) => Some(bundled_stack(name)?),
+        // Left to stack::load, which also reads COMPOSE_FILE and merges the override file.
+        (None, None) if environment.contains_key("COMPOSE_FILE") => None,
         (None, None) => match stack::find_file(&cwd) {
-            Ok(f) => Some(f),
+            Ok(_) => None,
             Err(stack::Error::NotFound { .. }) => Some(bundled_stack(crate::init::DEFAULT_STACK)?),
             Err(e) => return Err(e.into()),
         },
     };
     Ok(stack::LoadOptions {
         file,
+        extra_files: global.file.iter().skip(1).cloned().collect(),
         cwd,
         project_name: global.project_name.clone(),
         env_files: global.env_file.clone(),
         profiles: global.profile.clone(),
         strict: global.strict,
-        environment: std::env::vars().collect(),
+        environment,
     })
 }
 

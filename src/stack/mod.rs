@@ -7,6 +7,7 @@
 mod envfile;
 mod error;
 mod interpolate;
+mod merge;
 mod model;
 mod node;
 mod raw;
@@ -31,6 +32,7 @@ pub use render::render_config;
 
 use crate::model::ProjectName;
 use interpolate::interpolate_tracking;
+use merge::Origins;
 use node::{KeyPath, Node, Value};
 
 /// The names tried, in order, when no file is given (devstack's own first, then
@@ -46,8 +48,11 @@ pub const FILE_NAMES: [&str; 5] = [
 /// What the CLI passes to [`load`]; tests build it by hand.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `-f`; `None` means [`find_file`] in `cwd`.
+    /// The first `-f`; `None` means `COMPOSE_FILE`, else [`find_file`] in `cwd` and the
+    /// override file next to it (see [`stack_files`]).
     pub file: Option<PathBuf>,
+    /// Further `-f` files, merged over `file` in order.
+    pub extra_files: Vec<PathBuf>,
     pub cwd: PathBuf,
     /// `-p`.
     pub project_name: Option<String>,
@@ -73,17 +78,87 @@ pub fn find_file(cwd: &Path) -> Result<PathBuf, Error> {
         })
 }
 
-/// Finds (or takes `-f`), reads and loads the stack file.
-pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
-    let file = match &opts.file {
-        Some(f) => resolve::normalise(&opts.cwd.join(f)),
-        None => find_file(&opts.cwd)?,
+/// The override file merged over a default file found in a directory, as in Compose.
+pub const OVERRIDE_NAMES: [&str; 5] = [
+    "devstack.override.yaml",
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+/// The stack files, in merge order: `-f` (all of them), else `COMPOSE_FILE` (from the
+/// environment or the `.env` of the working directory, split at
+/// `COMPOSE_PATH_SEPARATOR`, default ':'), else the default file found in `cwd` and
+/// the override file next to it when there is one.
+pub fn stack_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Error> {
+    let abs = |f: &Path| resolve::normalise(&opts.cwd.join(f));
+    if let Some(first) = &opts.file {
+        return Ok(std::iter::once(first)
+            .chain(opts.extra_files.iter())
+            .map(|f| abs(f))
+            .collect());
+    }
+    let dotenv = || -> Result<BTreeMap<String, String>, Error> {
+        let path = match opts.env_files.first() {
+            Some(f) => abs(f),
+            None => opts.cwd.join(".env"),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(resolve::read_env(&text, &path, &opts.environment)?
+                .into_iter()
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(source) => Err(Error::Read { path, source }),
+        }
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
-        path: file.clone(),
-        source,
-    })?;
-    load_str(&text, &file, opts)
+    let compose_var = |name: &str, dotenv: &BTreeMap<String, String>| {
+        opts.environment
+            .get(name)
+            .or_else(|| dotenv.get(name))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    let env = if opts.environment.contains_key("COMPOSE_FILE") {
+        BTreeMap::new()
+    } else {
+        dotenv()?
+    };
+    if let Some(list) = compose_var("COMPOSE_FILE", &env) {
+        let sep = compose_var("COMPOSE_PATH_SEPARATOR", &env).unwrap_or_else(|| ":".into());
+        let files: Vec<PathBuf> = list
+            .split(sep.as_str())
+            .filter(|f| !f.is_empty())
+            .map(|f| abs(Path::new(f)))
+            .collect();
+        if !files.is_empty() {
+            return Ok(files);
+        }
+    }
+    let first = find_file(&opts.cwd)?;
+    let mut files = vec![first];
+    if let Some(over) = OVERRIDE_NAMES
+        .iter()
+        .map(|n| opts.cwd.join(n))
+        .find(|p| p.is_file())
+    {
+        files.push(over);
+    }
+    Ok(files)
+}
+
+/// Finds (or takes `-f`), reads, merges and loads the stack files.
+pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
+    let mut sources = Vec::new();
+    for file in stack_files(opts)? {
+        let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
+            path: file.clone(),
+            source,
+        })?;
+        sources.push((file, text));
+    }
+    let mut secrets = SecretValues::default();
+    load_sources(&sources, opts, &mut secrets).map_err(|e| e.redact(&secrets))
 }
 
 /// Loads stack-file text as if read from `file` (whose directory is the project dir).
@@ -93,36 +168,21 @@ pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
 /// `config` masks them too.
 pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Error> {
     let mut secrets = SecretValues::default();
-    load_text(yaml, file, opts, &mut secrets).map_err(|e| e.redact(&secrets))
+    load_sources(
+        &[(file.to_path_buf(), yaml.to_string())],
+        opts,
+        &mut secrets,
+    )
+    .map_err(|e| e.redact(&secrets))
 }
 
-fn load_text(
-    yaml: &str,
-    file: &Path,
-    opts: &LoadOptions,
-    secrets: &mut SecretValues,
-) -> Result<Stack, Error> {
-    let file = resolve::normalise(&opts.cwd.join(file));
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => opts.cwd.clone(),
-    };
-    let pos = |path: &KeyPath, root: &Node, key: bool| {
-        let m = if key {
-            root.locate_key(path)
-        } else {
-            root.locate(path)
-        };
-        Position {
-            file: file.clone(),
-            line: m.line,
-            column: m.column,
-        }
-    };
-
-    let mut root = yaml::parse(yaml).map_err(|e| Error::Syntax {
+/// One file's text as a checked tree: YAML, `<<` merges, the key check (its warnings
+/// go to `warnings`).
+fn parse_file(text: &str, file: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Node, Error> {
+    let single = Origins::single(file.to_path_buf());
+    let mut root = yaml::parse(text).map_err(|e| Error::Syntax {
         at: Position {
-            file: file.clone(),
+            file: file.to_path_buf(),
             line: e.mark.line,
             column: e.mark.column,
         },
@@ -130,7 +190,7 @@ fn load_text(
     })?;
     if let Err(e) = node::apply_merges(&mut root, &KeyPath::root()) {
         return Err(Error::Invalid {
-            at: pos(&e.path, &root, false),
+            at: single.position(&root, &e.path, false),
             key: e.path.to_string(),
             message: "a merge key takes an alias to a mapping or a list of them".into(),
             allowed: "'<<: *anchor' or '<<: [*a, *b]'".into(),
@@ -138,14 +198,43 @@ fn load_text(
     }
     if !matches!(root.value, Value::Map(_)) {
         return Err(Error::Invalid {
-            at: pos(&KeyPath::root(), &root, false),
+            at: single.position(&root, &KeyPath::root(), false),
             key: String::new(),
             message: "a stack file is a mapping at its top level".into(),
             allowed: "'name', 'services', 'volumes', 'x-devstack', 'x-*' extension fields".into(),
         });
     }
+    warnings.extend(schema::check(&mut root, file)?);
+    Ok(root)
+}
 
-    let mut warnings = schema::check(&mut root, &file)?;
+fn load_sources(
+    sources: &[(PathBuf, String)],
+    opts: &LoadOptions,
+    secrets: &mut SecretValues,
+) -> Result<Stack, Error> {
+    let files: Vec<PathBuf> = sources
+        .iter()
+        .map(|(f, _)| resolve::normalise(&opts.cwd.join(f)))
+        .collect();
+    let Some(file) = files.first().cloned() else {
+        return Err(Error::NotFound {
+            dir: opts.cwd.clone(),
+            tried: FILE_NAMES.iter().map(|s| s.to_string()).collect(),
+        });
+    };
+    // Relative paths in every file resolve against the first file's directory, and
+    // its `.env` is the one read (Compose's project directory).
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => opts.cwd.clone(),
+    };
+
+    let mut warnings = Vec::new();
+    let mut trees = Vec::with_capacity(sources.len());
+    for ((_, text), path) in sources.iter().zip(&files) {
+        trees.push(parse_file(text, path, &mut warnings)?);
+    }
     if opts.strict {
         strict(&warnings)?;
     }
@@ -158,43 +247,69 @@ fn load_text(
         used.borrow_mut().insert(name.to_string());
         vars.get(name).cloned()
     };
-    let mut unset: Vec<(String, KeyPath)> = Vec::new();
-    let interpolated = interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset);
+    let mut failed = None;
+    for (root, path) in trees.iter_mut().zip(&files) {
+        let single = Origins::single(path.clone());
+        let mut unset: Vec<(String, KeyPath)> = Vec::new();
+        let interpolated = interpolate_tree(root, &KeyPath::root(), &lookup, &mut unset);
+        for (name, p) in unset {
+            warnings.push(Diagnostic {
+                position: Some(single.position(root, &p, false)),
+                key: p.to_string(),
+                message: format!("variable '{name}' is not set; using an empty string"),
+            });
+        }
+        if let Err((p, e)) = interpolated {
+            failed = Some((single.position(root, &p, false), p, e));
+            break;
+        }
+    }
     for (name, value) in &vars {
         if looks_secret(name) && (from_files.contains(name) || used.borrow().contains(name)) {
             secrets.insert(value);
         }
     }
     if !secrets.is_empty() {
-        taint(&root, &KeyPath::root(), secrets);
+        for root in &trees {
+            taint(root, &KeyPath::root(), secrets);
+        }
     }
-    if let Err((path, e)) = interpolated {
+    if let Some((at, path, e)) = failed {
         return Err(match e {
             InterpolationError::Required { variable, message } => Error::MissingVariable {
-                at: pos(&path, &root, false),
+                at,
                 key: path.to_string(),
                 variable,
                 message,
             },
             InterpolationError::Syntax { text, message } => Error::Invalid {
-                at: pos(&path, &root, false),
+                at,
                 key: path.to_string(),
                 message: format!("invalid interpolation in '{text}': {message}"),
                 allowed: "$VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, and '$$' for a literal '$'".into(),
             },
         });
     }
-    for (name, path) in unset {
-        warnings.push(Diagnostic {
-            position: Some(pos(&path, &root, false)),
-            key: path.to_string(),
-            message: format!("variable '{name}' is not set; using an empty string"),
-        });
-    }
 
     if opts.strict {
         strict(&warnings)?;
     }
+
+    let (root, tree) = merge::merge_all(trees).map_err(|e| Error::Invalid {
+        at: Position {
+            file: files.get(e.file).cloned().unwrap_or_default(),
+            line: e.mark.line.max(1),
+            column: e.mark.column.max(1),
+        },
+        key: e.path.to_string(),
+        message: e.message,
+        allowed: "a value of the same kind as in the earlier file, or one tagged '!override' to replace it, or '!reset' to remove it".into(),
+    })?;
+    let origins = Origins {
+        files: files.clone(),
+        tree,
+    };
+    let pos = |path: &KeyPath, root: &Node, key: bool| origins.position(root, path, key);
 
     let raw = raw::deserialize(&root).map_err(|e| Error::Invalid {
         at: pos(&e.path, &root, false),
@@ -203,9 +318,13 @@ fn load_text(
         allowed: allowed_for(&e.path).into(),
     })?;
 
-    let project = project_name(opts, raw.name.as_ref().map(|t| t.0.as_str()), &dir, || {
-        pos(&KeyPath::root().key("name"), &root, false)
-    })?;
+    let project = project_name(
+        opts,
+        vars.get("COMPOSE_PROJECT_NAME").map(String::as_str),
+        raw.name.as_ref().map(|t| t.0.as_str()),
+        &dir,
+        || pos(&KeyPath::root().key("name"), &root, false),
+    )?;
 
     let mut profiles: BTreeSet<String> = opts.profiles.iter().cloned().collect();
     if let Some(p) = vars.get("COMPOSE_PROFILES") {
@@ -219,7 +338,7 @@ fn load_text(
 
     let cx = resolve::Context {
         root: &root,
-        file: &file,
+        origins: &origins,
         dir: &dir,
         vars: &vars,
         home: opts.environment.get("HOME").map(String::as_str),
@@ -357,14 +476,19 @@ fn taint(node: &Node, path: &KeyPath, secrets: &mut SecretValues) {
     }
 }
 
+/// Compose's order: `-p`, then `COMPOSE_PROJECT_NAME` (environment, then `.env`), then
+/// `name:` in the file, then the directory's name.
 fn project_name(
     opts: &LoadOptions,
+    from_variable: Option<&str>,
     from_file: Option<&str>,
     dir: &Path,
     name_pos: impl Fn() -> Position,
 ) -> Result<ProjectName, Error> {
     let (raw, source_desc, at) = if let Some(p) = &opts.project_name {
         (p.clone(), "from -p", None)
+    } else if let Some(v) = from_variable.filter(|v| !v.is_empty()) {
+        (v.to_string(), "from COMPOSE_PROJECT_NAME", None)
     } else if let Some(n) = from_file.filter(|n| !n.is_empty()) {
         (n.to_string(), "from 'name:'", Some(name_pos()))
     } else {

@@ -25,6 +25,8 @@ impl Mark {
 pub(crate) struct Node {
     pub value: Value,
     pub mark: Mark,
+    /// The YAML tag written on the value (`!reset`, `!override`), for merging files.
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +97,11 @@ impl fmt::Display for KeyPath {
 
 impl Node {
     pub fn new(value: Value, mark: Mark) -> Self {
-        Self { value, mark }
+        Self {
+            value,
+            mark,
+            tag: None,
+        }
     }
 
     #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::model::{ProjectName, Protocol, ServiceName};
 use super::envfile;
 use super::error::{Error, InterpolationError};
 use super::interpolate::interpolate_tracking;
+use super::merge::Origins;
 use super::model::*;
 use super::node::{KeyPath, Node, Value};
 use super::raw::*;
@@ -32,7 +33,8 @@ const CONSOLES: &[&str] = &["psql"];
 /// What resolution needs besides the raw file.
 pub(crate) struct Context<'a> {
     pub root: &'a Node,
-    pub file: &'a Path,
+    /// Which file each part of `root` came from (several files are merged into it).
+    pub origins: &'a Origins,
     pub dir: &'a Path,
     /// Variables for interpolation and for `- KEY` entries: environment over `.env`.
     pub vars: &'a BTreeMap<String, String>,
@@ -43,21 +45,11 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     pub fn at(&self, path: &KeyPath) -> Position {
-        let m = self.root.locate(path);
-        Position {
-            file: self.file.to_path_buf(),
-            line: m.line,
-            column: m.column,
-        }
+        self.origins.position(self.root, path, false)
     }
 
     pub fn at_key(&self, path: &KeyPath) -> Position {
-        let m = self.root.locate_key(path);
-        Position {
-            file: self.file.to_path_buf(),
-            line: m.line,
-            column: m.column,
-        }
+        self.origins.position(self.root, path, true)
     }
 
     pub fn invalid(&self, path: &KeyPath, message: impl Into<String>, allowed: &str) -> Error {

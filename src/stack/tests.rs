@@ -1139,3 +1139,293 @@ fn unreadable_env_file_is_an_error_at_its_entry() {
         );
     }
 }
+
+// ---- Project name and several files (issue 16 items 1 and 2) ----
+
+/// Compose's precedence: `-p`, then COMPOSE_PROJECT_NAME (environment over `.env`), then
+/// `name:`, then the directory. Before, COMPOSE_PROJECT_NAME was ignored and an existing
+/// install came up on new, empty volumes.
+#[test]
+fn project_name_precedence_follows_compose() {
+    let p = Project::new();
+    let yaml = "name: from-file\nservices:\n  a:\n    image: x\nvolumes:\n  data: {}\n";
+    let mut o = p.opts();
+    o.project_name = None;
+    assert_eq!(p.load_with(yaml, &o).unwrap().project.as_str(), "from-file");
+
+    p.write(".env", "COMPOSE_PROJECT_NAME=from-dotenv\n");
+    let s = p.load_with(yaml, &o).unwrap();
+    assert_eq!(s.project.as_str(), "from-dotenv");
+    assert_eq!(s.volumes["data"].name, "from-dotenv_data");
+
+    o.environment
+        .insert("COMPOSE_PROJECT_NAME".into(), "From-Env".into());
+    assert_eq!(p.load_with(yaml, &o).unwrap().project.as_str(), "from-env");
+
+    o.project_name = Some("flag".into());
+    assert_eq!(p.load_with(yaml, &o).unwrap().project.as_str(), "flag");
+
+    let mut o = p.opts();
+    o.project_name = None;
+    std::fs::remove_file(p.path().join(".env")).unwrap();
+    let s = p.load_with("services:\n  a:\n    image: x\n", &o).unwrap();
+    assert!(
+        s.project.as_str().starts_with("shop"),
+        "{}",
+        s.project.as_str()
+    );
+}
+
+fn files_opts(p: &Project, files: &[&str]) -> LoadOptions {
+    let mut o = p.opts();
+    o.file = files.first().map(PathBuf::from);
+    o.extra_files = files.iter().skip(1).map(PathBuf::from).collect();
+    o
+}
+
+const BASE: &str = "services:
+  web:
+    image: nginx
+    command: [\"a\", \"b\"]
+    environment:
+      A: \"1\"
+      B: \"2\"
+    ports:
+      - \"8080:80\"
+      - \"9090:90\"
+    volumes:
+      - ./x:/data
+      - ./y:/other
+    labels: [l1=a]
+    depends_on:
+      db:
+        condition: service_healthy
+  db:
+    image: postgres
+    healthcheck:
+      test: [\"CMD\", \"true\"]
+      interval: 5s
+";
+
+const OVERRIDE: &str = "services:
+  web:
+    command: c
+    environment:
+      - B=3
+      - C=4
+    ports:
+      - \"8080:80\"
+      - \"7070:70\"
+    volumes:
+      - ./z:/data
+    labels:
+      l2: b
+    depends_on: [db]
+  db:
+    image: !reset null
+    healthcheck:
+      interval: 9s
+    build: .
+";
+
+/// The expected values are what `docker compose config` (v2.40.3) prints for the same
+/// two files.
+fn assert_merged_like_compose(p: &Project, s: &Stack) {
+    let web = svc(s, "web");
+    assert_eq!(web.command, Some(vec!["c".to_string()]));
+    let env: Vec<(&str, &str)> = web
+        .environment
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.value.as_str()))
+        .collect();
+    assert_eq!(env, [("A", "1"), ("B", "3"), ("C", "4")]);
+    let ports: Vec<(Option<u16>, u16)> = web
+        .ports
+        .iter()
+        .map(|b| (b.host_port, b.container_port))
+        .collect();
+    assert_eq!(
+        ports,
+        [(Some(8080), 80), (Some(9090), 90), (Some(7070), 70)]
+    );
+    let mounts: Vec<(MountSource, &str)> = web
+        .mounts
+        .iter()
+        .map(|m| (m.source.clone(), m.target.as_str()))
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            (MountSource::Bind(p.path().join("z")), "/data"),
+            (MountSource::Bind(p.path().join("y")), "/other")
+        ]
+    );
+    assert_eq!(web.labels.get("l1").map(String::as_str), Some("a"));
+    assert_eq!(web.labels.get("l2").map(String::as_str), Some("b"));
+    assert_eq!(
+        web.depends_on[&ServiceName::new("db")].condition,
+        Condition::Started
+    );
+    let db = svc(s, "db");
+    assert_eq!(db.image, "proj-db", "image reset, so the built image's tag");
+    assert!(db.build.is_some());
+    let h = db.healthcheck.as_ref().unwrap();
+    assert_eq!(h.test, HealthTest::Cmd(vec!["true".into()]));
+    assert_eq!(h.interval, Some(Duration::from_secs(9)));
+}
+
+/// Before, the override file was not read and nothing said so.
+#[test]
+fn override_file_next_to_the_default_file_is_merged() {
+    let p = Project::new();
+    for d in ["x", "y", "z"] {
+        p.mkdir(d);
+    }
+    p.write("compose.yaml", BASE);
+    p.write("compose.override.yaml", OVERRIDE);
+    assert_eq!(
+        stack_files(&p.opts()).unwrap(),
+        [
+            p.path().join("compose.yaml"),
+            p.path().join("compose.override.yaml")
+        ]
+    );
+    let s = load(&p.opts()).unwrap();
+    assert_merged_like_compose(&p, &s);
+    // Named with -f, a file comes alone, as in Compose.
+    let s = load(&files_opts(&p, &["compose.yaml"])).unwrap();
+    assert_eq!(svc(&s, "web").command, Some(vec!["a".into(), "b".into()]));
+}
+
+/// Before, a second `-f` was refused.
+#[test]
+fn several_files_given_with_f_merge_in_order() {
+    let p = Project::new();
+    for d in ["x", "y", "z"] {
+        p.mkdir(d);
+    }
+    p.write("base.yaml", BASE);
+    p.write("sub/dev.yaml", OVERRIDE);
+    let s = load(&files_opts(&p, &["base.yaml", "sub/dev.yaml"])).unwrap();
+    // Relative paths of every file resolve against the first file's directory.
+    assert_merged_like_compose(&p, &s);
+    assert_eq!(s.file, p.path().join("base.yaml"));
+}
+
+/// Before, COMPOSE_FILE was ignored.
+#[test]
+fn compose_file_variable_lists_the_files() {
+    let p = Project::new();
+    for d in ["x", "y", "z"] {
+        p.mkdir(d);
+    }
+    p.write("base.yaml", BASE);
+    p.write("dev.yaml", OVERRIDE);
+    p.write("compose.yaml", "services:\n  other:\n    image: x\n");
+    let mut o = p.opts();
+    o.environment
+        .insert("COMPOSE_FILE".into(), "base.yaml:dev.yaml".into());
+    assert_merged_like_compose(&p, &load(&o).unwrap());
+
+    // From the working directory's .env, with its own separator.
+    p.write(
+        ".env",
+        "COMPOSE_FILE=base.yaml;dev.yaml\nCOMPOSE_PATH_SEPARATOR=;\n",
+    );
+    assert_merged_like_compose(&p, &load(&p.opts()).unwrap());
+}
+
+#[test]
+fn override_and_reset_tags() {
+    let p = Project::new();
+    p.write(
+        "a.yaml",
+        "services:\n  web:\n    image: x\n    ports: [\"80:80\", \"81:81\"]\n    environment: {A: '1', B: '2'}\n    user: root\n",
+    );
+    p.write(
+        "b.yaml",
+        "services:\n  web:\n    ports: !override [\"82:82\"]\n    environment: !override {C: '3'}\n    user: !reset\n",
+    );
+    let s = load(&files_opts(&p, &["a.yaml", "b.yaml"])).unwrap();
+    let web = svc(&s, "web");
+    let ports: Vec<u16> = web.ports.iter().map(|b| b.container_port).collect();
+    assert_eq!(ports, [82]);
+    assert_eq!(web.environment.keys().collect::<Vec<_>>(), ["C"]);
+    assert_eq!(web.user, None);
+}
+
+/// An error about a value names the file (and line) the value came from.
+#[test]
+fn errors_name_the_file_the_value_came_from() {
+    let p = Project::new();
+    p.write(
+        "a.yaml",
+        "services:\n  web:\n    image: x\n    restart: always\n",
+    );
+    p.write(
+        "b.yaml",
+        "services:\n  web:\n    labels: {a: b}\n    restart: sometimes\n",
+    );
+    let e = load(&files_opts(&p, &["a.yaml", "b.yaml"]))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            &format!("{}:4:14", p.path().join("b.yaml").display()),
+            "'sometimes'",
+        ],
+    );
+
+    // A value of another kind than the earlier file's cannot merge.
+    p.write("c.yaml", "services:\n  web:\n    ports: \"80:80\"\n");
+    p.write(
+        "d.yaml",
+        "services:\n  web:\n    image: x\n    ports: [\"81:81\"]\n",
+    );
+    let e = load(&files_opts(&p, &["d.yaml", "c.yaml"]))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            &format!("{}:3:12", p.path().join("c.yaml").display()),
+            "'services.web.ports'",
+            "!override",
+        ],
+    );
+
+    // An unknown key in the second file is reported at its own position.
+    p.write("e.yaml", "services:\n  web:\n    imgae: y\n");
+    let e = load(&files_opts(&p, &["d.yaml", "e.yaml"]))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            &format!("{}:3:5", p.path().join("e.yaml").display()),
+            "image",
+        ],
+    );
+
+    // In a merged list, each item points at its own file.
+    p.write("f.yaml", "services:\n  web:\n    ports: [\"0:81\"]\n");
+    p.write(
+        "g.yaml",
+        "services:\n  web:\n    image: x\n    ports: [\"0:80\"]\n",
+    );
+    let e = load(&files_opts(&p, &["d.yaml", "f.yaml"]))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[&format!("{}:3:13", p.path().join("f.yaml").display())],
+    );
+    let e = load(&files_opts(&p, &["g.yaml", "f.yaml"]))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[&format!("{}:4:13", p.path().join("g.yaml").display())],
+    );
+}

@@ -164,9 +164,12 @@ fn zip(value: serde_yaml::Value, marks: Option<&Marks>) -> Node {
         serde_yaml::Value::Bool(b) => Value::Bool(b),
         serde_yaml::Value::Number(n) => Value::Number(number(&n)),
         serde_yaml::Value::String(s) => Value::String(s),
-        // Compose's `!reset`/`!override` tags only matter across several files; the
-        // value under the tag is what a single file means.
-        serde_yaml::Value::Tagged(t) => return zip(t.value, marks),
+        // Compose's `!reset`/`!override` tags are kept on the node for merging files.
+        serde_yaml::Value::Tagged(t) => {
+            let mut node = zip(t.value, marks);
+            node.tag = Some(t.tag.to_string());
+            return node;
+        }
         serde_yaml::Value::Sequence(items) => {
             let child = match marks {
                 Some(Marks::Seq(_, c)) if c.len() == items.len() => Some(c),
