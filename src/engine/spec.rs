@@ -61,7 +61,11 @@ pub(crate) fn container(
             .push(PortBinding {
                 host_ip: Some(p.host_ip.clone()),
                 // Empty: the daemon picks a free ephemeral port.
-                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                host_port: Some(match (p.host_port, p.host_port_end) {
+                    (Some(h), Some(e)) => format!("{h}-{e}"),
+                    (Some(h), None) => h.to_string(),
+                    (None, _) => String::new(),
+                }),
             });
     }
 
@@ -96,8 +100,9 @@ pub(crate) fn container(
         .collect();
 
     let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
-        test: Some(match &h.test {
-            HealthTest::Disabled => vec!["NONE".to_string()],
+        // No test: the daemon keeps the image's and takes the timings given here.
+        test: (!matches!(h.test, HealthTest::FromImage)).then(|| match &h.test {
+            HealthTest::FromImage | HealthTest::Disabled => vec!["NONE".to_string()],
             HealthTest::Cmd(args) => std::iter::once("CMD".to_string())
                 .chain(args.iter().cloned())
                 .collect(),
@@ -228,6 +233,7 @@ mod tests {
             ports: vec![StackPort {
                 host_ip: "127.0.0.1".into(),
                 host_port: Some(8080),
+                host_port_end: None,
                 container_port: 80,
                 protocol: Protocol::Tcp,
             }],

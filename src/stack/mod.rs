@@ -547,9 +547,8 @@ fn allowed_for(path: &KeyPath) -> &'static str {
             resolve::DURATION_ALLOWED
         }
         Some("retries" | "log_lines") => "a whole number",
-        Some("disable" | "read_only" | "external" | "required" | "restart_on_change") => {
-            "true or false"
-        }
+        Some("external") => "true or false (or the older '{name: x}')",
+        Some("disable" | "read_only" | "required" | "restart_on_change") => "true or false",
         Some("watch") => "a list of mappings with 'path', 'action', 'target', 'ignore'",
         _ if path.0.len() == 2 && in_service => {
             "a mapping of settings ('image', 'build', 'command', 'environment', 'ports', …)"

@@ -284,6 +284,9 @@ pub struct PortBinding {
     pub host_ip: String,
     /// `None`: the daemon picks an ephemeral port.
     pub host_port: Option<u16>,
+    /// With `host_port`, a host range for one container port (`"9000-9001:80"`): the
+    /// daemon takes the first free port of `host_port..=host_port_end`.
+    pub host_port_end: Option<u16>,
     pub container_port: u16,
     pub protocol: Protocol,
 }
@@ -351,6 +354,8 @@ pub struct Healthcheck {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum HealthTest {
+    /// A `healthcheck:` without `test:`: the image's own test, with the file's timings.
+    FromImage,
     /// `NONE` or `disable: true`: turns off the image's healthcheck.
     Disabled,
     /// `["CMD", args..]`.

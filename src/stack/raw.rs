@@ -178,8 +178,38 @@ pub(crate) struct RawServiceSettings {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVolume {
     pub name: Option<Text>,
-    pub external: Option<Flag>,
+    pub external: Option<RawExternal>,
     pub labels: Option<RawDict>,
+}
+
+/// `external: true`, or the legacy `external: {name: x}` (Compose still reads it).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawExternal {
+    Flag(Flag),
+    Named(RawExternalName),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExternalName {
+    pub name: Option<Text>,
+}
+
+impl RawExternal {
+    pub fn is_external(&self) -> bool {
+        match self {
+            RawExternal::Flag(f) => f.0,
+            RawExternal::Named(_) => true,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            RawExternal::Named(n) => n.name.as_ref().map(|n| n.0.as_str()),
+            RawExternal::Flag(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

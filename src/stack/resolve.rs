@@ -206,9 +206,20 @@ fn resolve_volumes(
             external: None,
             labels: None,
         });
-        let external = vol.external.is_some_and(|f| f.0);
+        let external = vol.external.as_ref().is_some_and(RawExternal::is_external);
+        let legacy = vol.external.as_ref().and_then(RawExternal::name);
+        if let (Some(n), Some(l)) = (&vol.name, legacy)
+            && n.0 != l
+        {
+            return Err(cx.invalid(
+                &p.key("external").key("name"),
+                format!("'{l}' differs from the volume's 'name: {}'", n.0),
+                "one name: 'name: x' with 'external: true' (or the older 'external: {name: x}')",
+            ));
+        }
         let name = match vol.name {
             Some(n) => n.0,
+            None if legacy.is_some() => legacy.map(str::to_string).unwrap_or_default(),
             // An external volume is looked up by its key, as in Compose.
             None if external => key.clone(),
             None => cx.project.volume_name(&key),
@@ -723,6 +734,19 @@ fn bindings(
     proto: Protocol,
 ) -> Result<Vec<PortBinding>, String> {
     let n = container.1 - container.0;
+    // A host range for a single container port: the daemon picks a free one of them.
+    if let Some(h) = host
+        && n == 0
+        && h.1 > h.0
+    {
+        return Ok(vec![PortBinding {
+            host_ip: ip,
+            host_port: Some(h.0),
+            host_port_end: Some(h.1),
+            container_port: container.0,
+            protocol: proto,
+        }]);
+    }
     if let Some(h) = host
         && h.1 - h.0 != n
     {
@@ -735,6 +759,7 @@ fn bindings(
         .map(|i| PortBinding {
             host_ip: ip.clone(),
             host_port: host.map(|h| h.0 + i),
+            host_port_end: None,
             container_port: container.0 + i,
             protocol: proto,
         })
@@ -1081,13 +1106,8 @@ fn healthcheck(cx: &Context, raw: RawHealthcheck, path: &KeyPath) -> Result<Heal
     } else {
         let tp = path.key("test");
         match raw.test {
-            None => {
-                return Err(cx.invalid(
-                    path,
-                    "a healthcheck needs a 'test' (or 'disable: true')",
-                    TEST_ALLOWED,
-                ));
-            }
+            // Compose keeps the image's test and applies the timings written here.
+            None => HealthTest::FromImage,
             Some(RawCommand::String(s)) => HealthTest::Shell(s),
             Some(RawCommand::List(items)) => {
                 let items: Vec<String> = items.into_iter().map(|t| t.0).collect();

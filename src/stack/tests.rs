@@ -97,6 +97,7 @@ fn short_port_syntax() {
     let b = |ip: &str, host: Option<u16>, c: u16, proto: Protocol| PortBinding {
         host_ip: ip.into(),
         host_port: host,
+        host_port_end: None,
         container_port: c,
         protocol: proto,
     };
@@ -1428,4 +1429,76 @@ fn errors_name_the_file_the_value_came_from() {
         &e,
         &[&format!("{}:4:13", p.path().join("g.yaml").display())],
     );
+}
+
+// ---- Forms Compose accepts that were refused (issue 16 item 7) ----
+
+/// Before: "a healthcheck needs a 'test'". Compose keeps the image's test.
+#[test]
+fn healthcheck_without_test_keeps_the_image_test() {
+    let p = Project::new();
+    let s = one_service(
+        &p,
+        "    healthcheck:\n      interval: 3s\n      retries: 7\n",
+    )
+    .unwrap();
+    let h = svc(&s, "web").healthcheck.clone().unwrap();
+    assert_eq!(h.test, HealthTest::FromImage);
+    assert_eq!(h.interval, Some(Duration::from_secs(3)));
+    assert_eq!(h.retries, Some(7));
+    let yaml = render_config(&s, false);
+    assert!(!yaml.contains("test"), "{yaml}");
+}
+
+/// Before: "host range 9000-9001 and container range 80-80 differ in length".
+#[test]
+fn host_port_range_for_one_container_port() {
+    let p = Project::new();
+    let s = one_service(
+        &p,
+        "    ports: [\"9000-9001:80\", \"127.0.0.1:7000-7002:70/udp\"]\n",
+    )
+    .unwrap();
+    let ports = &svc(&s, "web").ports;
+    assert_eq!(ports.len(), 2);
+    assert_eq!(
+        (
+            ports[0].host_port,
+            ports[0].host_port_end,
+            ports[0].container_port
+        ),
+        (Some(9000), Some(9001), 80)
+    );
+    assert_eq!(
+        (
+            ports[1].host_port,
+            ports[1].host_port_end,
+            ports[1].protocol
+        ),
+        (Some(7000), Some(7002), Protocol::Udp)
+    );
+    assert!(render_config(&s, false).contains("published: 9000-9001"));
+    // Ranges of different lengths, both longer than one, are still an error.
+    assert!(
+        one_service(&p, "    ports: [\"9000-9002:80-81\"]\n")
+            .unwrap_err()
+            .to_string()
+            .contains("differ in length")
+    );
+}
+
+/// Before: "wrong kind of value: map, expected true or false".
+#[test]
+fn legacy_external_name_on_volumes() {
+    let p = Project::new();
+    let s = p
+        .load("services:\n  a:\n    image: x\n    volumes: [data:/d]\nvolumes:\n  data:\n    external:\n      name: shared-data\n")
+        .unwrap();
+    assert!(s.volumes["data"].external);
+    assert_eq!(s.volumes["data"].name, "shared-data");
+    let e = p
+        .load("services:\n  a:\n    image: x\nvolumes:\n  data:\n    name: a\n    external:\n      name: b\n")
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["compose.yaml:8:13", "'b' differs"]);
 }
