@@ -176,11 +176,11 @@ pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Er
     .map_err(|e| e.redact(&secrets))
 }
 
-/// One file's text as a checked tree: YAML, `<<` merges, the key check (its warnings
-/// go to `warnings`).
-fn parse_file(text: &str, file: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Node, Error> {
-    let single = Origins::single(file.to_path_buf());
-    let mut root = yaml::parse(text).map_err(|e| Error::Syntax {
+/// One file's text as checked trees, one per YAML document (Compose merges a file's
+/// documents in order): YAML, `<<` merges, the key check (its warnings go to
+/// `warnings`).
+fn parse_file(text: &str, file: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Vec<Node>, Error> {
+    let mut docs = yaml::parse_documents(text).map_err(|e| Error::Syntax {
         at: Position {
             file: file.to_path_buf(),
             line: e.mark.line,
@@ -188,6 +188,22 @@ fn parse_file(text: &str, file: &Path, warnings: &mut Vec<Diagnostic>) -> Result
         },
         message: e.message,
     })?;
+    // An empty document between `---` lines adds nothing; a file of nothing is refused
+    // below like any other top level that is not a mapping.
+    if docs.len() > 1 {
+        docs.retain(|d| !matches!(d.value, Value::Null));
+    }
+    docs.into_iter()
+        .map(|doc| check_document(doc, file, warnings))
+        .collect()
+}
+
+fn check_document(
+    mut root: Node,
+    file: &Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Node, Error> {
+    let single = Origins::single(file.to_path_buf());
     if let Err(e) = node::apply_merges(&mut root, &KeyPath::root()) {
         return Err(Error::Invalid {
             at: single.position(&root, &e.path, false),
@@ -213,11 +229,11 @@ fn load_sources(
     opts: &LoadOptions,
     secrets: &mut SecretValues,
 ) -> Result<Stack, Error> {
-    let files: Vec<PathBuf> = sources
+    let given: Vec<PathBuf> = sources
         .iter()
         .map(|(f, _)| resolve::normalise(&opts.cwd.join(f)))
         .collect();
-    let Some(file) = files.first().cloned() else {
+    let Some(file) = given.first().cloned() else {
         return Err(Error::NotFound {
             dir: opts.cwd.clone(),
             tried: FILE_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -232,8 +248,13 @@ fn load_sources(
 
     let mut warnings = Vec::new();
     let mut trees = Vec::with_capacity(sources.len());
-    for ((_, text), path) in sources.iter().zip(&files) {
-        trees.push(parse_file(text, path, &mut warnings)?);
+    // One entry per tree: a file of several documents is listed once per document.
+    let mut files = Vec::with_capacity(sources.len());
+    for ((_, text), path) in sources.iter().zip(&given) {
+        for doc in parse_file(text, path, &mut warnings)? {
+            trees.push(doc);
+            files.push(path.clone());
+        }
     }
     if opts.strict {
         strict(&warnings)?;

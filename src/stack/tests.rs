@@ -1502,3 +1502,22 @@ fn legacy_external_name_on_volumes() {
         .to_string();
     assert_contains(&e, &["compose.yaml:8:13", "'b' differs"]);
 }
+
+/// Before: serde_yaml's "more than one document" error. Compose merges the documents
+/// (checked with `docker compose config`).
+#[test]
+fn documents_of_one_file_are_merged() {
+    let p = Project::new();
+    let s = p
+        .load("services:\n  web:\n    image: nginx\n    environment: {A: \"1\"}\n---\n---\nservices:\n  web:\n    environment: {B: \"2\"}\n  db:\n    image: postgres\n    restart: sometimes\n")
+        .unwrap_err()
+        .to_string();
+    // Positions are those of the document the value is in.
+    assert_contains(&s, &["compose.yaml:12:14", "'sometimes'"]);
+    let s = p
+        .load("services:\n  web:\n    image: nginx\n    environment: {A: \"1\"}\n---\nservices:\n  web:\n    environment: {B: \"2\"}\n  db:\n    image: postgres\n")
+        .unwrap();
+    let env: Vec<&String> = svc(&s, "web").environment.keys().collect();
+    assert_eq!(env, ["A", "B"]);
+    assert_eq!(svc(&s, "db").image, "postgres");
+}

@@ -22,8 +22,20 @@ pub(crate) struct SyntaxError {
 
 /// Parses one YAML document. Aliases are expanded; `<<` merge keys are left for
 /// `node::apply_merges`.
+#[cfg(test)]
 pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+    let mut docs = parse_documents(text)?;
+    Ok(if docs.is_empty() {
+        Node::new(Value::Null, Mark::default())
+    } else {
+        docs.swap_remove(0)
+    })
+}
+
+/// Parses every document of a YAML stream (`---` separated), in order; an empty text
+/// is one empty document.
+pub(crate) fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    let syntax = |e: serde_yaml::Error| {
         let mark = e
             .location()
             .map(|l| Mark {
@@ -38,9 +50,20 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
             None => full,
         };
         SyntaxError { mark, message }
-    })?;
-    let marks = marks_of(text);
-    Ok(zip(value, marks.as_ref()))
+    };
+    let mut values = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        values.push(serde::Deserialize::deserialize(doc).map_err(syntax)?);
+    }
+    if values.is_empty() {
+        values.push(serde_yaml::Value::Null);
+    }
+    let marks = marks_of(text).unwrap_or_default();
+    Ok(values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v): (usize, serde_yaml::Value)| zip(v, marks.get(i)))
+        .collect())
 }
 
 /// A JSON value written as YAML (for `config`).
@@ -75,18 +98,19 @@ fn to_mark(m: Marker) -> Mark {
 
 /// Positions are best effort: if yaml-rust2 rejects a document serde_yaml accepted,
 /// messages fall back to the document start rather than failing the load.
-fn marks_of(text: &str) -> Option<Marks> {
+fn marks_of(text: &str) -> Option<Vec<Marks>> {
     let mut builder = MarksBuilder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, false).ok()?;
-    builder.root
+    parser.load(&mut builder, true).ok()?;
+    Some(builder.roots)
 }
 
 #[derive(Default)]
 struct MarksBuilder {
     stack: Vec<(Marks, usize)>,
     anchors: HashMap<usize, Marks>,
-    root: Option<Marks>,
+    /// One per document.
+    roots: Vec<Marks>,
 }
 
 impl MarksBuilder {
@@ -102,11 +126,7 @@ impl MarksBuilder {
                 _ => pairs.push((done, Marks::Scalar(Mark::default()))),
             },
             Some((Marks::Scalar(_), _)) => {}
-            None => {
-                if self.root.is_none() {
-                    self.root = Some(done);
-                }
-            }
+            None => self.roots.push(done),
         }
     }
 }
