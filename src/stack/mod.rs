@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use envfile::parse_env_file;
-pub use error::{Error, InterpolationError};
+pub use error::{Error, InterpolationError, MissingBind};
 pub use interpolate::interpolate;
 pub use model::*;
 pub use render::render_config;
@@ -365,6 +365,7 @@ fn load_sources(
         home: opts.environment.get("HOME").map(String::as_str),
         project: &project,
         profiles: &profiles,
+        missing_binds: Default::default(),
     };
     let resolve::Resolved {
         services,

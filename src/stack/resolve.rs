@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::model::{ProjectName, Protocol, ServiceName};
 
 use super::envfile;
-use super::error::{Error, InterpolationError};
+use super::error::{Error, InterpolationError, MissingBind};
 use super::interpolate::interpolate_tracking;
 use super::merge::Origins;
 use super::model::*;
@@ -41,6 +41,8 @@ pub(crate) struct Context<'a> {
     pub home: Option<&'a str>,
     pub project: &'a ProjectName,
     pub profiles: &'a BTreeSet<String>,
+    /// Bind-mount sources found missing so far: all are reported together.
+    pub missing_binds: std::cell::RefCell<Vec<MissingBind>>,
 }
 
 impl Context<'_> {
@@ -147,6 +149,15 @@ pub(crate) fn resolve(
         services.insert(service.name.clone(), service);
     }
 
+    let mut missing = cx.missing_binds.take().into_iter();
+    if let Some(first) = missing.next() {
+        return Err(Error::MissingBindSource {
+            at: first.at,
+            key: first.key,
+            path: first.path,
+            more: missing.collect(),
+        });
+    }
     check_dependencies(cx, &mut services, &all_profiles)?;
     Ok(Resolved {
         services,
@@ -916,10 +927,11 @@ fn mount(
         ("bind", Some(src)) => {
             let abs = cx.host_path(&src, &source_path)?;
             if !abs.exists() {
-                return Err(Error::MissingBindSource {
+                // Reported with every other missing one at the end of resolution.
+                cx.missing_binds.borrow_mut().push(MissingBind {
                     at: cx.at(&source_path),
                     key: source_path.to_string(),
-                    path: abs,
+                    path: abs.clone(),
                 });
             }
             MountSource::Bind(abs)

@@ -1521,3 +1521,32 @@ fn documents_of_one_file_are_merged() {
     assert_eq!(env, ["A", "B"]);
     assert_eq!(svc(&s, "db").image, "postgres");
 }
+
+/// Issue 16 item 10: a real file needed 8 runs, one `mkdir` each. Every missing source
+/// is listed with its position, and one `mkdir -p` covers them all (each path once).
+#[test]
+fn every_missing_bind_source_in_one_report() {
+    let p = Project::new();
+    p.mkdir("present");
+    let e = p
+        .load("services:\n  a:\n    image: x\n    volumes:\n      - ./logs:/logs\n      - ./present:/p\n      - ./dags:/dags\n  b:\n    image: x\n    volumes:\n      - ./logs:/var/log\n      - type: bind\n        source: ./plugins\n        target: /plugins\n")
+        .unwrap_err()
+        .to_string();
+    let dir = p.path();
+    let q = |rel: &str| format!("'{}'", dir.join(rel).display());
+    assert_contains(
+        &e,
+        &[
+            "4 bind-mount sources do not exist",
+            &format!("compose.yaml:5:9: 'services.a.volumes[0]': {}", q("logs")),
+            &format!("compose.yaml:7:9: 'services.a.volumes[2]': {}", q("dags")),
+            &format!("compose.yaml:11:9: 'services.b.volumes[0]': {}", q("logs")),
+            &format!(
+                "compose.yaml:13:17: 'services.b.volumes[1].source': {}",
+                q("plugins")
+            ),
+            &format!("mkdir -p {} {} {} —", q("logs"), q("dags"), q("plugins")),
+        ],
+    );
+    assert_eq!(e.matches("mkdir").count(), 1, "{e}");
+}
