@@ -61,7 +61,7 @@ pub enum Command {
     /// Restart services
     Restart(ServicesArgs),
     /// Stop services (containers are kept)
-    Stop(ServicesArgs),
+    Stop(StopArgs),
     /// Start stopped services
     Start(ServicesArgs),
     /// The resolved stack after interpolation, secrets masked
@@ -136,6 +136,9 @@ pub struct InitArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
+    /// Services to bring up, with the services they depend on (default: all); the
+    /// others are left as they are
+    pub services: Vec<String>,
     /// Return once every service is running/healthy, without the TUI
     #[arg(short = 'd', long)]
     pub detach: bool,
@@ -176,6 +179,18 @@ pub struct DownArgs {
     /// Also remove the project's named volumes (only those devstack labelled)
     #[arg(short = 'v', long)]
     pub volumes: bool,
+    /// Seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// Services (default: all)
+    pub services: Vec<String>,
+    /// Seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -235,6 +250,26 @@ mod tests {
             cli.command,
             Command::Up(UpArgs { detach: true, .. })
         ));
+    }
+
+    #[test]
+    fn compose_verbs_and_flags() {
+        let cli = Cli::parse_from(["devstack", "up", "-d", "web", "db"]);
+        assert!(
+            matches!(cli.command, Command::Up(UpArgs { ref services, detach: true, .. }) if services == &["web", "db"])
+        );
+        let cli = Cli::parse_from(["devstack", "down", "-t", "3", "-v"]);
+        assert!(matches!(
+            cli.command,
+            Command::Down(DownArgs {
+                timeout: Some(3),
+                volumes: true
+            })
+        ));
+        let cli = Cli::parse_from(["devstack", "stop", "--timeout", "0", "web"]);
+        assert!(
+            matches!(cli.command, Command::Stop(StopArgs { timeout: Some(0), ref services }) if services == &["web"])
+        );
     }
 
     #[test]

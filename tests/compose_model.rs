@@ -109,3 +109,101 @@ async fn healthcheck_without_test_and_a_host_port_range() {
         .expect("a host port");
     assert!(bound == port || bound == port + 1, "bound {bound}");
 }
+
+/// Item 8: `init: true` and `logging:` reach the daemon (before: warned and ignored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_and_logging_reach_the_daemon() {
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  web:\n    image: {image}\n    command: [\"sleep\", \"3600\"]\n    init: true\n    logging:\n      driver: json-file\n      options:\n        max-size: 1m\n        max-file: 2\n"
+        ),
+    );
+    let stack = p.load();
+    up(&engine, &stack)
+        .await
+        .unwrap_or_else(|e| panic!("up: {e}"));
+    let info = inspect(&engine, &p, "web").await;
+    let host = info.host_config.expect("host config");
+    assert_eq!(host.init, Some(true));
+    let log = host.log_config.expect("log config");
+    assert_eq!(log.typ.as_deref(), Some("json-file"));
+    let config = log.config.expect("log options");
+    assert_eq!(config.get("max-size").map(String::as_str), Some("1m"));
+    assert_eq!(config.get("max-file").map(String::as_str), Some("2"));
+}
+
+/// `devstack ARGS…` in the project's folder, with its project name; must succeed.
+fn devstack(p: &Project, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_devstack"))
+        .current_dir(p.dir.path())
+        .arg("-p")
+        .arg(p.name.as_str())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run devstack");
+    assert!(
+        out.status.success(),
+        "devstack {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Item 8: `up SVC` brings up that service and what it depends on, and leaves the
+/// others as they are (before: the names were refused); `stop -t` and `down -t` take
+/// the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_named_services_with_their_dependencies_only() {
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  web:\n    image: {image}\n    command: {SLEEPER}\n    depends_on: [api]\n  api:\n    image: {image}\n    command: {SLEEPER}\n  other:\n    image: {image}\n    command: {SLEEPER}\n"
+        ),
+    );
+    let services = |engine: Engine, name: devstack::model::ProjectName| async move {
+        let mut v: Vec<(String, String)> = engine
+            .ps(&name)
+            .await
+            .expect("ps")
+            .into_iter()
+            .map(|c| (c.service.to_string(), c.id.0))
+            .collect();
+        v.sort();
+        v
+    };
+    devstack(&p, &["up", "-d", "web"]);
+    let first = services(engine.clone(), p.name.clone()).await;
+    assert_eq!(
+        first.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+        ["api", "web"]
+    );
+    devstack(&p, &["up", "-d", "other"]);
+    let second = services(engine.clone(), p.name.clone()).await;
+    assert_eq!(
+        second.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+        ["api", "other", "web"]
+    );
+    // The services not named kept their containers (and were not removed as orphans).
+    for (s, id) in &first {
+        assert!(
+            second.contains(&(s.clone(), id.clone())),
+            "{s} was recreated"
+        );
+    }
+    devstack(&p, &["stop", "-t", "1", "other"]);
+    let other = container(&engine, &p.name, "other").await;
+    assert_eq!(other.state, devstack::model::ContainerState::Exited);
+    devstack(&p, &["down", "--timeout", "1"]);
+    assert!(services(engine.clone(), p.name.clone()).await.is_empty());
+}

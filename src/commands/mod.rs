@@ -17,8 +17,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::cli::{
-    Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, TuiArgs,
-    UpArgs,
+    Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, TuiArgs, UpArgs,
 };
 use crate::engine::{self, Engine, LogOptions};
 use crate::model::{ContainerInfo, EngineEvent, NoticeLevel, Progress, ServiceName};
@@ -53,9 +52,13 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Down(args) => down(&global, &args).await,
         Command::Ps(args) => ps(&global, &args).await,
         Command::Logs(args) => logs(&global, &args).await,
-        Command::Restart(args) => lifecycle(&global, &args, Lifecycle::Restart).await,
-        Command::Stop(args) => lifecycle(&global, &args, Lifecycle::Stop).await,
-        Command::Start(args) => lifecycle(&global, &args, Lifecycle::Start).await,
+        Command::Restart(args) => {
+            lifecycle(&global, &args.services, None, Lifecycle::Restart).await
+        }
+        Command::Stop(args) => {
+            lifecycle(&global, &args.services, args.timeout, Lifecycle::Stop).await
+        }
+        Command::Start(args) => lifecycle(&global, &args.services, None, Lifecycle::Start).await,
         Command::Config(args) => config(&global, &args),
         Command::Exec(args) => session::exec(&global, &args).await,
         Command::Db(args) => session::db(&global, &args).await,
@@ -207,12 +210,17 @@ pub fn select_services(stack: &Stack, names: &[String]) -> Result<Vec<ServiceNam
 }
 
 async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
-    let stack = load_stack(global)?;
+    let mut stack = load_stack(global)?;
+    if !args.services.is_empty() {
+        let named = select_services(&stack, &args.services)?;
+        stack = stack.only_with_dependencies(&named);
+    }
     let engine = Engine::connect().await?;
     let options = PlanOptions {
         build: args.build,
         force_recreate: args.force_recreate,
-        keep_orphans: args.keep_orphans,
+        // The services not named are not orphans: they are left as they are.
+        keep_orphans: args.keep_orphans || !args.services.is_empty(),
     };
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.detach {
@@ -426,9 +434,17 @@ pub fn progress_text(p: &Progress) -> String {
     }
 }
 
+/// `-t/--timeout` of `down` and `stop`: the grace period before SIGKILL.
+fn stop_timeout(engine: Engine, seconds: Option<u64>) -> Engine {
+    match seconds {
+        Some(s) => engine.with_stop_timeout(Duration::from_secs(s)),
+        None => engine,
+    }
+}
+
 async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
-    let engine = Engine::connect().await?;
+    let engine = stop_timeout(Engine::connect().await?, args.timeout);
     let report = engine.down(&stack.project, args.volumes).await?;
     for c in &report.containers {
         eprintln!(" removed container {c}");
@@ -535,10 +551,15 @@ enum Lifecycle {
     Start,
 }
 
-async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) -> Result<u8, Error> {
+async fn lifecycle(
+    global: &GlobalArgs,
+    names: &[String],
+    timeout: Option<u64>,
+    what: Lifecycle,
+) -> Result<u8, Error> {
     let stack = load_stack(global)?;
-    let services = select_services(&stack, &args.services)?;
-    let engine = Engine::connect().await?;
+    let services = select_services(&stack, names)?;
+    let engine = stop_timeout(Engine::connect().await?, timeout);
     let results = futures_util::future::join_all(services.iter().map(|s| {
         let (engine, stack) = (&engine, &stack);
         async move {

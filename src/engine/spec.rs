@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
+    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
 use crate::model::{ProjectName, labels};
@@ -149,6 +149,20 @@ pub(crate) fn container(
             mounts: (!mounts.is_empty()).then_some(mounts),
             restart_policy: Some(restart_policy),
             network_mode: Some(network.clone()),
+            init: service.options.init,
+            log_config: service
+                .options
+                .logging
+                .as_ref()
+                .map(|l| HostConfigLogConfig {
+                    typ: l.driver.clone(),
+                    config: (!l.options.is_empty()).then(|| {
+                        l.options
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect()
+                    }),
+                }),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
@@ -265,6 +279,7 @@ mod tests {
             profiles: vec![],
             watch: vec![],
             settings: ServiceSettings::default(),
+            options: Default::default(),
         };
         let stack = Stack {
             project: ProjectName("demo".into()),

@@ -151,6 +151,9 @@ pub fn config_hash(stack: &Stack, service: &Service) -> String {
         user: &'a Option<String>,
         labels: &'a BTreeMap<String, String>,
         volume_names: Vec<&'a str>,
+        // Left out when unset so the hashes of existing containers stay as they were.
+        #[serde(skip_serializing_if = "crate::stack::ContainerOptions::is_unset")]
+        options: &'a crate::stack::ContainerOptions,
     }
     let shape = Shape {
         volume_names: service
@@ -178,6 +181,7 @@ pub fn config_hash(stack: &Stack, service: &Service) -> String {
         working_dir: &service.working_dir,
         user: &service.user,
         labels: &service.labels,
+        options: &service.options,
     };
     // Serialising plain owned data with derived impls cannot fail; fall back to Debug
     // rather than panic so the hash stays a total function.

@@ -28,6 +28,25 @@ pub struct Stack {
     pub settings: StackSettings,
 }
 
+impl Stack {
+    /// The stack reduced to `names` and everything they depend on, directly or not
+    /// (`up SVC..`). Volumes and settings are kept.
+    pub fn only_with_dependencies(&self, names: &[ServiceName]) -> Stack {
+        let mut keep: BTreeSet<ServiceName> = BTreeSet::new();
+        let mut todo: Vec<ServiceName> = names.to_vec();
+        while let Some(n) = todo.pop() {
+            if let Some(svc) = self.services.get(&n)
+                && keep.insert(n)
+            {
+                todo.extend(svc.depends_on.keys().cloned());
+            }
+        }
+        let mut out = self.clone();
+        out.services.retain(|n, _| keep.contains(n));
+        out
+    }
+}
+
 /// A position in a stack file, 1-based, for messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Position {
@@ -181,6 +200,34 @@ pub struct Service {
     pub profiles: Vec<String>,
     pub watch: Vec<WatchRule>,
     pub settings: ServiceSettings,
+    /// The other container settings Compose passes to the daemon.
+    pub options: ContainerOptions,
+}
+
+/// Container settings beyond the basics, named and shaped as in a Compose file (so
+/// `config` prints them as such); each unset by default, meaning the daemon's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContainerOptions {
+    /// `init: true`: the daemon's tiny init as PID 1 forwards signals and reaps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+}
+
+impl ContainerOptions {
+    pub fn is_unset(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `logging:`: the daemon's log driver and its options (`max-size`, `max-file`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 impl Service {
@@ -205,6 +252,7 @@ impl Service {
             profiles: Vec::new(),
             watch: Vec::new(),
             settings: ServiceSettings::default(),
+            options: ContainerOptions::default(),
         }
     }
 

@@ -44,6 +44,15 @@ pub(crate) struct RawService {
     pub develop: Option<RawDevelop>,
     #[serde(rename = "x-devstack")]
     pub settings: Option<RawServiceSettings>,
+    pub init: Option<Flag>,
+    pub logging: Option<RawLogging>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLogging {
+    pub driver: Option<Text>,
+    pub options: Option<BTreeMap<String, Option<Text>>>,
 }
 
 #[derive(Debug, Deserialize)]

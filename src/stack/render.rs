@@ -199,6 +199,9 @@ fn service(s: &Service, show: bool) -> Value {
             .collect();
         m.insert("develop".into(), json!({ "watch": rules }));
     }
+    if let Ok(Value::Object(options)) = serde_json::to_value(&s.options) {
+        m.extend(options);
+    }
     if s.settings != ServiceSettings::default() {
         let mut xm = Map::new();
         if s.settings.restart_on_change {

@@ -376,7 +376,16 @@ fn resolve_service(
         None => ServiceSettings::default(),
     };
 
+    let options = ContainerOptions {
+        init: raw.init.map(|f| f.0),
+        logging: raw
+            .logging
+            .map(|l| logging(cx, l, &path.key("logging")))
+            .transpose()?,
+    };
+
     Ok(Service {
+        options,
         name: service_name,
         image,
         build,
@@ -401,6 +410,25 @@ fn resolve_service(
         watch,
         settings,
     })
+}
+
+fn logging(cx: &Context, raw: RawLogging, path: &KeyPath) -> Result<Logging, Error> {
+    let driver = raw.driver.map(|t| t.0);
+    if let Some(d) = &driver
+        && (d.is_empty() || d.contains(char::is_whitespace))
+    {
+        return Err(cx.invalid(
+            &path.key("driver"),
+            format!("'{d}' is not a log driver name"),
+            "a driver the daemon knows: 'json-file', 'local', 'journald', 'syslog', 'none', …",
+        ));
+    }
+    let mut options = BTreeMap::new();
+    for (k, v) in raw.options.unwrap_or_default() {
+        // Compose passes options as strings; `max-file: 3` is written as a number.
+        options.insert(k, v.map(|t| t.0).unwrap_or_default());
+    }
+    Ok(Logging { driver, options })
 }
 
 fn raw_profiles_of(p: Option<Vec<Text>>) -> Vec<String> {

@@ -39,7 +39,9 @@ const SERVICE: Rules = Rules {
         "environment",
         "healthcheck",
         "image",
+        "init",
         "labels",
+        "logging",
         "ports",
         "profiles",
         "restart",
@@ -82,12 +84,10 @@ const SERVICE: Rules = Rules {
         "gpus",
         "group_add",
         "hostname",
-        "init",
         "ipc",
         "isolation",
         "label_file",
         "links",
-        "logging",
         "mac_address",
         "mem_limit",
         "mem_reservation",
@@ -191,6 +191,12 @@ const PORT: Rules = Rules {
 const SERVICE_VOLUME: Rules = Rules {
     supported: &["type", "source", "target", "read_only"],
     unsupported: &["bind", "volume", "tmpfs", "image", "consistency"],
+    extensions: true,
+};
+
+const LOGGING: Rules = Rules {
+    supported: &["driver", "options"],
+    unsupported: &[],
     extensions: true,
 };
 
@@ -309,6 +315,7 @@ impl Checker<'_> {
             match key.as_str() {
                 "build" => self.check_map(child, &p, &BUILD)?,
                 "healthcheck" => self.check_map(child, &p, &HEALTHCHECK)?,
+                "logging" => self.check_map(child, &p, &LOGGING)?,
                 "x-devstack" => self.check_map(child, &p, &SERVICE_SETTINGS)?,
                 "develop" => {
                     self.check_map(child, &p, &DEVELOP)?;

@@ -1550,3 +1550,52 @@ fn every_missing_bind_source_in_one_report() {
     );
     assert_eq!(e.matches("mkdir").count(), 1, "{e}");
 }
+
+// ---- Verbs and container settings (issue 16 item 8) ----
+
+/// Before: 'init' and 'logging' were warned about and ignored, so a file's log
+/// rotation caps never applied.
+#[test]
+fn init_and_logging_are_read() {
+    let p = Project::new();
+    let s = one_service(
+        &p,
+        "    init: true\n    logging:\n      driver: json-file\n      options:\n        max-size: 10m\n        max-file: 3\n",
+    )
+    .unwrap();
+    let o = &svc(&s, "web").options;
+    assert_eq!(o.init, Some(true));
+    let l = o.logging.as_ref().unwrap();
+    assert_eq!(l.driver.as_deref(), Some("json-file"));
+    assert_eq!(
+        l.options,
+        BTreeMap::from([
+            ("max-file".to_string(), "3".to_string()),
+            ("max-size".to_string(), "10m".to_string())
+        ])
+    );
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let yaml = render_config(&s, false);
+    assert_contains(&yaml, &["init: true", "driver: json-file", "max-size: 10m"]);
+    let e = one_service(&p, "    logging:\n      drvier: local\n")
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["compose.yaml:5:7", "'driver'"]);
+}
+
+#[test]
+fn only_with_dependencies_keeps_what_the_named_services_need() {
+    let p = Project::new();
+    let s = p
+        .load("services:\n  web:\n    image: x\n    depends_on: [api]\n  api:\n    image: x\n    depends_on: [db]\n  db:\n    image: x\n  other:\n    image: x\n")
+        .unwrap();
+    let names = |s: &Stack| s.services.keys().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&s.only_with_dependencies(&[ServiceName::new("web")])),
+        ["api", "db", "web"]
+    );
+    assert_eq!(
+        names(&s.only_with_dependencies(&[ServiceName::new("other"), ServiceName::new("db")])),
+        ["db", "other"]
+    );
+}
