@@ -207,3 +207,75 @@ async fn up_named_services_with_their_dependencies_only() {
     devstack(&p, &["down", "--timeout", "1"]);
     assert!(services(engine.clone(), p.name.clone()).await.is_empty());
 }
+
+/// Item 6: the container settings real files use most reach the daemon as Compose
+/// passes them (before: warned and ignored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_settings_reach_the_daemon() {
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  web:\n    image: {image}\n    command: {SLEEPER}\n    hostname: box\n    stdin_open: true\n    tty: true\n    read_only: true\n    cap_add: [NET_ADMIN]\n    cap_drop: [MKNOD]\n    extra_hosts: [\"db.local:10.0.0.5\"]\n    shm_size: 32m\n    sysctls:\n      net.core.somaxconn: 1024\n    tmpfs: [\"/scratch:size=1m\"]\n    ulimits:\n      nofile: {{soft: 1024, hard: 2048}}\n    expose: [\"9000\"]\n    deploy:\n      resources:\n        limits: {{cpus: \"0.5\", memory: 64M, pids: 100}}\n        reservations: {{memory: 32m}}\n"
+        ),
+    );
+    let stack = p.load();
+    assert!(stack.warnings.is_empty(), "{:?}", stack.warnings);
+    up(&engine, &stack)
+        .await
+        .unwrap_or_else(|e| panic!("up: {e}"));
+    let info = inspect(&engine, &p, "web").await;
+    let config = info.config.expect("config");
+    assert_eq!(config.hostname.as_deref(), Some("box"));
+    assert_eq!(config.tty, Some(true));
+    assert_eq!(config.open_stdin, Some(true));
+    assert!(
+        config
+            .exposed_ports
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p == "9000/tcp")
+    );
+    let host = info.host_config.expect("host config");
+    assert_eq!(host.readonly_rootfs, Some(true));
+    assert_eq!(host.cap_add, Some(vec!["NET_ADMIN".to_string()]));
+    assert_eq!(host.cap_drop, Some(vec!["MKNOD".to_string()]));
+    assert_eq!(
+        host.extra_hosts,
+        Some(vec!["db.local:10.0.0.5".to_string()])
+    );
+    assert_eq!(host.shm_size, Some(32 << 20));
+    assert_eq!(
+        host.sysctls
+            .unwrap_or_default()
+            .get("net.core.somaxconn")
+            .map(String::as_str),
+        Some("1024")
+    );
+    assert_eq!(
+        host.tmpfs
+            .unwrap_or_default()
+            .get("/scratch")
+            .map(String::as_str),
+        Some("size=1m")
+    );
+    let ulimits = host.ulimits.unwrap_or_default();
+    assert_eq!(ulimits[0].name.as_deref(), Some("nofile"));
+    assert_eq!((ulimits[0].soft, ulimits[0].hard), (Some(1024), Some(2048)));
+    assert_eq!(host.nano_cpus, Some(500_000_000));
+    assert_eq!(host.memory, Some(64 << 20));
+    assert_eq!(host.pids_limit, Some(100));
+    assert_eq!(host.memory_reservation, Some(32 << 20));
+
+    // In the container: the hosts entry and the read-only root.
+    let c = container(&engine, &p.name, "web").await;
+    assert!(
+        exec(&engine, &c, &["cat", "/etc/hosts"])
+            .await
+            .contains("10.0.0.5\tdb.local")
+    );
+    assert_ne!(exec_code(&engine, &c, &["touch", "/x"]).await, 0);
+    assert_eq!(exec_code(&engine, &c, &["touch", "/scratch/x"]).await, 0);
+}

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
-    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
 use crate::model::{ProjectName, labels};
@@ -47,7 +47,8 @@ pub(crate) fn container(
         .map(|(k, v)| format!("{k}={}", v.value))
         .collect();
 
-    let mut exposed = Vec::new();
+    let o = &service.options;
+    let mut exposed = o.expose.clone();
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &service.ports {
         let key = format!("{}/{}", p.container_port, p.protocol.as_str());
@@ -141,6 +142,9 @@ pub(crate) fn container(
         env: Some(env),
         labels: Some(container_labels),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        hostname: o.hostname.clone(),
+        open_stdin: o.stdin_open.then_some(true),
+        tty: o.tty.then_some(true),
         healthcheck,
         working_dir: service.working_dir.clone(),
         user: service.user.clone(),
@@ -149,7 +153,38 @@ pub(crate) fn container(
             mounts: (!mounts.is_empty()).then_some(mounts),
             restart_policy: Some(restart_policy),
             network_mode: Some(network.clone()),
-            init: service.options.init,
+            init: o.init,
+            readonly_rootfs: o.read_only.then_some(true),
+            cap_add: (!o.cap_add.is_empty()).then(|| o.cap_add.clone()),
+            cap_drop: (!o.cap_drop.is_empty()).then(|| o.cap_drop.clone()),
+            extra_hosts: (!o.extra_hosts.is_empty()).then(|| o.extra_hosts.clone()),
+            shm_size: o.shm_size,
+            sysctls: (!o.sysctls.is_empty()).then(|| {
+                o.sysctls
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
+            tmpfs: (!o.tmpfs.is_empty()).then(|| {
+                o.tmpfs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
+            ulimits: (!o.ulimits.is_empty()).then(|| {
+                o.ulimits
+                    .iter()
+                    .map(|(name, u)| ResourcesUlimits {
+                        name: Some(name.clone()),
+                        soft: Some(u.soft),
+                        hard: Some(u.hard),
+                    })
+                    .collect()
+            }),
+            nano_cpus: o.resources.nano_cpus,
+            memory: o.resources.memory,
+            pids_limit: o.resources.pids,
+            memory_reservation: o.resources.memory_reservation,
             log_config: service
                 .options
                 .logging

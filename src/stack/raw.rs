@@ -46,6 +46,71 @@ pub(crate) struct RawService {
     pub settings: Option<RawServiceSettings>,
     pub init: Option<Flag>,
     pub logging: Option<RawLogging>,
+    pub hostname: Option<Text>,
+    pub stdin_open: Option<Flag>,
+    pub tty: Option<Flag>,
+    pub read_only: Option<Flag>,
+    pub cap_add: Option<Vec<Text>>,
+    pub cap_drop: Option<Vec<Text>>,
+    pub extra_hosts: Option<RawExtraHosts>,
+    pub shm_size: Option<Text>,
+    pub sysctls: Option<RawDict>,
+    pub tmpfs: Option<RawOneOrMany>,
+    pub ulimits: Option<BTreeMap<String, RawUlimit>>,
+    pub expose: Option<Vec<Text>>,
+    pub deploy: Option<RawDeploy>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawOneOrMany {
+    One(Text),
+    Many(Vec<Text>),
+}
+
+/// `["host:ip", "host=ip"]` or `{host: ip}` (or `{host: [ip, ip]}`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawExtraHosts {
+    List(Vec<Text>),
+    Map(BTreeMap<String, RawOneOrMany>),
+}
+
+/// `nofile: 20000` or `nofile: {soft: 20000, hard: 40000}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawUlimit {
+    Single(Text),
+    Pair(RawUlimitPair),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUlimitPair {
+    pub soft: Text,
+    pub hard: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDeploy {
+    pub resources: Option<RawResources>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResources {
+    pub limits: Option<RawResource>,
+    pub reservations: Option<RawResource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResource {
+    pub cpus: Option<Text>,
+    pub memory: Option<Text>,
+    pub pids: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

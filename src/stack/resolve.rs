@@ -376,12 +376,41 @@ fn resolve_service(
         None => ServiceSettings::default(),
     };
 
+    let flag = |f: Option<Flag>| f.is_some_and(|f| f.0);
+    let texts = |v: Option<Vec<Text>>| -> Vec<String> {
+        v.unwrap_or_default().into_iter().map(|t| t.0).collect()
+    };
     let options = ContainerOptions {
         init: raw.init.map(|f| f.0),
         logging: raw
             .logging
             .map(|l| logging(cx, l, &path.key("logging")))
             .transpose()?,
+        hostname: raw.hostname.map(|t| t.0),
+        stdin_open: flag(raw.stdin_open),
+        tty: flag(raw.tty),
+        read_only: flag(raw.read_only),
+        cap_add: texts(raw.cap_add),
+        cap_drop: texts(raw.cap_drop),
+        extra_hosts: match raw.extra_hosts {
+            Some(h) => extra_hosts(cx, h, &path.key("extra_hosts"))?,
+            None => Vec::new(),
+        },
+        shm_size: raw
+            .shm_size
+            .map(|t| bytes(cx, &t.0, &path.key("shm_size")))
+            .transpose()?,
+        sysctls: match raw.sysctls {
+            Some(d) => dict(cx, d, &path.key("sysctls"), DictMissing::Empty)?,
+            None => BTreeMap::new(),
+        },
+        tmpfs: tmpfs(cx, raw.tmpfs, &path.key("tmpfs"))?,
+        ulimits: ulimits(cx, raw.ulimits, &path.key("ulimits"))?,
+        expose: expose(cx, raw.expose, &path.key("expose"))?,
+        resources: match raw.deploy.and_then(|d| d.resources) {
+            Some(r) => resources(cx, r, &path.key("deploy").key("resources"))?,
+            None => Resources::default(),
+        },
     };
 
     Ok(Service {
@@ -429,6 +458,208 @@ fn logging(cx: &Context, raw: RawLogging, path: &KeyPath) -> Result<Logging, Err
         options.insert(k, v.map(|t| t.0).unwrap_or_default());
     }
     Ok(Logging { driver, options })
+}
+
+const BYTES_ALLOWED: &str = "a size like '64m', '1g', '512k', '1.5gb' or a number of bytes";
+
+/// Docker's sizes (`units.RAMInBytes`): a number with an optional binary unit.
+pub(crate) fn parse_bytes(s: &str) -> Result<i64, String> {
+    let bad = || format!("'{s}' is not a size");
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let t = t.strip_suffix('i').unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        Some('p') => (&t[..t.len() - 1], 1 << 50),
+        _ => (t, 1),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
+    }
+    let v = n * mult as f64;
+    if v > i64::MAX as f64 {
+        return Err(format!("'{s}' is too large"));
+    }
+    Ok(v as i64)
+}
+
+fn bytes(cx: &Context, s: &str, path: &KeyPath) -> Result<i64, Error> {
+    parse_bytes(s).map_err(|m| cx.invalid(path, m, BYTES_ALLOWED))
+}
+
+fn extra_hosts(cx: &Context, raw: RawExtraHosts, path: &KeyPath) -> Result<Vec<String>, Error> {
+    const ALLOWED: &str = "'host:ip' or 'host=ip' entries, or a mapping of host names to addresses; an address is an IP or 'host-gateway'";
+    let mut pairs: Vec<(String, String, KeyPath)> = Vec::new();
+    match raw {
+        RawExtraHosts::List(items) => {
+            for (i, t) in items.into_iter().enumerate() {
+                let p = path.index(i);
+                // `host=ip` is Compose's form that also fits IPv6; `host:ip` the classic.
+                let (h, ip) = t
+                    .0
+                    .split_once('=')
+                    .or_else(|| t.0.split_once(':'))
+                    .ok_or_else(|| cx.invalid(&p, format!("'{}' has no address", t.0), ALLOWED))?;
+                pairs.push((h.to_string(), ip.to_string(), p));
+            }
+        }
+        RawExtraHosts::Map(m) => {
+            for (h, ips) in m {
+                let p = path.key(&h);
+                match ips {
+                    RawOneOrMany::One(ip) => pairs.push((h, ip.0, p)),
+                    RawOneOrMany::Many(list) => {
+                        for (i, ip) in list.into_iter().enumerate() {
+                            pairs.push((h.clone(), ip.0, p.index(i)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|(h, ip, p)| {
+            let addr = ip.trim_start_matches('[').trim_end_matches(']');
+            if h.is_empty() || h.contains(char::is_whitespace) {
+                return Err(cx.invalid(&p, format!("'{h}' is not a host name"), ALLOWED));
+            }
+            if addr != "host-gateway" && addr.parse::<std::net::IpAddr>().is_err() {
+                return Err(cx.invalid(&p, format!("'{ip}' is not an IP address"), ALLOWED));
+            }
+            Ok(format!("{h}:{addr}"))
+        })
+        .collect()
+}
+
+fn tmpfs(
+    cx: &Context,
+    raw: Option<RawOneOrMany>,
+    path: &KeyPath,
+) -> Result<BTreeMap<String, String>, Error> {
+    let items: Vec<(String, KeyPath)> = match raw {
+        None => return Ok(BTreeMap::new()),
+        Some(RawOneOrMany::One(t)) => vec![(t.0, path.clone())],
+        Some(RawOneOrMany::Many(v)) => v
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (t.0, path.index(i)))
+            .collect(),
+    };
+    let mut out = BTreeMap::new();
+    for (item, p) in items {
+        let (target, opts) = item.split_once(':').unwrap_or((item.as_str(), ""));
+        if !target.starts_with('/') {
+            return Err(cx.invalid(
+                &p,
+                format!("'{target}' is not an absolute path in the container"),
+                "'/path' or '/path:size=64m,mode=1777'",
+            ));
+        }
+        out.insert(target.to_string(), opts.to_string());
+    }
+    Ok(out)
+}
+
+fn ulimits(
+    cx: &Context,
+    raw: Option<BTreeMap<String, RawUlimit>>,
+    path: &KeyPath,
+) -> Result<BTreeMap<String, Ulimit>, Error> {
+    const ALLOWED: &str = "a number, or a mapping with 'soft' and 'hard' numbers ('soft' not above 'hard'); -1 for unlimited";
+    let mut out = BTreeMap::new();
+    for (name, limit) in raw.unwrap_or_default() {
+        let p = path.key(&name);
+        let num = |t: &Text, p: &KeyPath| {
+            t.0.trim()
+                .parse::<i64>()
+                .map_err(|_| cx.invalid(p, format!("'{}' is not a number", t.0), ALLOWED))
+        };
+        let u = match &limit {
+            RawUlimit::Single(t) => {
+                let n = num(t, &p)?;
+                Ulimit { soft: n, hard: n }
+            }
+            RawUlimit::Pair(pair) => Ulimit {
+                soft: num(&pair.soft, &p.key("soft"))?,
+                hard: num(&pair.hard, &p.key("hard"))?,
+            },
+        };
+        if u.hard >= 0 && (u.soft > u.hard || u.soft < 0) {
+            return Err(cx.invalid(
+                &p,
+                format!("soft limit {} is above hard limit {}", u.soft, u.hard),
+                ALLOWED,
+            ));
+        }
+        out.insert(name, u);
+    }
+    Ok(out)
+}
+
+fn expose(cx: &Context, raw: Option<Vec<Text>>, path: &KeyPath) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for (i, t) in raw.unwrap_or_default().into_iter().enumerate() {
+        let bad = |m: String| cx.invalid(&path.index(i), m, "'80', '80/udp', '8000-8010'");
+        let (spec, proto) = match t.0.rsplit_once('/') {
+            Some((s, p)) => (s, protocol(p).map_err(bad)?),
+            None => (t.0.as_str(), Protocol::Tcp),
+        };
+        let (a, b) = port_range(spec).map_err(bad)?;
+        for port in a..=b {
+            let key = format!("{port}/{}", proto.as_str());
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn resources(cx: &Context, raw: RawResources, path: &KeyPath) -> Result<Resources, Error> {
+    let mut out = Resources::default();
+    if let Some(l) = raw.limits {
+        let p = path.key("limits");
+        if let Some(c) = l.cpus {
+            let n: f64 =
+                c.0.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n: &f64| n.is_finite() && *n > 0.0)
+                    .ok_or_else(|| {
+                        cx.invalid(
+                            &p.key("cpus"),
+                            format!("'{}' is not a number of CPUs", c.0),
+                            "a positive number like '0.5' or '2'",
+                        )
+                    })?;
+            out.nano_cpus = Some((n * 1e9) as i64);
+        }
+        if let Some(m) = l.memory {
+            out.memory = Some(bytes(cx, &m.0, &p.key("memory"))?);
+        }
+        if let Some(n) = l.pids {
+            out.pids = Some(n.0.trim().parse().map_err(|_| {
+                cx.invalid(
+                    &p.key("pids"),
+                    format!("'{}' is not a number", n.0),
+                    "a whole number of processes",
+                )
+            })?);
+        }
+    }
+    if let Some(r) = raw.reservations {
+        // CPU and pids reservations are Swarm's; Compose passes only memory to a container.
+        if let Some(m) = r.memory {
+            out.memory_reservation =
+                Some(bytes(cx, &m.0, &path.key("reservations").key("memory"))?);
+        }
+    }
+    Ok(out)
 }
 
 fn raw_profiles_of(p: Option<Vec<Text>>) -> Vec<String> {

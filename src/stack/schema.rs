@@ -31,20 +31,33 @@ const TOP: Rules = Rules {
 const SERVICE: Rules = Rules {
     supported: &[
         "build",
+        "cap_add",
+        "cap_drop",
         "command",
         "depends_on",
+        "deploy",
         "develop",
         "entrypoint",
         "env_file",
         "environment",
+        "expose",
+        "extra_hosts",
         "healthcheck",
+        "hostname",
         "image",
         "init",
         "labels",
         "logging",
         "ports",
         "profiles",
+        "read_only",
         "restart",
+        "shm_size",
+        "stdin_open",
+        "sysctls",
+        "tmpfs",
+        "tty",
+        "ulimits",
         "user",
         "volumes",
         "working_dir",
@@ -54,8 +67,6 @@ const SERVICE: Rules = Rules {
         "annotations",
         "attach",
         "blkio_config",
-        "cap_add",
-        "cap_drop",
         "cgroup",
         "cgroup_parent",
         "configs",
@@ -70,20 +81,16 @@ const SERVICE: Rules = Rules {
         "cpus",
         "cpuset",
         "credential_spec",
-        "deploy",
         "device_cgroup_rules",
         "devices",
         "dns",
         "dns_opt",
         "dns_search",
         "domainname",
-        "expose",
         "extends",
         "external_links",
-        "extra_hosts",
         "gpus",
         "group_add",
-        "hostname",
         "ipc",
         "isolation",
         "label_file",
@@ -107,20 +114,13 @@ const SERVICE: Rules = Rules {
         "provider",
         "pull_policy",
         "pull_refresh_after",
-        "read_only",
         "runtime",
         "scale",
         "secrets",
         "security_opt",
-        "shm_size",
-        "stdin_open",
         "stop_grace_period",
         "stop_signal",
         "storage_opt",
-        "sysctls",
-        "tmpfs",
-        "tty",
-        "ulimits",
         "use_api_socket",
         "userns_mode",
         "uts",
@@ -198,6 +198,39 @@ const LOGGING: Rules = Rules {
     supported: &["driver", "options"],
     unsupported: &[],
     extensions: true,
+};
+
+const DEPLOY: Rules = Rules {
+    supported: &["resources"],
+    unsupported: &[
+        "endpoint_mode",
+        "labels",
+        "mode",
+        "placement",
+        "replicas",
+        "restart_policy",
+        "rollback_config",
+        "update_config",
+    ],
+    extensions: true,
+};
+
+const RESOURCES: Rules = Rules {
+    supported: &["limits", "reservations"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const RESOURCE: Rules = Rules {
+    supported: &["cpus", "memory", "pids"],
+    unsupported: &["devices", "generic_resources"],
+    extensions: true,
+};
+
+const ULIMIT: Rules = Rules {
+    supported: &["soft", "hard"],
+    unsupported: &[],
+    extensions: false,
 };
 
 const DEPENDENCY: Rules = Rules {
@@ -316,6 +349,23 @@ impl Checker<'_> {
                 "build" => self.check_map(child, &p, &BUILD)?,
                 "healthcheck" => self.check_map(child, &p, &HEALTHCHECK)?,
                 "logging" => self.check_map(child, &p, &LOGGING)?,
+                "ulimits" => {
+                    for (name, limit) in map_values(child) {
+                        self.check_map(limit, &p.key(&name), &ULIMIT)?;
+                    }
+                }
+                "deploy" => {
+                    self.check_map(child, &p, &DEPLOY)?;
+                    for (k, res) in map_values(child) {
+                        if k == "resources" {
+                            let rp = p.key("resources");
+                            self.check_map(res, &rp, &RESOURCES)?;
+                            for (k, r) in map_values(res) {
+                                self.check_map(r, &rp.key(&k), &RESOURCE)?;
+                            }
+                        }
+                    }
+                }
                 "x-devstack" => self.check_map(child, &p, &SERVICE_SETTINGS)?,
                 "develop" => {
                     self.check_map(child, &p, &DEVELOP)?;
