@@ -279,3 +279,27 @@ async fn container_settings_reach_the_daemon() {
     assert_ne!(exec_code(&engine, &c, &["touch", "/x"]).await, 0);
     assert_eq!(exec_code(&engine, &c, &["touch", "/scratch/x"]).await, 0);
 }
+
+/// Item 6: `container_name` names the container; a second `up` finds it (no-op).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_name_names_the_container() {
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    let custom = format!("{}-custom", p.name);
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  web:\n    image: {image}\n    command: {SLEEPER}\n    container_name: {custom}\n"
+        ),
+    );
+    let stack = p.load();
+    up(&engine, &stack)
+        .await
+        .unwrap_or_else(|e| panic!("up: {e}"));
+    let info = inspect(&engine, &p, "web").await;
+    assert_eq!(info.name.as_deref(), Some(format!("/{custom}").as_str()));
+    let observed = engine.observe(&stack).await.expect("observe");
+    let plan = plan::diff(&stack, &observed, PlanOptions::default());
+    assert!(plan.is_noop(), "{plan:?}");
+}

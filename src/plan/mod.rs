@@ -283,7 +283,10 @@ pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
             }
             continue;
         }
-        let expected_name = stack.project.container_name(service);
+        let expected_name = match stack.services.get(service) {
+            Some(s) => s.container_name(&stack.project),
+            None => stack.project.container_name(service),
+        };
         let keep = current_container(containers.iter().copied(), &expected_name);
         if let Some(keep) = keep {
             current.insert(service, keep);

@@ -213,6 +213,9 @@ pub struct ContainerOptions {
     pub init: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// The container's name instead of `<project>-<service>-1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -311,6 +314,15 @@ impl Service {
             watch: Vec::new(),
             settings: ServiceSettings::default(),
             options: ContainerOptions::default(),
+        }
+    }
+
+    /// The name of the service's container: `container_name:`, else Compose's
+    /// `<project>-<service>-1`.
+    pub fn container_name(&self, project: &ProjectName) -> String {
+        match &self.options.container_name {
+            Some(n) => n.clone(),
+            None => project.container_name(&self.name),
         }
     }
 

@@ -47,6 +47,7 @@ pub(crate) struct RawService {
     pub init: Option<Flag>,
     pub logging: Option<RawLogging>,
     pub hostname: Option<Text>,
+    pub container_name: Option<Text>,
     pub stdin_open: Option<Flag>,
     pub tty: Option<Flag>,
     pub read_only: Option<Flag>,

@@ -252,6 +252,14 @@ fn resolve_volumes(
     Ok(out)
 }
 
+/// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+fn is_container_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() > 1
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -387,6 +395,17 @@ fn resolve_service(
             .map(|l| logging(cx, l, &path.key("logging")))
             .transpose()?,
         hostname: raw.hostname.map(|t| t.0),
+        container_name: match raw.container_name {
+            Some(n) if is_container_name(&n.0) => Some(n.0),
+            Some(n) => {
+                return Err(cx.invalid(
+                    &path.key("container_name"),
+                    format!("'{}' is not a valid container name", n.0),
+                    "a letter or digit, then letters, digits, '_', '.', '-'",
+                ));
+            }
+            None => None,
+        },
         stdin_open: flag(raw.stdin_open),
         tty: flag(raw.tty),
         read_only: flag(raw.read_only),

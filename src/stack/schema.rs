@@ -34,6 +34,7 @@ const SERVICE: Rules = Rules {
         "cap_add",
         "cap_drop",
         "command",
+        "container_name",
         "depends_on",
         "deploy",
         "develop",
@@ -70,7 +71,6 @@ const SERVICE: Rules = Rules {
         "cgroup",
         "cgroup_parent",
         "configs",
-        "container_name",
         "cpu_count",
         "cpu_percent",
         "cpu_period",
@@ -267,9 +267,6 @@ const SERVICE_SETTINGS: Rules = Rules {
 fn unsupported_note(key: &str) -> &'static str {
     match key {
         "version" => "obsolete in Compose and ignored",
-        "container_name" => {
-            "not implemented: devstack names containers '<project>-<service>-1'; ignored"
-        }
         "networks" => {
             "not implemented: every service joins the project network '<project>_default'; ignored"
         }

@@ -852,12 +852,11 @@ fn unimplemented_keys_warn_and_fail_under_strict() {
     let yaml = "version: '3.8'\nservices:\n  web:\n    image: x\n    container_name: web\n    deploy:\n      replicas: 2\n    networks: [front]\n    x-note: ignored\n    build:\n      context: .\n      cache_from: [a]\nnetworks:\n  front:\nsecrets:\n  s:\n    file: ./s\nx-anything: {a: 1}\n";
     let s = p.load(yaml).unwrap();
     let w: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
-    assert_eq!(w.len(), 7, "{w:#?}");
+    assert_eq!(w.len(), 6, "{w:#?}");
     assert_contains(&w[0], &["compose.yaml:1:1", "'version'", "obsolete"]);
     assert_contains(
         &w.join("\n"),
         &[
-            "compose.yaml:5:5: 'services.web.container_name'",
             "compose.yaml:7:7: 'services.web.deploy.replicas'",
             "compose.yaml:8:5: 'services.web.networks'",
             "compose.yaml:12:7: 'services.web.build.cache_from'",
@@ -1700,4 +1699,30 @@ fn byte_sizes_as_docker_reads_them() {
     assert_eq!(parse_bytes("2 MiB"), Ok(2 << 20));
     assert!(parse_bytes("-1m").is_err());
     assert!(parse_bytes("m").is_err());
+}
+
+/// Before: warned and ignored, so the container had another name than under Compose.
+#[test]
+fn container_name_is_read_and_validated() {
+    let p = Project::new();
+    let s = one_service(&p, "    container_name: my-web\n").unwrap();
+    let web = svc(&s, "web");
+    assert_eq!(web.container_name(&s.project), "my-web");
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    assert!(render_config(&s, false).contains("container_name: my-web"));
+    let plain = one_service(&p, "").unwrap();
+    assert_eq!(
+        svc(&plain, "web").container_name(&plain.project),
+        "proj-web-1"
+    );
+    let e = one_service(&p, "    container_name: \"-bad name\"\n")
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            "compose.yaml:4:21",
+            "'-bad name' is not a valid container name",
+        ],
+    );
 }
