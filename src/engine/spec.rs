@@ -14,6 +14,17 @@ use bollard::models::{
 use crate::model::{ProjectName, labels};
 use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume};
 
+/// Labels `docker compose` needs to count a container as its project's: without the
+/// config hash `compose ps/logs/down` do not list it, and `compose up` then fails on
+/// the name. Compose compares the hash with its own, so it recreates (takes over) a
+/// devstack container rather than reusing it.
+const COMPOSE_CONFIG_HASH: &str = "com.docker.compose.config-hash";
+const COMPOSE_VERSION: &str = "com.docker.compose.version";
+const COMPOSE_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+const COMPOSE_CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+/// The Compose release whose labels these are (checked against it in tests).
+const COMPOSE_VERSION_VALUE: &str = "2.40.3";
+
 /// The create-container body for one service.
 pub(crate) fn container(
     stack: &Stack,
@@ -37,9 +48,19 @@ pub(crate) fn container(
         (labels::COMPOSE_SERVICE, service.name.as_str()),
         (labels::COMPOSE_NUMBER, "1"),
         (labels::COMPOSE_ONEOFF, "False"),
+        (COMPOSE_CONFIG_HASH, config_hash),
+        (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
     ] {
         container_labels.insert(k.to_string(), v.to_string());
     }
+    container_labels.insert(
+        COMPOSE_WORKING_DIR.to_string(),
+        stack.dir.display().to_string(),
+    );
+    container_labels.insert(
+        COMPOSE_CONFIG_FILES.to_string(),
+        stack.file.display().to_string(),
+    );
 
     let env: Vec<String> = service
         .environment
@@ -348,6 +369,13 @@ mod tests {
         );
         assert_eq!(labels[labels::CONFIG_HASH], "abc");
         assert_eq!(labels[labels::COMPOSE_ONEOFF], "False");
+        assert_eq!(labels["com.docker.compose.config-hash"], "abc");
+        assert_eq!(labels["com.docker.compose.version"], COMPOSE_VERSION_VALUE);
+        assert_eq!(labels["com.docker.compose.project.working_dir"], "/x");
+        assert_eq!(
+            labels["com.docker.compose.project.config_files"],
+            "/x/compose.yaml"
+        );
         assert_eq!(body.env.as_deref(), Some(&["A=1".to_string()][..]));
         let host = body.host_config.as_ref().unwrap();
         let b = &host.port_bindings.as_ref().unwrap()["80/tcp"]
