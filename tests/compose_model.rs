@@ -386,3 +386,34 @@ async fn docker_compose_sees_and_takes_over_a_devstack_project() {
         .expect("list containers");
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Item 6: `network_mode: service:x` shares x's network namespace (and waits for x);
+/// `host` is passed as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_mode_reaches_the_daemon() {
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  vpn:\n    image: {image}\n    command: {SLEEPER}\n  app:\n    image: {image}\n    command: {SLEEPER}\n    network_mode: service:vpn\n  tool:\n    image: {image}\n    command: {SLEEPER}\n    network_mode: host\n"
+        ),
+    );
+    let stack = p.load();
+    up(&engine, &stack)
+        .await
+        .unwrap_or_else(|e| panic!("up: {e}"));
+    let vpn = container(&engine, &p.name, "vpn").await;
+    let app = inspect(&engine, &p, "app").await;
+    // The daemon records the container it resolved the name to.
+    assert_eq!(
+        app.host_config.and_then(|h| h.network_mode),
+        Some(format!("container:{}", vpn.id.0))
+    );
+    let tool = inspect(&engine, &p, "tool").await;
+    assert_eq!(
+        tool.host_config.and_then(|h| h.network_mode).as_deref(),
+        Some("host")
+    );
+}

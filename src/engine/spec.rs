@@ -173,7 +173,22 @@ pub(crate) fn container(
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             mounts: (!mounts.is_empty()).then_some(mounts),
             restart_policy: Some(restart_policy),
-            network_mode: Some(network.clone()),
+            network_mode: Some(match o.network_mode.as_deref() {
+                None => network.clone(),
+                Some(m) => match m.strip_prefix("service:") {
+                    Some(other) => format!(
+                        "container:{}",
+                        stack
+                            .services
+                            .get(&crate::model::ServiceName::new(other))
+                            .map(|s| s.container_name(project))
+                            .unwrap_or_else(
+                                || project.container_name(&crate::model::ServiceName::new(other))
+                            )
+                    ),
+                    None => m.to_string(),
+                },
+            }),
             init: o.init,
             readonly_rootfs: o.read_only.then_some(true),
             cap_add: (!o.cap_add.is_empty()).then(|| o.cap_add.clone()),
@@ -221,7 +236,8 @@ pub(crate) fn container(
                 }),
             ..Default::default()
         }),
-        networking_config: Some(NetworkingConfig {
+        // With a network mode of its own, the container is on no project network.
+        networking_config: o.network_mode.is_none().then(|| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 network,
                 EndpointSettings {

@@ -213,6 +213,10 @@ pub struct ContainerOptions {
     pub init: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// `network_mode:` as written (`host`, `none`, `bridge`, `service:NAME`,
+    /// `container:NAME`): the container then does not join the project network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     /// The container's name instead of `<project>-<service>-1`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,

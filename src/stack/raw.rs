@@ -48,6 +48,7 @@ pub(crate) struct RawService {
     pub logging: Option<RawLogging>,
     pub hostname: Option<Text>,
     pub container_name: Option<Text>,
+    pub network_mode: Option<Text>,
     pub stdin_open: Option<Flag>,
     pub tty: Option<Flag>,
     pub read_only: Option<Flag>,

@@ -252,6 +252,24 @@ fn resolve_volumes(
     Ok(out)
 }
 
+fn network_mode(cx: &Context, mode: &str, path: &KeyPath) -> Result<String, Error> {
+    let ok = match mode.split_once(':') {
+        None => matches!(mode, "host" | "none" | "bridge"),
+        Some(("service", s)) => is_name(s),
+        Some(("container", c)) => is_container_name(c),
+        Some(_) => false,
+    };
+    if ok {
+        Ok(mode.to_string())
+    } else {
+        Err(cx.invalid(
+            path,
+            format!("unknown network mode '{mode}'"),
+            "'host', 'none', 'bridge', 'service:NAME' (another service of the file), 'container:NAME'",
+        ))
+    }
+}
+
 /// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 fn is_container_name(s: &str) -> bool {
     let mut chars = s.chars();
@@ -384,6 +402,19 @@ fn resolve_service(
         None => ServiceSettings::default(),
     };
 
+    let mut depends_on = depends_on;
+    // `network_mode: service:x` needs x's container first, as in Compose.
+    if let Some(m) = &raw.network_mode
+        && let Some(other) = m.0.strip_prefix("service:")
+    {
+        depends_on
+            .entry(ServiceName::new(other))
+            .or_insert(Dependency {
+                condition: Condition::Started,
+                required: true,
+                restart: false,
+            });
+    }
     let flag = |f: Option<Flag>| f.is_some_and(|f| f.0);
     let texts = |v: Option<Vec<Text>>| -> Vec<String> {
         v.unwrap_or_default().into_iter().map(|t| t.0).collect()
@@ -395,6 +426,10 @@ fn resolve_service(
             .map(|l| logging(cx, l, &path.key("logging")))
             .transpose()?,
         hostname: raw.hostname.map(|t| t.0),
+        network_mode: match raw.network_mode {
+            Some(m) => Some(network_mode(cx, &m.0, &path.key("network_mode"))?),
+            None => None,
+        },
         container_name: match raw.container_name {
             Some(n) if is_container_name(&n.0) => Some(n.0),
             Some(n) => {

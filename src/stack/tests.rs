@@ -1726,3 +1726,32 @@ fn container_name_is_read_and_validated() {
         ],
     );
 }
+
+/// Before: warned and ignored. `service:x` also waits for x, as in Compose.
+#[test]
+fn network_mode_is_read_and_adds_its_dependency() {
+    let p = Project::new();
+    let s = p
+        .load("services:\n  vpn:\n    image: x\n  app:\n    image: x\n    network_mode: service:vpn\n  tool:\n    image: x\n    network_mode: host\n")
+        .unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let app = svc(&s, "app");
+    assert_eq!(app.options.network_mode.as_deref(), Some("service:vpn"));
+    assert_eq!(
+        app.depends_on[&ServiceName::new("vpn")].condition,
+        Condition::Started
+    );
+    assert_eq!(
+        svc(&s, "tool").options.network_mode.as_deref(),
+        Some("host")
+    );
+    let e = one_service(&p, "    network_mode: overlay\n")
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["compose.yaml:4:19", "unknown network mode 'overlay'"]);
+    let e = p
+        .load("services:\n  app:\n    image: x\n    network_mode: service:nope\n")
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["unknown service 'nope'"]);
+}
