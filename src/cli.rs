@@ -22,10 +22,13 @@ pub struct Cli {
 /// (`devstack -f x.yaml logs -f`), which keeps `-f` free for `logs --follow`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// Stack file (default: devstack.yaml, then Compose's file names, in this directory)
+    /// Stack file (default: devstack.yaml, then Compose's file names, in this directory,
+    /// with the override file next to it); repeat to merge several, later over earlier
+    /// (also COMPOSE_FILE)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// Project name (default: `name:` in the file, else the file's directory name)
+    pub file: Vec<PathBuf>,
+    /// Project name (default: COMPOSE_PROJECT_NAME, else `name:` in the file, else the
+    /// file's directory name)
     #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
     /// Env file for interpolation, instead of the .env next to the stack file
@@ -58,7 +61,7 @@ pub enum Command {
     /// Restart services
     Restart(ServicesArgs),
     /// Stop services (containers are kept)
-    Stop(ServicesArgs),
+    Stop(StopArgs),
     /// Start stopped services
     Start(ServicesArgs),
     /// The resolved stack after interpolation, secrets masked
@@ -142,6 +145,9 @@ pub struct InitArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
+    /// Services to bring up, with the services they depend on (default: all); the
+    /// others are left as they are
+    pub services: Vec<String>,
     /// Return once every service is running/healthy, without the TUI
     #[arg(short = 'd', long)]
     pub detach: bool,
@@ -182,6 +188,18 @@ pub struct DownArgs {
     /// Also remove the project's named volumes (only those devstack labelled)
     #[arg(short = 'v', long)]
     pub volumes: bool,
+    /// Seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// Services (default: all)
+    pub services: Vec<String>,
+    /// Seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -235,11 +253,40 @@ mod tests {
     #[test]
     fn global_flags_go_before_the_subcommand() {
         let cli = Cli::parse_from(["devstack", "-f", "x.yaml", "-p", "demo", "up", "-d"]);
-        assert_eq!(cli.global.file, Some(PathBuf::from("x.yaml")));
+        assert_eq!(cli.global.file, vec![PathBuf::from("x.yaml")]);
         assert_eq!(cli.global.project_name.as_deref(), Some("demo"));
         assert!(matches!(
             cli.command,
             Command::Up(UpArgs { detach: true, .. })
         ));
+    }
+
+    #[test]
+    fn compose_verbs_and_flags() {
+        let cli = Cli::parse_from(["devstack", "up", "-d", "web", "db"]);
+        assert!(
+            matches!(cli.command, Command::Up(UpArgs { ref services, detach: true, .. }) if services == &["web", "db"])
+        );
+        let cli = Cli::parse_from(["devstack", "down", "-t", "3", "-v"]);
+        assert!(matches!(
+            cli.command,
+            Command::Down(DownArgs {
+                timeout: Some(3),
+                volumes: true
+            })
+        ));
+        let cli = Cli::parse_from(["devstack", "stop", "--timeout", "0", "web"]);
+        assert!(
+            matches!(cli.command, Command::Stop(StopArgs { timeout: Some(0), ref services }) if services == &["web"])
+        );
+    }
+
+    #[test]
+    fn file_flag_repeats() {
+        let cli = Cli::parse_from(["devstack", "-f", "a.yaml", "-f", "b.yaml", "config"]);
+        assert_eq!(
+            cli.global.file,
+            [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]
+        );
     }
 }

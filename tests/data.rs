@@ -84,6 +84,7 @@ impl Bundled {
     fn options(&self, environment: &[(&str, &str)], strict: bool) -> stack::LoadOptions {
         stack::LoadOptions {
             file: None,
+            extra_files: vec![],
             cwd: self.dir.path().to_path_buf(),
             project_name: Some("bundled".into()),
             env_files: vec![],

@@ -101,6 +101,7 @@ fn three_services(
     web.ports = vec![PortBinding {
         host_ip: "127.0.0.1".into(),
         host_port: None,
+        host_port_end: None,
         container_port: 80,
         protocol: Protocol::Tcp,
     }];
@@ -370,6 +371,7 @@ async fn port_in_use_is_reported_before_anything_is_created() {
     web.ports = vec![PortBinding {
         host_ip: "127.0.0.1".into(),
         host_port: Some(port),
+        host_port_end: None,
         container_port: 80,
         protocol: Protocol::Tcp,
     }];
@@ -424,6 +426,7 @@ async fn port_held_by_another_projects_container_names_it() {
         web.ports = vec![PortBinding {
             host_ip: "127.0.0.1".into(),
             host_port: Some(port),
+            host_port_end: None,
             container_port: 80,
             protocol: Protocol::Tcp,
         }];

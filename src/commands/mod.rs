@@ -19,8 +19,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::cli::{
-    Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, TuiArgs,
-    UpArgs,
+    Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, TuiArgs, UpArgs,
 };
 use crate::engine::{Engine, LogOptions};
 use crate::model::{ContainerInfo, EngineEvent, NoticeLevel, Progress, ServiceName};
@@ -41,9 +40,13 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Down(args) => down(&global, &args).await,
         Command::Ps(args) => ps(&global, &args).await,
         Command::Logs(args) => logs(&global, &args).await,
-        Command::Restart(args) => lifecycle(&global, &args, Lifecycle::Restart).await,
-        Command::Stop(args) => lifecycle(&global, &args, Lifecycle::Stop).await,
-        Command::Start(args) => lifecycle(&global, &args, Lifecycle::Start).await,
+        Command::Restart(args) => {
+            lifecycle(&global, &args.services, None, Lifecycle::Restart).await
+        }
+        Command::Stop(args) => {
+            lifecycle(&global, &args.services, args.timeout, Lifecycle::Stop).await
+        }
+        Command::Start(args) => lifecycle(&global, &args.services, None, Lifecycle::Start).await,
         Command::Config(args) => config(&global, &args),
         Command::Exec(args) => console::exec(&global, &args).await,
         Command::Db(args) => console::db(&global, &args).await,
@@ -87,23 +90,27 @@ fn init(args: &InitArgs) -> Result<u8, Error> {
 /// `--stack`) a bundled stack materialised in the user's data directory.
 pub fn load_options(global: &GlobalArgs) -> Result<stack::LoadOptions, Error> {
     let cwd = std::env::current_dir()?;
-    let file = match (&global.file, &global.stack) {
+    let environment: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let file = match (global.file.first(), &global.stack) {
         (Some(f), _) => Some(f.clone()),
         (None, Some(name)) => Some(bundled_stack(name)?),
+        // Left to stack::load, which also reads COMPOSE_FILE and merges the override file.
+        (None, None) if environment.contains_key("COMPOSE_FILE") => None,
         (None, None) => match stack::find_file(&cwd) {
-            Ok(f) => Some(f),
+            Ok(_) => None,
             Err(stack::Error::NotFound { .. }) => Some(bundled_stack(crate::init::DEFAULT_STACK)?),
             Err(e) => return Err(e.into()),
         },
     };
     Ok(stack::LoadOptions {
         file,
+        extra_files: global.file.iter().skip(1).cloned().collect(),
         cwd,
         project_name: global.project_name.clone(),
         env_files: global.env_file.clone(),
         profiles: global.profile.clone(),
         strict: global.strict,
-        environment: std::env::vars().collect(),
+        environment,
     })
 }
 
@@ -174,12 +181,17 @@ pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
 }
 
 async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
-    let stack = load_stack(global)?;
+    let mut stack = load_stack(global)?;
+    if !args.services.is_empty() {
+        let named = select_services(&stack, &args.services)?;
+        stack = stack.only_with_dependencies(&named);
+    }
     let engine = Engine::connect().await?;
     let options = PlanOptions {
         build: args.build,
         force_recreate: args.force_recreate,
-        keep_orphans: args.keep_orphans,
+        // The services not named are not orphans: they are left as they are.
+        keep_orphans: args.keep_orphans || !args.services.is_empty(),
     };
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.detach {
@@ -346,9 +358,17 @@ pub fn progress_text(p: &Progress) -> String {
     }
 }
 
+/// `-t/--timeout` of `down` and `stop`: the grace period before SIGKILL.
+fn stop_timeout(engine: Engine, seconds: Option<u64>) -> Engine {
+    match seconds {
+        Some(s) => engine.with_stop_timeout(Duration::from_secs(s)),
+        None => engine,
+    }
+}
+
 async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
-    let engine = Engine::connect().await?;
+    let engine = stop_timeout(Engine::connect().await?, args.timeout);
     let report = engine.down(&stack.project, args.volumes).await?;
     for c in &report.containers {
         eprintln!(" removed container {c}");
@@ -448,10 +468,15 @@ async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, 
     Ok(0)
 }
 
-async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) -> Result<u8, Error> {
+async fn lifecycle(
+    global: &GlobalArgs,
+    names: &[String],
+    timeout: Option<u64>,
+    what: Lifecycle,
+) -> Result<u8, Error> {
     let stack = load_stack(global)?;
-    let services = select_services(&stack, &args.services)?;
-    let engine = Engine::connect().await?;
+    let services = select_services(&stack, names)?;
+    let engine = stop_timeout(Engine::connect().await?, timeout);
     let results = ops::lifecycle::run(&engine, &stack, &services, what).await;
     let mut failed = 0u8;
     for (service, result) in services.iter().zip(results) {
@@ -469,7 +494,7 @@ async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) ->
 fn config(global: &GlobalArgs, args: &ConfigArgs) -> Result<u8, Error> {
     // Read-only: without a stack file here, say so rather than writing the bundled
     // project into the data directory as `up` does.
-    if global.file.is_none()
+    if global.file.is_empty()
         && global.stack.is_none()
         && let Err(stack::Error::NotFound { dir, tried }) =
             stack::find_file(&std::env::current_dir()?)

@@ -379,7 +379,7 @@ impl Engine {
             message: "service is not in the stack".into(),
         })?;
         emit(events, svc, Progress::Creating).await;
-        let name = stack.project.container_name(svc);
+        let name = service.container_name(&stack.project);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let body = super::spec::container(stack, service, &sp.config_hash);
         // The name can be taken by a container that was not there when we looked: one an
@@ -686,8 +686,8 @@ impl Engine {
         };
         let mut board = Board::default();
         let containers = self.ps(&stack.project).await?;
-        for name in stack.services.keys() {
-            let expected = stack.project.container_name(name);
+        for (name, service) in &stack.services {
+            let expected = service.container_name(&stack.project);
             let of_service = containers.iter().filter(|c| &c.service == name);
             if let Some(c) = current_container(of_service, &expected) {
                 let mut status = Status::from_container(c);

@@ -22,7 +22,8 @@ impl Engine {
         let mut wanted = Vec::new();
         for service in stack.services.values() {
             for p in &service.ports {
-                let Some(host_port) = p.host_port else {
+                // A range leaves the daemon a choice: no single port to check.
+                let (Some(host_port), None) = (p.host_port, p.host_port_end) else {
                     continue;
                 };
                 let own = observed.containers.iter().any(|c| {

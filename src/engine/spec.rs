@@ -6,13 +6,24 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
+    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
 use crate::model::{ProjectName, labels};
 use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume};
+
+/// Labels `docker compose` needs to count a container as its project's: without the
+/// config hash `compose ps/logs/down` do not list it, and `compose up` then fails on
+/// the name. Compose compares the hash with its own, so it recreates (takes over) a
+/// devstack container rather than reusing it.
+const COMPOSE_CONFIG_HASH: &str = "com.docker.compose.config-hash";
+const COMPOSE_VERSION: &str = "com.docker.compose.version";
+const COMPOSE_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+const COMPOSE_CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+/// The Compose release whose labels these are (checked against it in tests).
+const COMPOSE_VERSION_VALUE: &str = "2.40.3";
 
 /// The create-container body for one service.
 pub(crate) fn container(
@@ -37,9 +48,19 @@ pub(crate) fn container(
         (labels::COMPOSE_SERVICE, service.name.as_str()),
         (labels::COMPOSE_NUMBER, "1"),
         (labels::COMPOSE_ONEOFF, "False"),
+        (COMPOSE_CONFIG_HASH, config_hash),
+        (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
     ] {
         container_labels.insert(k.to_string(), v.to_string());
     }
+    container_labels.insert(
+        COMPOSE_WORKING_DIR.to_string(),
+        stack.dir.display().to_string(),
+    );
+    container_labels.insert(
+        COMPOSE_CONFIG_FILES.to_string(),
+        stack.file.display().to_string(),
+    );
 
     let env: Vec<String> = service
         .environment
@@ -47,7 +68,8 @@ pub(crate) fn container(
         .map(|(k, v)| format!("{k}={}", v.value))
         .collect();
 
-    let mut exposed = Vec::new();
+    let o = &service.options;
+    let mut exposed = o.expose.clone();
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &service.ports {
         let key = format!("{}/{}", p.container_port, p.protocol.as_str());
@@ -61,7 +83,11 @@ pub(crate) fn container(
             .push(PortBinding {
                 host_ip: Some(p.host_ip.clone()),
                 // Empty: the daemon picks a free ephemeral port.
-                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                host_port: Some(match (p.host_port, p.host_port_end) {
+                    (Some(h), Some(e)) => format!("{h}-{e}"),
+                    (Some(h), None) => h.to_string(),
+                    (None, _) => String::new(),
+                }),
             });
     }
 
@@ -96,8 +122,9 @@ pub(crate) fn container(
         .collect();
 
     let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
-        test: Some(match &h.test {
-            HealthTest::Disabled => vec!["NONE".to_string()],
+        // No test: the daemon keeps the image's and takes the timings given here.
+        test: (!matches!(h.test, HealthTest::FromImage)).then(|| match &h.test {
+            HealthTest::FromImage | HealthTest::Disabled => vec!["NONE".to_string()],
             HealthTest::Cmd(args) => std::iter::once("CMD".to_string())
                 .chain(args.iter().cloned())
                 .collect(),
@@ -136,6 +163,9 @@ pub(crate) fn container(
         env: Some(env),
         labels: Some(container_labels),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        hostname: o.hostname.clone(),
+        open_stdin: o.stdin_open.then_some(true),
+        tty: o.tty.then_some(true),
         healthcheck,
         working_dir: service.working_dir.clone(),
         user: service.user.clone(),
@@ -143,10 +173,71 @@ pub(crate) fn container(
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             mounts: (!mounts.is_empty()).then_some(mounts),
             restart_policy: Some(restart_policy),
-            network_mode: Some(network.clone()),
+            network_mode: Some(match o.network_mode.as_deref() {
+                None => network.clone(),
+                Some(m) => match m.strip_prefix("service:") {
+                    Some(other) => format!(
+                        "container:{}",
+                        stack
+                            .services
+                            .get(&crate::model::ServiceName::new(other))
+                            .map(|s| s.container_name(project))
+                            .unwrap_or_else(
+                                || project.container_name(&crate::model::ServiceName::new(other))
+                            )
+                    ),
+                    None => m.to_string(),
+                },
+            }),
+            init: o.init,
+            readonly_rootfs: o.read_only.then_some(true),
+            cap_add: (!o.cap_add.is_empty()).then(|| o.cap_add.clone()),
+            cap_drop: (!o.cap_drop.is_empty()).then(|| o.cap_drop.clone()),
+            extra_hosts: (!o.extra_hosts.is_empty()).then(|| o.extra_hosts.clone()),
+            shm_size: o.shm_size,
+            sysctls: (!o.sysctls.is_empty()).then(|| {
+                o.sysctls
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
+            tmpfs: (!o.tmpfs.is_empty()).then(|| {
+                o.tmpfs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
+            ulimits: (!o.ulimits.is_empty()).then(|| {
+                o.ulimits
+                    .iter()
+                    .map(|(name, u)| ResourcesUlimits {
+                        name: Some(name.clone()),
+                        soft: Some(u.soft),
+                        hard: Some(u.hard),
+                    })
+                    .collect()
+            }),
+            nano_cpus: o.resources.nano_cpus,
+            memory: o.resources.memory,
+            pids_limit: o.resources.pids,
+            memory_reservation: o.resources.memory_reservation,
+            log_config: service
+                .options
+                .logging
+                .as_ref()
+                .map(|l| HostConfigLogConfig {
+                    typ: l.driver.clone(),
+                    config: (!l.options.is_empty()).then(|| {
+                        l.options
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect()
+                    }),
+                }),
             ..Default::default()
         }),
-        networking_config: Some(NetworkingConfig {
+        // With a network mode of its own, the container is on no project network.
+        networking_config: o.network_mode.is_none().then(|| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 network,
                 EndpointSettings {
@@ -228,6 +319,7 @@ mod tests {
             ports: vec![StackPort {
                 host_ip: "127.0.0.1".into(),
                 host_port: Some(8080),
+                host_port_end: None,
                 container_port: 80,
                 protocol: Protocol::Tcp,
             }],
@@ -259,6 +351,7 @@ mod tests {
             profiles: vec![],
             watch: vec![],
             settings: ServiceSettings::default(),
+            options: Default::default(),
         };
         let stack = Stack {
             project: ProjectName("demo".into()),
@@ -292,6 +385,13 @@ mod tests {
         );
         assert_eq!(labels[labels::CONFIG_HASH], "abc");
         assert_eq!(labels[labels::COMPOSE_ONEOFF], "False");
+        assert_eq!(labels["com.docker.compose.config-hash"], "abc");
+        assert_eq!(labels["com.docker.compose.version"], COMPOSE_VERSION_VALUE);
+        assert_eq!(labels["com.docker.compose.project.working_dir"], "/x");
+        assert_eq!(
+            labels["com.docker.compose.project.config_files"],
+            "/x/compose.yaml"
+        );
         assert_eq!(body.env.as_deref(), Some(&["A=1".to_string()][..]));
         let host = body.host_config.as_ref().unwrap();
         let b = &host.port_bindings.as_ref().unwrap()["80/tcp"]

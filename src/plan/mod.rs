@@ -151,6 +151,9 @@ pub fn config_hash(stack: &Stack, service: &Service) -> String {
         user: &'a Option<String>,
         labels: &'a BTreeMap<String, String>,
         volume_names: Vec<&'a str>,
+        // Left out when unset so the hashes of existing containers stay as they were.
+        #[serde(skip_serializing_if = "crate::stack::ContainerOptions::is_unset")]
+        options: &'a crate::stack::ContainerOptions,
     }
     let shape = Shape {
         volume_names: service
@@ -178,6 +181,7 @@ pub fn config_hash(stack: &Stack, service: &Service) -> String {
         working_dir: &service.working_dir,
         user: &service.user,
         labels: &service.labels,
+        options: &service.options,
     };
     // Serialising plain owned data with derived impls cannot fail; fall back to Debug
     // rather than panic so the hash stays a total function.
@@ -279,7 +283,10 @@ pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
             }
             continue;
         }
-        let expected_name = stack.project.container_name(service);
+        let expected_name = match stack.services.get(service) {
+            Some(s) => s.container_name(&stack.project),
+            None => stack.project.container_name(service),
+        };
         let keep = current_container(containers.iter().copied(), &expected_name);
         if let Some(keep) = keep {
             current.insert(service, keep);

@@ -91,11 +91,14 @@ pub enum Error {
         profiles: String,
     },
 
-    #[error("{at}: '{key}': bind-mount source '{}' does not exist; create it first (mkdir -p '{}') — devstack does not create it for you, unlike Compose which creates it owned by root", path.display(), path.display())]
+    /// The first missing bind-mount source, and in `more` every other one of the stack,
+    /// so one run (and one `mkdir -p`) fixes them all.
+    #[error("{}", missing_binds(at, key, path, more))]
     MissingBindSource {
         at: Position,
         key: String,
         path: PathBuf,
+        more: Vec<MissingBind>,
     },
 
     #[error("{at}: '{key}': env file '{}' does not exist; create it, fix the path, or mark it 'required: false'", path.display())]
@@ -142,6 +145,46 @@ pub enum Error {
         key: String,
         message: String,
     },
+}
+
+/// A bind-mount source that does not exist, beyond the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingBind {
+    pub at: Position,
+    pub key: String,
+    pub path: PathBuf,
+}
+
+fn missing_binds(at: &Position, key: &str, path: &std::path::Path, more: &[MissingBind]) -> String {
+    const WHY: &str =
+        "devstack does not create them for you, unlike Compose which creates them owned by root";
+    let quote = |p: &std::path::Path| format!("'{}'", p.display());
+    if more.is_empty() {
+        return format!(
+            "{at}: '{key}': bind-mount source {} does not exist; create it first (mkdir -p {}) — {}",
+            quote(path),
+            quote(path),
+            WHY.replace("them", "it")
+        );
+    }
+    let mut paths: Vec<&std::path::Path> = vec![path];
+    let mut out = format!(
+        "{} bind-mount sources do not exist:\n  {at}: '{key}': {}",
+        more.len() + 1,
+        quote(path)
+    );
+    for m in more {
+        out.push_str(&format!("\n  {}: '{}': {}", m.at, m.key, quote(&m.path)));
+        if !paths.contains(&m.path.as_path()) {
+            paths.push(&m.path);
+        }
+    }
+    let all: Vec<String> = paths.iter().map(|p| quote(p)).collect();
+    out.push_str(&format!(
+        "\ncreate them first: mkdir -p {} — {WHY}",
+        all.join(" ")
+    ));
+    out
 }
 
 fn did_you_mean(s: &Option<String>) -> String {
@@ -267,10 +310,23 @@ impl Error {
                 service: m(service),
                 profiles: m(profiles),
             },
-            Error::MissingBindSource { at, key, path } => Error::MissingBindSource {
+            Error::MissingBindSource {
+                at,
+                key,
+                path,
+                more,
+            } => Error::MissingBindSource {
                 at,
                 key: m(key),
                 path: p(path),
+                more: more
+                    .into_iter()
+                    .map(|b| MissingBind {
+                        at: b.at,
+                        key: secrets.mask_message(&b.key, &b.key),
+                        path: p(b.path),
+                    })
+                    .collect(),
             },
             Error::MissingEnvFile { at, key, path } => Error::MissingEnvFile {
                 at,

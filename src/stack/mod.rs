@@ -7,6 +7,7 @@
 mod envfile;
 mod error;
 mod interpolate;
+mod merge;
 mod model;
 mod node;
 mod raw;
@@ -28,13 +29,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use envfile::parse_env_file;
-pub use error::{Error, InterpolationError};
+pub use error::{Error, InterpolationError, MissingBind};
 pub use interpolate::interpolate;
 pub use model::*;
 pub use render::render_config;
 
 use crate::model::ProjectName;
 use interpolate::interpolate_tracking;
+use merge::Origins;
 use node::{KeyPath, Node, Value};
 
 /// The names tried, in order, when no file is given (devstack's own first, then
@@ -50,8 +52,11 @@ pub const FILE_NAMES: [&str; 5] = [
 /// What the CLI passes to [`load`]; tests build it by hand.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `-f`; `None` means [`find_file`] in `cwd`.
+    /// The first `-f`; `None` means `COMPOSE_FILE`, else [`find_file`] in `cwd` and the
+    /// override file next to it (see [`stack_files`]).
     pub file: Option<PathBuf>,
+    /// Further `-f` files, merged over `file` in order.
+    pub extra_files: Vec<PathBuf>,
     pub cwd: PathBuf,
     /// `-p`.
     pub project_name: Option<String>,
@@ -77,17 +82,87 @@ pub fn find_file(cwd: &Path) -> Result<PathBuf, Error> {
         })
 }
 
-/// Finds (or takes `-f`), reads and loads the stack file.
-pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
-    let file = match &opts.file {
-        Some(f) => resolve::normalise(&opts.cwd.join(f)),
-        None => find_file(&opts.cwd)?,
+/// The override file merged over a default file found in a directory, as in Compose.
+pub const OVERRIDE_NAMES: [&str; 5] = [
+    "devstack.override.yaml",
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+/// The stack files, in merge order: `-f` (all of them), else `COMPOSE_FILE` (from the
+/// environment or the `.env` of the working directory, split at
+/// `COMPOSE_PATH_SEPARATOR`, default ':'), else the default file found in `cwd` and
+/// the override file next to it when there is one.
+pub fn stack_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Error> {
+    let abs = |f: &Path| resolve::normalise(&opts.cwd.join(f));
+    if let Some(first) = &opts.file {
+        return Ok(std::iter::once(first)
+            .chain(opts.extra_files.iter())
+            .map(|f| abs(f))
+            .collect());
+    }
+    let dotenv = || -> Result<BTreeMap<String, String>, Error> {
+        let path = match opts.env_files.first() {
+            Some(f) => abs(f),
+            None => opts.cwd.join(".env"),
+        };
+        match read_text_file(&path) {
+            Ok(text) => Ok(resolve::read_env(&text, &path, &opts.environment)?
+                .into_iter()
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(reason) => Err(Error::Read { path, reason }),
+        }
     };
-    let text = read_text_file(&file).map_err(|reason| Error::Read {
-        path: file.clone(),
-        reason,
-    })?;
-    load_str(&text, &file, opts)
+    let compose_var = |name: &str, dotenv: &BTreeMap<String, String>| {
+        opts.environment
+            .get(name)
+            .or_else(|| dotenv.get(name))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    let env = if opts.environment.contains_key("COMPOSE_FILE") {
+        BTreeMap::new()
+    } else {
+        dotenv()?
+    };
+    if let Some(list) = compose_var("COMPOSE_FILE", &env) {
+        let sep = compose_var("COMPOSE_PATH_SEPARATOR", &env).unwrap_or_else(|| ":".into());
+        let files: Vec<PathBuf> = list
+            .split(sep.as_str())
+            .filter(|f| !f.is_empty())
+            .map(|f| abs(Path::new(f)))
+            .collect();
+        if !files.is_empty() {
+            return Ok(files);
+        }
+    }
+    let first = find_file(&opts.cwd)?;
+    let mut files = vec![first];
+    if let Some(over) = OVERRIDE_NAMES
+        .iter()
+        .map(|n| opts.cwd.join(n))
+        .find(|p| p.is_file())
+    {
+        files.push(over);
+    }
+    Ok(files)
+}
+
+/// Finds (or takes `-f`), reads, merges and loads the stack files.
+pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
+    let mut sources = Vec::new();
+    for file in stack_files(opts)? {
+        let text = read_text_file(&file).map_err(|reason| Error::Read {
+            path: file.clone(),
+            reason,
+        })?;
+        sources.push((file, text));
+    }
+    let mut secrets = SecretValues::default();
+    load_sources(&sources, opts, &mut secrets).map_err(|e| e.redact(&secrets))
 }
 
 /// A stack or env file, refused when it is not a regular file or is over the size cap.
@@ -102,44 +177,45 @@ pub(crate) fn read_text_file(path: &Path) -> std::io::Result<String> {
 /// `config` masks them too.
 pub fn load_str(yaml: &str, file: &Path, opts: &LoadOptions) -> Result<Stack, Error> {
     let mut secrets = SecretValues::default();
-    load_text(yaml, file, opts, &mut secrets).map_err(|e| e.redact(&secrets))
+    load_sources(
+        &[(file.to_path_buf(), yaml.to_string())],
+        opts,
+        &mut secrets,
+    )
+    .map_err(|e| e.redact(&secrets))
 }
 
-fn load_text(
-    yaml: &str,
-    file: &Path,
-    opts: &LoadOptions,
-    secrets: &mut SecretValues,
-) -> Result<Stack, Error> {
-    let file = resolve::normalise(&opts.cwd.join(file));
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => opts.cwd.clone(),
-    };
-    let pos = |path: &KeyPath, root: &Node, key: bool| {
-        let m = if key {
-            root.locate_key(path)
-        } else {
-            root.locate(path)
-        };
-        Position {
-            file: file.clone(),
-            line: m.line,
-            column: m.column,
-        }
-    };
-
-    let mut root = yaml::parse(yaml).map_err(|e| Error::Syntax {
+/// One file's text as checked trees, one per YAML document (Compose merges a file's
+/// documents in order): YAML, `<<` merges, the key check (its warnings go to
+/// `warnings`).
+fn parse_file(text: &str, file: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Vec<Node>, Error> {
+    let mut docs = yaml::parse_documents(text).map_err(|e| Error::Syntax {
         at: Position {
-            file: file.clone(),
+            file: file.to_path_buf(),
             line: e.mark.line,
             column: e.mark.column,
         },
         message: e.message,
     })?;
+    // An empty document between `---` lines adds nothing; a file of nothing is refused
+    // below like any other top level that is not a mapping.
+    if docs.len() > 1 {
+        docs.retain(|d| !matches!(d.value, Value::Null));
+    }
+    docs.into_iter()
+        .map(|doc| check_document(doc, file, warnings))
+        .collect()
+}
+
+fn check_document(
+    mut root: Node,
+    file: &Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Node, Error> {
+    let single = Origins::single(file.to_path_buf());
     if let Err(e) = node::apply_merges(&mut root, &KeyPath::root()) {
         return Err(Error::Invalid {
-            at: pos(&e.path, &root, false),
+            at: single.position(&root, &e.path, false),
             key: e.path.to_string(),
             message: "a merge key takes an alias to a mapping or a list of them".into(),
             allowed: "'<<: *anchor' or '<<: [*a, *b]'".into(),
@@ -147,24 +223,47 @@ fn load_text(
     }
     if !matches!(root.value, Value::Map(_)) {
         return Err(Error::Invalid {
-            at: pos(&KeyPath::root(), &root, false),
+            at: single.position(&root, &KeyPath::root(), false),
             key: String::new(),
             message: "a stack file is a mapping at its top level".into(),
             allowed: "'name', 'services', 'volumes', 'x-devstack', 'x-*' extension fields".into(),
         });
     }
+    warnings.extend(schema::check(&mut root, file)?);
+    Ok(root)
+}
 
-    let mut warnings = schema::check(&mut root, &file)?;
-    if let Some((path, first)) = case_collision(&root) {
-        return Err(Error::Invalid {
-            at: pos(&path, &root, true),
-            key: path.to_string(),
-            message: format!(
-                "service '{}' differs from service '{first}' only in letter case; Docker's DNS does not tell them apart",
-                path.last_key().unwrap_or_default()
-            ),
-            allowed: "service names that differ in more than letter case; rename one".into(),
+fn load_sources(
+    sources: &[(PathBuf, String)],
+    opts: &LoadOptions,
+    secrets: &mut SecretValues,
+) -> Result<Stack, Error> {
+    let given: Vec<PathBuf> = sources
+        .iter()
+        .map(|(f, _)| resolve::normalise(&opts.cwd.join(f)))
+        .collect();
+    let Some(file) = given.first().cloned() else {
+        return Err(Error::NotFound {
+            dir: opts.cwd.clone(),
+            tried: FILE_NAMES.iter().map(|s| s.to_string()).collect(),
         });
+    };
+    // Relative paths in every file resolve against the first file's directory, and
+    // its `.env` is the one read (Compose's project directory).
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => opts.cwd.clone(),
+    };
+
+    let mut warnings = Vec::new();
+    let mut trees = Vec::with_capacity(sources.len());
+    // One entry per tree: a file of several documents is listed once per document.
+    let mut files = Vec::with_capacity(sources.len());
+    for ((_, text), path) in sources.iter().zip(&given) {
+        for doc in parse_file(text, path, &mut warnings)? {
+            trees.push(doc);
+            files.push(path.clone());
+        }
     }
     if opts.strict {
         strict(&warnings)?;
@@ -178,10 +277,37 @@ fn load_text(
         used.borrow_mut().insert(name.to_string());
         vars.get(name).cloned()
     };
-    let mut unset: Vec<(String, KeyPath)> = Vec::new();
-    let mut typos: Vec<(String, KeyPath)> = Vec::new();
-    let interpolated =
-        interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset, &mut typos);
+    let mut failed = None;
+    for (root, path) in trees.iter_mut().zip(&files) {
+        let single = Origins::single(path.clone());
+        let mut unset: Vec<(String, KeyPath)> = Vec::new();
+        let mut typos: Vec<(String, KeyPath)> = Vec::new();
+        let interpolated =
+            interpolate_tree(root, &KeyPath::root(), &lookup, &mut unset, &mut typos);
+        for (text, p) in typos {
+            warnings.push(Diagnostic {
+                position: Some(single.position(root, &p, false)),
+                key: p.to_string(),
+                message: format!(
+                    "'{text}' is kept as written, '$' included (a '$' without a name after it is literal, as in Compose); for a variable write '${{NAME}}' without the space, for a literal '$' write '$$'"
+                ),
+            });
+        }
+        for (name, p) in unset {
+            warnings.push(Diagnostic {
+                position: Some(single.position(root, &p, false)),
+                key: p.to_string(),
+                message: format!("variable '{name}' is not set; using an empty string"),
+            });
+        }
+        if let Err((p, e)) = interpolated {
+            failed = Some((single.position(root, &p, false), p, e));
+            break;
+        }
+    }
+    // Text a stack file itself spells out (an image name, a literal class path) is not
+    // worth hiding, even when a `.env` value has the same text.
+    let spelled_out = |value: &str| sources.iter().any(|(_, text)| text.contains(value));
     for (name, value) in &vars {
         let used = used.borrow().contains(name);
         let from_file = from_files.contains(name);
@@ -191,52 +317,67 @@ fn load_text(
         // Every `.env` value the file uses, whatever its name (`DB_PASS`, `*_PW`): only
         // text the stack file itself spells out (an image name, a literal class path)
         // is not worth hiding.
-        if from_file && used && !yaml.contains(value.as_str()) {
+        if from_file && used && !spelled_out(value) {
             secrets.insert(value);
         }
         if from_file || used {
             secrets.insert_url_passwords(value);
         }
     }
-    collect_url_passwords(&root, secrets);
-    if !secrets.is_empty() {
-        taint(&root, &KeyPath::root(), secrets);
+    for root in &trees {
+        collect_url_passwords(root, secrets);
     }
-    if let Err((path, e)) = interpolated {
+    if !secrets.is_empty() {
+        for root in &trees {
+            taint(root, &KeyPath::root(), secrets);
+        }
+    }
+    if let Some((at, path, e)) = failed {
         return Err(match e {
             InterpolationError::Required { variable, message } => Error::MissingVariable {
-                at: pos(&path, &root, false),
+                at,
                 key: path.to_string(),
                 variable,
                 message,
             },
             InterpolationError::Syntax { text, message } => Error::Invalid {
-                at: pos(&path, &root, false),
+                at,
                 key: path.to_string(),
                 message: format!("invalid interpolation in '{text}': {message}"),
                 allowed: "$VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, and '$$' for a literal '$'".into(),
             },
         });
     }
-    for (text, path) in typos {
-        warnings.push(Diagnostic {
-            position: Some(pos(&path, &root, false)),
-            key: path.to_string(),
-            message: format!(
-                "'{text}' is kept as written, '$' included (a '$' without a name after it is literal, as in Compose); for a variable write '${{NAME}}' without the space, for a literal '$' write '$$'"
-            ),
-        });
-    }
-    for (name, path) in unset {
-        warnings.push(Diagnostic {
-            position: Some(pos(&path, &root, false)),
-            key: path.to_string(),
-            message: format!("variable '{name}' is not set; using an empty string"),
-        });
-    }
 
     if opts.strict {
         strict(&warnings)?;
+    }
+
+    let (root, tree) = merge::merge_all(trees).map_err(|e| Error::Invalid {
+        at: Position {
+            file: files.get(e.file).cloned().unwrap_or_default(),
+            line: e.mark.line.max(1),
+            column: e.mark.column.max(1),
+        },
+        key: e.path.to_string(),
+        message: e.message,
+        allowed: "a value of the same kind as in the earlier file, or one tagged '!override' to replace it, or '!reset' to remove it".into(),
+    })?;
+    let origins = Origins {
+        files: files.clone(),
+        tree,
+    };
+    let pos = |path: &KeyPath, root: &Node, key: bool| origins.position(root, path, key);
+    if let Some((path, first)) = case_collision(&root) {
+        return Err(Error::Invalid {
+            at: pos(&path, &root, true),
+            key: path.to_string(),
+            message: format!(
+                "service '{}' differs from service '{first}' only in letter case; Docker's DNS does not tell them apart",
+                path.last_key().unwrap_or_default()
+            ),
+            allowed: "service names that differ in more than letter case; rename one".into(),
+        });
     }
 
     let raw = raw::deserialize(&root).map_err(|e| Error::Invalid {
@@ -246,9 +387,13 @@ fn load_text(
         allowed: allowed_for(&e.path, &e.message).into(),
     })?;
 
-    let project = project_name(opts, raw.name.as_ref().map(|t| t.0.as_str()), &dir, || {
-        pos(&KeyPath::root().key("name"), &root, false)
-    })?;
+    let project = project_name(
+        opts,
+        vars.get("COMPOSE_PROJECT_NAME").map(String::as_str),
+        raw.name.as_ref().map(|t| t.0.as_str()),
+        &dir,
+        || pos(&KeyPath::root().key("name"), &root, false),
+    )?;
 
     // As Compose: `--profile` replaces COMPOSE_PROFILES (environment or .env), it does
     // not add to it.
@@ -266,12 +411,13 @@ fn load_text(
 
     let cx = resolve::Context {
         root: &root,
-        file: &file,
+        origins: &origins,
         dir: &dir,
         vars: &vars,
         home: opts.environment.get("HOME").map(String::as_str),
         project: &project,
         profiles: &profiles,
+        missing_binds: Default::default(),
     };
     let resolve::Resolved {
         services,
@@ -281,7 +427,7 @@ fn load_text(
     // `env_file:` values reach containers only, but a message may still quote one.
     for service in services.values() {
         for env in service.environment.values() {
-            if matches!(env.source, EnvSource::EnvFile(_)) && !yaml.contains(env.value.as_str()) {
+            if matches!(env.source, EnvSource::EnvFile(_)) && !spelled_out(&env.value) {
                 secrets.insert(&env.value);
             }
             secrets.insert_url_passwords(&env.value);
@@ -453,22 +599,27 @@ fn taint(node: &Node, path: &KeyPath, secrets: &mut SecretValues) {
     }
 }
 
+/// Compose's order: `-p`, then `COMPOSE_PROJECT_NAME` (environment, then `.env`), then
+/// `name:` in the file, then the directory's name.
 fn project_name(
     opts: &LoadOptions,
+    from_variable: Option<&str>,
     from_file: Option<&str>,
     dir: &Path,
     name_pos: impl Fn() -> Position,
 ) -> Result<ProjectName, Error> {
-    let (raw, source_desc, at) = if let Some(p) = &opts.project_name {
-        (p.clone(), "from -p", None)
+    let (raw, source_desc, at, written) = if let Some(p) = &opts.project_name {
+        (p.clone(), "from -p", None, true)
+    } else if let Some(v) = from_variable.filter(|v| !v.is_empty()) {
+        (v.to_string(), "from COMPOSE_PROJECT_NAME", None, true)
     } else if let Some(n) = from_file.filter(|n| !n.is_empty()) {
-        (n.to_string(), "from 'name:'", Some(name_pos()))
+        (n.to_string(), "from 'name:'", Some(name_pos()), true)
     } else {
         let d = dir
             .file_name()
             .map(|d| d.to_string_lossy().into_owned())
             .unwrap_or_default();
-        (d, "from the stack file's directory name", None)
+        (d, "from the stack file's directory name", None, false)
     };
     let err = |raw: String| Error::ProjectName {
         at: at.clone(),
@@ -479,7 +630,7 @@ fn project_name(
     // A name the user wrote must already be valid, as Compose requires: normalising
     // `../../etc` into `etc` silently would act on another project's objects. Only a
     // directory name is normalised (Compose does that too).
-    if (at.is_some() || opts.project_name.is_some()) && name.as_str() != raw {
+    if written && name.as_str() != raw {
         return Err(err(raw));
     }
     Ok(name)
@@ -536,9 +687,8 @@ fn allowed_for(path: &KeyPath, serde_message: &str) -> &'static str {
             resolve::DURATION_ALLOWED
         }
         Some("retries" | "log_lines") => "a whole number",
-        Some("disable" | "read_only" | "external" | "required" | "restart_on_change") => {
-            "true or false"
-        }
+        Some("external") => "true or false (or the older '{name: x}')",
+        Some("disable" | "read_only" | "required" | "restart_on_change") => "true or false",
         Some("watch") => "a list of mappings with 'path', 'action', 'target', 'ignore'",
         _ if path.0.len() == 2 && in_service => {
             "a mapping of settings ('image', 'build', 'command', 'environment', 'ports', …)"

@@ -29,6 +29,25 @@ pub struct Stack {
     pub settings: StackSettings,
 }
 
+impl Stack {
+    /// The stack reduced to `names` and everything they depend on, directly or not
+    /// (`up SVC..`). Volumes and settings are kept.
+    pub fn only_with_dependencies(&self, names: &[ServiceName]) -> Stack {
+        let mut keep: BTreeSet<ServiceName> = BTreeSet::new();
+        let mut todo: Vec<ServiceName> = names.to_vec();
+        while let Some(n) = todo.pop() {
+            if let Some(svc) = self.services.get(&n)
+                && keep.insert(n)
+            {
+                todo.extend(svc.depends_on.keys().cloned());
+            }
+        }
+        let mut out = self.clone();
+        out.services.retain(|n, _| keep.contains(n));
+        out
+    }
+}
+
 /// A position in a stack file, 1-based, for messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Position {
@@ -240,6 +259,99 @@ pub struct Service {
     pub profiles: Vec<String>,
     pub watch: Vec<WatchRule>,
     pub settings: ServiceSettings,
+    /// The other container settings Compose passes to the daemon.
+    pub options: ContainerOptions,
+}
+
+/// Container settings beyond the basics, named and shaped as in a Compose file (so
+/// `config` prints them as such); each unset by default, meaning the daemon's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContainerOptions {
+    /// `init: true`: the daemon's tiny init as PID 1 forwards signals and reaps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    /// `network_mode:` as written (`host`, `none`, `bridge`, `service:NAME`,
+    /// `container:NAME`): the container then does not join the project network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// The container's name instead of `<project>-<service>-1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_open: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// `host:ip` entries for the container's /etc/hosts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    /// Size of /dev/shm in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<i64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    /// Container path → mount options (`size=64m`), possibly empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tmpfs: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    /// Ports exposed to other containers only (`80/tcp`), never published.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    /// `deploy.resources`, as Compose maps it onto one container.
+    #[serde(skip_serializing_if = "Resources::is_unset")]
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// `deploy.resources.limits` / `.reservations` as the daemon takes them (CPU
+/// reservations are a Swarm setting: Compose does not pass them to a container).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Resources {
+    /// CPUs, in billionths (`cpus: 0.5` → 500 000 000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+}
+
+impl Resources {
+    pub fn is_unset(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl ContainerOptions {
+    pub fn is_unset(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `logging:`: the daemon's log driver and its options (`max-size`, `max-file`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 impl Service {
@@ -264,6 +376,16 @@ impl Service {
             profiles: Vec::new(),
             watch: Vec::new(),
             settings: ServiceSettings::default(),
+            options: ContainerOptions::default(),
+        }
+    }
+
+    /// The name of the service's container: `container_name:`, else Compose's
+    /// `<project>-<service>-1`.
+    pub fn container_name(&self, project: &ProjectName) -> String {
+        match &self.options.container_name {
+            Some(n) => n.clone(),
+            None => project.container_name(&self.name),
         }
     }
 
@@ -343,6 +465,9 @@ pub struct PortBinding {
     pub host_ip: String,
     /// `None`: the daemon picks an ephemeral port.
     pub host_port: Option<u16>,
+    /// With `host_port`, a host range for one container port (`"9000-9001:80"`): the
+    /// daemon takes the first free port of `host_port..=host_port_end`.
+    pub host_port_end: Option<u16>,
     pub container_port: u16,
     pub protocol: Protocol,
 }
@@ -393,6 +518,8 @@ pub struct Healthcheck {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum HealthTest {
+    /// A `healthcheck:` without `test:`: the image's own test, with the file's timings.
+    FromImage,
     /// `NONE` or `disable: true`: turns off the image's healthcheck.
     Disabled,
     /// `["CMD", args..]`.

@@ -25,6 +25,8 @@ impl Mark {
 pub(crate) struct Node {
     pub value: Value,
     pub mark: Mark,
+    /// The YAML tag written on the value (`!reset`, `!override`), for merging files.
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +97,11 @@ impl fmt::Display for KeyPath {
 
 impl Node {
     pub fn new(value: Value, mark: Mark) -> Self {
-        Self { value, mark }
+        Self {
+            value,
+            mark,
+            tag: None,
+        }
     }
 
     #[cfg(test)]
@@ -243,8 +249,14 @@ pub(crate) fn apply_merges(node: &mut Node, path: &KeyPath) -> Result<(), MergeE
                     continue;
                 };
                 for m in merged {
-                    if !entries.iter().any(|e| e.key == m.key) {
-                        entries.push(m);
+                    match entries.iter().position(|e| e.key == m.key) {
+                        // `!reset` on a key a `<<` merge supplies: the merged value
+                        // stands, as in Compose.
+                        Some(i) if entries[i].value.tag.as_deref() == Some("!reset") => {
+                            entries[i] = m;
+                        }
+                        Some(_) => {}
+                        None => entries.push(m),
                     }
                 }
             }

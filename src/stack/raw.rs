@@ -44,6 +44,82 @@ pub(crate) struct RawService {
     pub develop: Option<RawDevelop>,
     #[serde(rename = "x-devstack")]
     pub settings: Option<RawServiceSettings>,
+    pub init: Option<Flag>,
+    pub logging: Option<RawLogging>,
+    pub hostname: Option<Text>,
+    pub container_name: Option<Text>,
+    pub network_mode: Option<Text>,
+    pub stdin_open: Option<Flag>,
+    pub tty: Option<Flag>,
+    pub read_only: Option<Flag>,
+    pub cap_add: Option<Vec<Text>>,
+    pub cap_drop: Option<Vec<Text>>,
+    pub extra_hosts: Option<RawExtraHosts>,
+    pub shm_size: Option<Text>,
+    pub sysctls: Option<RawDict>,
+    pub tmpfs: Option<RawOneOrMany>,
+    pub ulimits: Option<BTreeMap<String, RawUlimit>>,
+    pub expose: Option<Vec<Text>>,
+    pub deploy: Option<RawDeploy>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawOneOrMany {
+    One(Text),
+    Many(Vec<Text>),
+}
+
+/// `["host:ip", "host=ip"]` or `{host: ip}` (or `{host: [ip, ip]}`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawExtraHosts {
+    List(Vec<Text>),
+    Map(BTreeMap<String, RawOneOrMany>),
+}
+
+/// `nofile: 20000` or `nofile: {soft: 20000, hard: 40000}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawUlimit {
+    Single(Text),
+    Pair(RawUlimitPair),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUlimitPair {
+    pub soft: Text,
+    pub hard: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDeploy {
+    pub resources: Option<RawResources>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResources {
+    pub limits: Option<RawResource>,
+    pub reservations: Option<RawResource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResource {
+    pub cpus: Option<Text>,
+    pub memory: Option<Text>,
+    pub pids: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLogging {
+    pub driver: Option<Text>,
+    pub options: Option<BTreeMap<String, Option<Text>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,8 +254,38 @@ pub(crate) struct RawServiceSettings {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVolume {
     pub name: Option<Text>,
-    pub external: Option<Flag>,
+    pub external: Option<RawExternal>,
     pub labels: Option<RawDict>,
+}
+
+/// `external: true`, or the legacy `external: {name: x}` (Compose still reads it).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawExternal {
+    Flag(Flag),
+    Named(RawExternalName),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExternalName {
+    pub name: Option<Text>,
+}
+
+impl RawExternal {
+    pub fn is_external(&self) -> bool {
+        match self {
+            RawExternal::Flag(f) => f.0,
+            RawExternal::Named(_) => true,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            RawExternal::Named(n) => n.name.as_ref().map(|n| n.0.as_str()),
+            RawExternal::Flag(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -124,8 +124,14 @@ fn service(s: &Service, show: bool) -> Value {
             .map(|p| {
                 let mut pm = Map::new();
                 pm.insert("target".into(), json!(p.container_port));
-                if let Some(h) = p.host_port {
-                    pm.insert("published".into(), json!(h.to_string()));
+                match (p.host_port, p.host_port_end) {
+                    (Some(h), Some(e)) => {
+                        pm.insert("published".into(), json!(format!("{h}-{e}")));
+                    }
+                    (Some(h), None) => {
+                        pm.insert("published".into(), json!(h.to_string()));
+                    }
+                    _ => {}
                 }
                 pm.insert("host_ip".into(), json!(p.host_ip));
                 pm.insert("protocol".into(), json!(p.protocol.as_str()));
@@ -190,6 +196,9 @@ fn service(s: &Service, show: bool) -> Value {
             .collect();
         m.insert("develop".into(), json!({ "watch": rules }));
     }
+    if let Ok(Value::Object(options)) = serde_json::to_value(&s.options) {
+        m.extend(options);
+    }
     if s.settings != ServiceSettings::default() {
         let mut xm = Map::new();
         if s.settings.restart_on_change {
@@ -228,6 +237,7 @@ fn healthcheck(h: &Healthcheck) -> Value {
         HealthTest::Disabled => {
             m.insert("disable".into(), json!(true));
         }
+        HealthTest::FromImage => {}
         HealthTest::Cmd(args) => {
             let mut t = vec!["CMD".to_string()];
             t.extend(args.iter().cloned());

@@ -12,8 +12,9 @@ use std::time::Duration;
 use crate::model::{ProjectName, Protocol, ServiceName};
 
 use super::envfile;
-use super::error::{Error, InterpolationError};
+use super::error::{Error, InterpolationError, MissingBind};
 use super::interpolate::interpolate_tracking;
+use super::merge::Origins;
 use super::model::*;
 use super::node::{KeyPath, Node, Value};
 use super::raw::*;
@@ -32,32 +33,25 @@ const CONSOLES: &[&str] = &["psql"];
 /// What resolution needs besides the raw file.
 pub(crate) struct Context<'a> {
     pub root: &'a Node,
-    pub file: &'a Path,
+    /// Which file each part of `root` came from (several files are merged into it).
+    pub origins: &'a Origins,
     pub dir: &'a Path,
     /// Variables for interpolation and for `- KEY` entries: environment over `.env`.
     pub vars: &'a BTreeMap<String, String>,
     pub home: Option<&'a str>,
     pub project: &'a ProjectName,
     pub profiles: &'a BTreeSet<String>,
+    /// Bind-mount sources found missing so far: all are reported together.
+    pub missing_binds: std::cell::RefCell<Vec<MissingBind>>,
 }
 
 impl Context<'_> {
     pub fn at(&self, path: &KeyPath) -> Position {
-        let m = self.root.locate(path);
-        Position {
-            file: self.file.to_path_buf(),
-            line: m.line,
-            column: m.column,
-        }
+        self.origins.position(self.root, path, false)
     }
 
     pub fn at_key(&self, path: &KeyPath) -> Position {
-        let m = self.root.locate_key(path);
-        Position {
-            file: self.file.to_path_buf(),
-            line: m.line,
-            column: m.column,
-        }
+        self.origins.position(self.root, path, true)
     }
 
     pub fn invalid(&self, path: &KeyPath, message: impl Into<String>, allowed: &str) -> Error {
@@ -155,6 +149,15 @@ pub(crate) fn resolve(
         services.insert(service.name.clone(), service);
     }
 
+    let mut missing = cx.missing_binds.take().into_iter();
+    if let Some(first) = missing.next() {
+        return Err(Error::MissingBindSource {
+            at: first.at,
+            key: first.key,
+            path: first.path,
+            more: missing.collect(),
+        });
+    }
     check_dependencies(cx, &mut services, &all_profiles)?;
     Ok(Resolved {
         services,
@@ -214,9 +217,20 @@ fn resolve_volumes(
             external: None,
             labels: None,
         });
-        let external = vol.external.is_some_and(|f| f.0);
+        let external = vol.external.as_ref().is_some_and(RawExternal::is_external);
+        let legacy = vol.external.as_ref().and_then(RawExternal::name);
+        if let (Some(n), Some(l)) = (&vol.name, legacy)
+            && n.0 != l
+        {
+            return Err(cx.invalid(
+                &p.key("external").key("name"),
+                format!("'{l}' differs from the volume's 'name: {}'", n.0),
+                "one name: 'name: x' with 'external: true' (or the older 'external: {name: x}')",
+            ));
+        }
         let name = match vol.name {
             Some(n) => n.0,
+            None if legacy.is_some() => legacy.map(str::to_string).unwrap_or_default(),
             // An external volume is looked up by its key, as in Compose.
             None if external => key.clone(),
             None => cx.project.volume_name(&key),
@@ -236,6 +250,32 @@ fn resolve_volumes(
         );
     }
     Ok(out)
+}
+
+fn network_mode(cx: &Context, mode: &str, path: &KeyPath) -> Result<String, Error> {
+    let ok = match mode.split_once(':') {
+        None => matches!(mode, "host" | "none" | "bridge"),
+        Some(("service", s)) => is_name(s),
+        Some(("container", c)) => is_container_name(c),
+        Some(_) => false,
+    };
+    if ok {
+        Ok(mode.to_string())
+    } else {
+        Err(cx.invalid(
+            path,
+            format!("unknown network mode '{mode}'"),
+            "'host', 'none', 'bridge', 'service:NAME' (another service of the file), 'container:NAME'",
+        ))
+    }
+}
+
+/// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+fn is_container_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() > 1
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 fn is_name(s: &str) -> bool {
@@ -362,7 +402,73 @@ fn resolve_service(
         None => ServiceSettings::default(),
     };
 
+    let mut depends_on = depends_on;
+    // `network_mode: service:x` needs x's container first, as in Compose.
+    if let Some(m) = &raw.network_mode
+        && let Some(other) = m.0.strip_prefix("service:")
+    {
+        depends_on
+            .entry(ServiceName::new(other))
+            .or_insert(Dependency {
+                condition: Condition::Started,
+                required: true,
+                restart: false,
+            });
+    }
+    let flag = |f: Option<Flag>| f.is_some_and(|f| f.0);
+    let texts = |v: Option<Vec<Text>>| -> Vec<String> {
+        v.unwrap_or_default().into_iter().map(|t| t.0).collect()
+    };
+    let options = ContainerOptions {
+        init: raw.init.map(|f| f.0),
+        logging: raw
+            .logging
+            .map(|l| logging(cx, l, &path.key("logging")))
+            .transpose()?,
+        hostname: raw.hostname.map(|t| t.0),
+        network_mode: match raw.network_mode {
+            Some(m) => Some(network_mode(cx, &m.0, &path.key("network_mode"))?),
+            None => None,
+        },
+        container_name: match raw.container_name {
+            Some(n) if is_container_name(&n.0) => Some(n.0),
+            Some(n) => {
+                return Err(cx.invalid(
+                    &path.key("container_name"),
+                    format!("'{}' is not a valid container name", n.0),
+                    "a letter or digit, then letters, digits, '_', '.', '-'",
+                ));
+            }
+            None => None,
+        },
+        stdin_open: flag(raw.stdin_open),
+        tty: flag(raw.tty),
+        read_only: flag(raw.read_only),
+        cap_add: texts(raw.cap_add),
+        cap_drop: texts(raw.cap_drop),
+        extra_hosts: match raw.extra_hosts {
+            Some(h) => extra_hosts(cx, h, &path.key("extra_hosts"))?,
+            None => Vec::new(),
+        },
+        shm_size: raw
+            .shm_size
+            .map(|t| bytes(cx, &t.0, &path.key("shm_size")))
+            .transpose()?,
+        sysctls: match raw.sysctls {
+            Some(d) => dict(cx, d, &path.key("sysctls"), DictMissing::Empty)?,
+            None => BTreeMap::new(),
+        },
+        tmpfs: tmpfs(cx, raw.tmpfs, &path.key("tmpfs"))?,
+        ulimits: ulimits(cx, raw.ulimits, &path.key("ulimits"))?,
+        expose: expose(cx, raw.expose, &path.key("expose"))?,
+        resources: match raw.deploy.and_then(|d| d.resources) {
+            Some(r) => resources(cx, r, &path.key("deploy").key("resources"))?,
+            None => Resources::default(),
+        },
+    };
+
     Ok(Service {
+        options,
         name: service_name,
         image,
         build,
@@ -387,6 +493,227 @@ fn resolve_service(
         watch,
         settings,
     })
+}
+
+fn logging(cx: &Context, raw: RawLogging, path: &KeyPath) -> Result<Logging, Error> {
+    let driver = raw.driver.map(|t| t.0);
+    if let Some(d) = &driver
+        && (d.is_empty() || d.contains(char::is_whitespace))
+    {
+        return Err(cx.invalid(
+            &path.key("driver"),
+            format!("'{d}' is not a log driver name"),
+            "a driver the daemon knows: 'json-file', 'local', 'journald', 'syslog', 'none', …",
+        ));
+    }
+    let mut options = BTreeMap::new();
+    for (k, v) in raw.options.unwrap_or_default() {
+        // Compose passes options as strings; `max-file: 3` is written as a number.
+        options.insert(k, v.map(|t| t.0).unwrap_or_default());
+    }
+    Ok(Logging { driver, options })
+}
+
+const BYTES_ALLOWED: &str = "a size like '64m', '1g', '512k', '1.5gb' or a number of bytes";
+
+/// Docker's sizes (`units.RAMInBytes`): a number with an optional binary unit.
+pub(crate) fn parse_bytes(s: &str) -> Result<i64, String> {
+    let bad = || format!("'{s}' is not a size");
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let t = t.strip_suffix('i').unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        Some('p') => (&t[..t.len() - 1], 1 << 50),
+        _ => (t, 1),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
+    }
+    let v = n * mult as f64;
+    if v > i64::MAX as f64 {
+        return Err(format!("'{s}' is too large"));
+    }
+    Ok(v as i64)
+}
+
+fn bytes(cx: &Context, s: &str, path: &KeyPath) -> Result<i64, Error> {
+    parse_bytes(s).map_err(|m| cx.invalid(path, m, BYTES_ALLOWED))
+}
+
+fn extra_hosts(cx: &Context, raw: RawExtraHosts, path: &KeyPath) -> Result<Vec<String>, Error> {
+    const ALLOWED: &str = "'host:ip' or 'host=ip' entries, or a mapping of host names to addresses; an address is an IP or 'host-gateway'";
+    let mut pairs: Vec<(String, String, KeyPath)> = Vec::new();
+    match raw {
+        RawExtraHosts::List(items) => {
+            for (i, t) in items.into_iter().enumerate() {
+                let p = path.index(i);
+                // `host=ip` is Compose's form that also fits IPv6; `host:ip` the classic.
+                let (h, ip) = t
+                    .0
+                    .split_once('=')
+                    .or_else(|| t.0.split_once(':'))
+                    .ok_or_else(|| cx.invalid(&p, format!("'{}' has no address", t.0), ALLOWED))?;
+                pairs.push((h.to_string(), ip.to_string(), p));
+            }
+        }
+        RawExtraHosts::Map(m) => {
+            for (h, ips) in m {
+                let p = path.key(&h);
+                match ips {
+                    RawOneOrMany::One(ip) => pairs.push((h, ip.0, p)),
+                    RawOneOrMany::Many(list) => {
+                        for (i, ip) in list.into_iter().enumerate() {
+                            pairs.push((h.clone(), ip.0, p.index(i)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|(h, ip, p)| {
+            let addr = ip.trim_start_matches('[').trim_end_matches(']');
+            if h.is_empty() || h.contains(char::is_whitespace) {
+                return Err(cx.invalid(&p, format!("'{h}' is not a host name"), ALLOWED));
+            }
+            if addr != "host-gateway" && addr.parse::<std::net::IpAddr>().is_err() {
+                return Err(cx.invalid(&p, format!("'{ip}' is not an IP address"), ALLOWED));
+            }
+            Ok(format!("{h}:{addr}"))
+        })
+        .collect()
+}
+
+fn tmpfs(
+    cx: &Context,
+    raw: Option<RawOneOrMany>,
+    path: &KeyPath,
+) -> Result<BTreeMap<String, String>, Error> {
+    let items: Vec<(String, KeyPath)> = match raw {
+        None => return Ok(BTreeMap::new()),
+        Some(RawOneOrMany::One(t)) => vec![(t.0, path.clone())],
+        Some(RawOneOrMany::Many(v)) => v
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (t.0, path.index(i)))
+            .collect(),
+    };
+    let mut out = BTreeMap::new();
+    for (item, p) in items {
+        let (target, opts) = item.split_once(':').unwrap_or((item.as_str(), ""));
+        if !target.starts_with('/') {
+            return Err(cx.invalid(
+                &p,
+                format!("'{target}' is not an absolute path in the container"),
+                "'/path' or '/path:size=64m,mode=1777'",
+            ));
+        }
+        out.insert(target.to_string(), opts.to_string());
+    }
+    Ok(out)
+}
+
+fn ulimits(
+    cx: &Context,
+    raw: Option<BTreeMap<String, RawUlimit>>,
+    path: &KeyPath,
+) -> Result<BTreeMap<String, Ulimit>, Error> {
+    const ALLOWED: &str = "a number, or a mapping with 'soft' and 'hard' numbers ('soft' not above 'hard'); -1 for unlimited";
+    let mut out = BTreeMap::new();
+    for (name, limit) in raw.unwrap_or_default() {
+        let p = path.key(&name);
+        let num = |t: &Text, p: &KeyPath| {
+            t.0.trim()
+                .parse::<i64>()
+                .map_err(|_| cx.invalid(p, format!("'{}' is not a number", t.0), ALLOWED))
+        };
+        let u = match &limit {
+            RawUlimit::Single(t) => {
+                let n = num(t, &p)?;
+                Ulimit { soft: n, hard: n }
+            }
+            RawUlimit::Pair(pair) => Ulimit {
+                soft: num(&pair.soft, &p.key("soft"))?,
+                hard: num(&pair.hard, &p.key("hard"))?,
+            },
+        };
+        if u.hard >= 0 && (u.soft > u.hard || u.soft < 0) {
+            return Err(cx.invalid(
+                &p,
+                format!("soft limit {} is above hard limit {}", u.soft, u.hard),
+                ALLOWED,
+            ));
+        }
+        out.insert(name, u);
+    }
+    Ok(out)
+}
+
+fn expose(cx: &Context, raw: Option<Vec<Text>>, path: &KeyPath) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for (i, t) in raw.unwrap_or_default().into_iter().enumerate() {
+        let bad = |m: String| cx.invalid(&path.index(i), m, "'80', '80/udp', '8000-8010'");
+        let (spec, proto) = match t.0.rsplit_once('/') {
+            Some((s, p)) => (s, protocol(p).map_err(bad)?),
+            None => (t.0.as_str(), Protocol::Tcp),
+        };
+        let (a, b) = port_range(spec).map_err(bad)?;
+        for port in a..=b {
+            let key = format!("{port}/{}", proto.as_str());
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn resources(cx: &Context, raw: RawResources, path: &KeyPath) -> Result<Resources, Error> {
+    let mut out = Resources::default();
+    if let Some(l) = raw.limits {
+        let p = path.key("limits");
+        if let Some(c) = l.cpus {
+            let n: f64 =
+                c.0.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n: &f64| n.is_finite() && *n > 0.0)
+                    .ok_or_else(|| {
+                        cx.invalid(
+                            &p.key("cpus"),
+                            format!("'{}' is not a number of CPUs", c.0),
+                            "a positive number like '0.5' or '2'",
+                        )
+                    })?;
+            out.nano_cpus = Some((n * 1e9) as i64);
+        }
+        if let Some(m) = l.memory {
+            out.memory = Some(bytes(cx, &m.0, &p.key("memory"))?);
+        }
+        if let Some(n) = l.pids {
+            out.pids = Some(n.0.trim().parse().map_err(|_| {
+                cx.invalid(
+                    &p.key("pids"),
+                    format!("'{}' is not a number", n.0),
+                    "a whole number of processes",
+                )
+            })?);
+        }
+    }
+    if let Some(r) = raw.reservations {
+        // CPU and pids reservations are Swarm's; Compose passes only memory to a container.
+        if let Some(m) = r.memory {
+            out.memory_reservation =
+                Some(bytes(cx, &m.0, &path.key("reservations").key("memory"))?);
+        }
+    }
+    Ok(out)
 }
 
 fn raw_profiles_of(p: Option<Vec<Text>>) -> Vec<String> {
@@ -740,6 +1067,19 @@ fn bindings(
     proto: Protocol,
 ) -> Result<Vec<PortBinding>, String> {
     let n = container.1 - container.0;
+    // A host range for a single container port: the daemon picks a free one of them.
+    if let Some(h) = host
+        && n == 0
+        && h.1 > h.0
+    {
+        return Ok(vec![PortBinding {
+            host_ip: ip,
+            host_port: Some(h.0),
+            host_port_end: Some(h.1),
+            container_port: container.0,
+            protocol: proto,
+        }]);
+    }
     if let Some(h) = host
         && h.1 - h.0 != n
     {
@@ -752,6 +1092,7 @@ fn bindings(
         .map(|i| PortBinding {
             host_ip: ip.clone(),
             host_port: host.map(|h| h.0 + i),
+            host_port_end: None,
             container_port: container.0 + i,
             protocol: proto,
         })
@@ -908,10 +1249,11 @@ fn mount(
         ("bind", Some(src)) => {
             let abs = cx.host_path(&src, &source_path)?;
             if !abs.exists() {
-                return Err(Error::MissingBindSource {
+                // Reported with every other missing one at the end of resolution.
+                cx.missing_binds.borrow_mut().push(MissingBind {
                     at: cx.at(&source_path),
                     key: source_path.to_string(),
-                    path: abs,
+                    path: abs.clone(),
                 });
             }
             MountSource::Bind(abs)
@@ -1098,13 +1440,8 @@ fn healthcheck(cx: &Context, raw: RawHealthcheck, path: &KeyPath) -> Result<Heal
     } else {
         let tp = path.key("test");
         match raw.test {
-            None => {
-                return Err(cx.invalid(
-                    path,
-                    "a healthcheck needs a 'test' (or 'disable: true')",
-                    TEST_ALLOWED,
-                ));
-            }
+            // Compose keeps the image's test and applies the timings written here.
+            None => HealthTest::FromImage,
             Some(RawCommand::String(s)) => HealthTest::Shell(s),
             Some(RawCommand::List(items)) => {
                 let items: Vec<String> = items.into_iter().map(|t| t.0).collect();

@@ -31,18 +31,35 @@ const TOP: Rules = Rules {
 const SERVICE: Rules = Rules {
     supported: &[
         "build",
+        "cap_add",
+        "cap_drop",
         "command",
+        "container_name",
         "depends_on",
+        "deploy",
         "develop",
         "entrypoint",
         "env_file",
         "environment",
+        "expose",
+        "extra_hosts",
         "healthcheck",
+        "hostname",
         "image",
+        "init",
         "labels",
+        "logging",
+        "network_mode",
         "ports",
         "profiles",
+        "read_only",
         "restart",
+        "shm_size",
+        "stdin_open",
+        "sysctls",
+        "tmpfs",
+        "tty",
+        "ulimits",
         "user",
         "volumes",
         "working_dir",
@@ -52,12 +69,9 @@ const SERVICE: Rules = Rules {
         "annotations",
         "attach",
         "blkio_config",
-        "cap_add",
-        "cap_drop",
         "cgroup",
         "cgroup_parent",
         "configs",
-        "container_name",
         "cpu_count",
         "cpu_percent",
         "cpu_period",
@@ -68,33 +82,26 @@ const SERVICE: Rules = Rules {
         "cpus",
         "cpuset",
         "credential_spec",
-        "deploy",
         "device_cgroup_rules",
         "devices",
         "dns",
         "dns_opt",
         "dns_search",
         "domainname",
-        "expose",
         "extends",
         "external_links",
-        "extra_hosts",
         "gpus",
         "group_add",
-        "hostname",
-        "init",
         "ipc",
         "isolation",
         "label_file",
         "links",
-        "logging",
         "mac_address",
         "mem_limit",
         "mem_reservation",
         "mem_swappiness",
         "memswap_limit",
         "models",
-        "network_mode",
         "networks",
         "oom_kill_disable",
         "oom_score_adj",
@@ -107,20 +114,13 @@ const SERVICE: Rules = Rules {
         "provider",
         "pull_policy",
         "pull_refresh_after",
-        "read_only",
         "runtime",
         "scale",
         "secrets",
         "security_opt",
-        "shm_size",
-        "stdin_open",
         "stop_grace_period",
         "stop_signal",
         "storage_opt",
-        "sysctls",
-        "tmpfs",
-        "tty",
-        "ulimits",
         "use_api_socket",
         "userns_mode",
         "uts",
@@ -194,6 +194,45 @@ const SERVICE_VOLUME: Rules = Rules {
     extensions: true,
 };
 
+const LOGGING: Rules = Rules {
+    supported: &["driver", "options"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const DEPLOY: Rules = Rules {
+    supported: &["resources"],
+    unsupported: &[
+        "endpoint_mode",
+        "labels",
+        "mode",
+        "placement",
+        "replicas",
+        "restart_policy",
+        "rollback_config",
+        "update_config",
+    ],
+    extensions: true,
+};
+
+const RESOURCES: Rules = Rules {
+    supported: &["limits", "reservations"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const RESOURCE: Rules = Rules {
+    supported: &["cpus", "memory", "pids"],
+    unsupported: &["devices", "generic_resources"],
+    extensions: true,
+};
+
+const ULIMIT: Rules = Rules {
+    supported: &["soft", "hard"],
+    unsupported: &[],
+    extensions: false,
+};
+
 const DEPENDENCY: Rules = Rules {
     supported: &["condition", "required", "restart"],
     unsupported: &[],
@@ -228,9 +267,6 @@ const SERVICE_SETTINGS: Rules = Rules {
 fn unsupported_note(key: &str) -> &'static str {
     match key {
         "version" => "obsolete in Compose and ignored",
-        "container_name" => {
-            "not implemented: devstack names containers '<project>-<service>-1'; ignored"
-        }
         "networks" => {
             "not implemented: every service joins the project network '<project>_default'; ignored"
         }
@@ -309,6 +345,24 @@ impl Checker<'_> {
             match key.as_str() {
                 "build" => self.check_map(child, &p, &BUILD)?,
                 "healthcheck" => self.check_map(child, &p, &HEALTHCHECK)?,
+                "logging" => self.check_map(child, &p, &LOGGING)?,
+                "ulimits" => {
+                    for (name, limit) in map_values(child) {
+                        self.check_map(limit, &p.key(&name), &ULIMIT)?;
+                    }
+                }
+                "deploy" => {
+                    self.check_map(child, &p, &DEPLOY)?;
+                    for (k, res) in map_values(child) {
+                        if k == "resources" {
+                            let rp = p.key("resources");
+                            self.check_map(res, &rp, &RESOURCES)?;
+                            for (k, r) in map_values(res) {
+                                self.check_map(r, &rp.key(&k), &RESOURCE)?;
+                            }
+                        }
+                    }
+                }
                 "x-devstack" => self.check_map(child, &p, &SERVICE_SETTINGS)?,
                 "develop" => {
                     self.check_map(child, &p, &DEVELOP)?;

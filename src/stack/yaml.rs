@@ -32,10 +32,23 @@ pub(crate) struct SyntaxError {
 /// instead, so such a file fails in microseconds.
 pub(crate) const MAX_DEPTH: usize = 128;
 
-/// Parses one YAML document. Aliases are expanded; `<<` merge keys are left for
-/// `node::apply_merges`; a key tagged `!reset` is dropped (so a `<<` merge can supply
-/// it, as in Compose).
+/// Parses the first YAML document (tests; the loader reads every document).
+#[cfg(test)]
 pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
+    let mut docs = parse_documents(text)?;
+    Ok(if docs.is_empty() {
+        Node::new(Value::Null, Mark::default())
+    } else {
+        docs.swap_remove(0)
+    })
+}
+
+/// Parses every document of a YAML stream (`---` separated), in order; an empty text
+/// is one empty document. Aliases are expanded; `<<` merge keys are left for
+/// `node::apply_merges`; Compose's `!reset` / `!override` tags are kept on their nodes
+/// for merging files (a `!reset` key that a `<<` merge supplies takes the merged value,
+/// as in Compose).
+pub(crate) fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let marks = match marks_of(text) {
         Ok(m) => m,
         Err(Scan::TooDeep(mark)) => {
@@ -48,9 +61,9 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
         }
         // The same grammar: serde_yaml below reports this error in its own words. Should
         // the two ever disagree, the file still loads, only without positions.
-        Err(Scan::Syntax) => None,
+        Err(Scan::Syntax) => Vec::new(),
     };
-    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+    let syntax = |e: serde_yaml::Error| {
         let mark = e
             .location()
             .map(|l| Mark {
@@ -65,8 +78,20 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
             None => full,
         };
         SyntaxError { mark, message }
-    })?;
-    Ok(zip(value, marks.as_deref()))
+    };
+    let mut values = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value: serde_yaml::Value = serde::Deserialize::deserialize(doc).map_err(syntax)?;
+        values.push(value);
+    }
+    if values.is_empty() {
+        values.push(serde_yaml::Value::Null);
+    }
+    Ok(values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| zip(v, marks.get(i).map(|m| &**m)))
+        .collect())
 }
 
 /// A JSON value written as YAML (for `config`).
@@ -119,19 +144,20 @@ enum Open {
     ),
 }
 
-/// The first document's positions; `Ok(None)` for an empty stream.
-fn marks_of(text: &str) -> Result<Option<Rc<Marks>>, Scan> {
+/// Each document's positions, in order (none for an empty stream).
+fn marks_of(text: &str) -> Result<Vec<Rc<Marks>>, Scan> {
     let text = around_port_bugs(text);
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
     let mut stack: Vec<Open> = Vec::new();
     let mut anchors: HashMap<String, Rc<Marks>> = HashMap::new();
+    let mut roots = Vec::new();
     loop {
         let event = parser.parse().map_err(|_| Scan::Syntax)?;
         let m = to_mark(event.start_mark);
         let (done, anchor) = match event.data {
-            EventData::StreamEnd => return Ok(None),
+            EventData::StreamEnd => return Ok(roots),
             EventData::Scalar {
                 anchor,
                 tag,
@@ -181,8 +207,7 @@ fn marks_of(text: &str) -> Result<Option<Rc<Marks>>, Scan> {
                 Some(key) => pairs.push((key, done)),
                 None => *pending = Some(done),
             },
-            // The first document's root; later documents are serde_yaml's to refuse.
-            None => return Ok(Some(done)),
+            None => roots.push(done),
         }
     }
 }
@@ -263,10 +288,6 @@ fn key_string(k: &serde_yaml::Value) -> String {
     }
 }
 
-fn is_reset(v: &serde_yaml::Value) -> bool {
-    matches!(v, serde_yaml::Value::Tagged(t) if t.tag == "reset")
-}
-
 fn zip(value: serde_yaml::Value, marks: Option<&Marks>) -> Node {
     let mark = marks.map(Marks::mark).unwrap_or_default();
     let v = match value {
@@ -282,9 +303,16 @@ fn zip(value: serde_yaml::Value, marks: Option<&Marks>) -> Node {
             // Unreachable: the outer match took only scalars.
             (_, _) => Value::Null,
         },
-        // `!override` means nothing within one file: the value under the tag is what
-        // the file says. (`!reset` on a mapping key is dropped with its key, below.)
-        serde_yaml::Value::Tagged(t) => return zip(t.value, marks),
+        // Compose's `!reset` / `!override` matter when files are merged: kept on the
+        // node (see `merge`); any other tag means nothing to Compose.
+        serde_yaml::Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let mut node = zip(t.value, marks);
+            if tag == "!reset" || tag == "!override" {
+                node.tag = Some(tag);
+            }
+            return node;
+        }
         serde_yaml::Value::Sequence(items) => {
             let child = match marks {
                 Some(Marks::Seq(_, c)) if c.len() == items.len() => Some(c),
@@ -306,7 +334,6 @@ fn zip(value: serde_yaml::Value, marks: Option<&Marks>) -> Node {
             Value::Map(
                 map.into_iter()
                     .enumerate()
-                    .filter(|(_, (_, v))| !is_reset(v))
                     .map(|(i, (k, v))| {
                         let pair = child.and_then(|c| c.get(i));
                         Entry {
@@ -595,12 +622,33 @@ mod tests {
     }
 
     #[test]
-    fn reset_key_is_dropped_so_a_merge_can_supply_it() {
-        let text = "b: &b\n  e: 1\n  f: 2\nm:\n  <<: *b\n  e: !reset 5\n  g: !override 3\n";
+    fn reset_and_override_tags_stay_on_their_nodes() {
+        let text = "b: &b\n  e: 1\n  f: 2\nm:\n  <<: *b\n  e: !reset 5\n  g: !override 3\n  h: !custom 4\n";
         let n = parse(text).unwrap();
         let m = n.get("m").unwrap();
-        let keys: Vec<&str> = m.as_map().unwrap().iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["<<", "g"]);
+        let tags: Vec<(&str, Option<&str>)> = m
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.tag.as_deref()))
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("<<", None),
+                ("e", Some("!reset")),
+                ("g", Some("!override")),
+                ("h", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn documents_each_get_their_positions() {
+        let docs = parse_documents("a: 1\n---\nb:\n  c: 2\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        let c = docs[1].get("b").unwrap().get("c").unwrap();
+        assert_eq!(c.mark, Mark { line: 4, column: 6 });
     }
 
     /// Issue 11.6: 50k levels of `[` took 44 s before failing; now refused at the

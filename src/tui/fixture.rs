@@ -21,6 +21,7 @@ fn port(ip: &str, host: u16, container: u16) -> PortBinding {
     PortBinding {
         host_ip: ip.into(),
         host_port: Some(host),
+        host_port_end: None,
         container_port: container,
         protocol: Protocol::Tcp,
     }

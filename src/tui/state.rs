@@ -399,6 +399,7 @@ mod tests {
         s.ports.push(PortBinding {
             host_ip: "127.0.0.1".into(),
             host_port: Some(8000),
+            host_port_end: None,
             container_port: 80,
             protocol: Protocol::Tcp,
         });

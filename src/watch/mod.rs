@@ -142,6 +142,7 @@ mod tests {
         .unwrap();
         let stack = crate::stack::load(&crate::stack::LoadOptions {
             file: None,
+            extra_files: vec![],
             cwd: dir.path().to_path_buf(),
             project_name: Some("spawn".into()),
             env_files: vec![],

@@ -247,6 +247,7 @@ mod tests {
         std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
         let stack = crate::stack::load(&crate::stack::LoadOptions {
             file: None,
+            extra_files: vec![],
             cwd: dir.path().to_path_buf(),
             project_name: Some("rules".into()),
             env_files: vec![],

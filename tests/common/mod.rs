@@ -217,6 +217,7 @@ impl Project {
     pub fn load(&self) -> Stack {
         stack_file::load(&stack_file::LoadOptions {
             file: None,
+            extra_files: vec![],
             cwd: self.dir.path().to_path_buf(),
             project_name: Some(self.name.to_string()),
             env_files: vec![],
