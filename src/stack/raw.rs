@@ -172,6 +172,7 @@ pub(crate) struct RawWatch {
 pub(crate) struct RawServiceSettings {
     pub restart_on_change: Option<Flag>,
     pub console: Option<Text>,
+    pub settle: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +188,7 @@ pub(crate) struct RawVolume {
 pub(crate) struct RawStackSettings {
     pub log_lines: Option<Count>,
     pub debounce: Option<Text>,
+    pub settle: Option<Text>,
 }
 
 /// A scalar (string, number or boolean) kept as its text.
