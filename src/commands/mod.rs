@@ -209,6 +209,8 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         build: args.build,
         force_recreate: args.force_recreate,
         keep_orphans: args.keep_orphans,
+        adopt_other_directory: global.project_name.is_some() || args.force,
+        no_wait: args.no_wait,
     };
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.detach {
@@ -292,6 +294,15 @@ pub async fn converge(
             eprintln!("{}: {} services ready", stack.project, stack.services.len())
         }
     }
+    for service in stack.services.values() {
+        for p in service.ports.iter().filter(|p| !p.is_loopback()) {
+            let host = p.host_port.map(|h| h.to_string()).unwrap_or_default();
+            eprintln!(
+                " warning: {} publishes '{}:{host}->{}' beyond loopback: reachable from other machines on the network",
+                service.name, p.host_ip, p.container_port
+            );
+        }
+    }
     Ok(())
 }
 
@@ -311,6 +322,7 @@ pub async fn converge_with(
     timeout: Duration,
     events: mpsc::Sender<EngineEvent>,
 ) -> Result<Converged, Error> {
+    let _lock = lock(stack, options.no_wait, &events).await?;
     // Built before planning, so the plan recreates only services whose image changed.
     let options = if options.build {
         // One at a time: parallel builds with the same first steps each make their own
@@ -326,6 +338,13 @@ pub async fn converge_with(
         options
     };
     let observed = engine.observe(stack).await?;
+    let refusals = plan::ownership(stack, &observed, options.adopt_other_directory);
+    if !refusals.is_empty() {
+        return Err(engine::Error::Refused {
+            refusals: refusals.iter().map(ToString::to_string).collect(),
+        }
+        .into());
+    }
     let plan = plan::diff(stack, &observed, options);
     if plan.is_noop() && observed_ready(&observed) {
         return Ok(Converged::AlreadyUp);
@@ -337,6 +356,27 @@ pub async fn converge_with(
         .wait_ready_after(stack, timeout, Some(mark), events)
         .await?;
     Ok(Converged::Changed)
+}
+
+/// The project's lock (one `up`, `reset` or `down` of a project at a time); while
+/// another devstack holds it, says so on `events` and waits, or fails with `no_wait`.
+pub(crate) async fn lock(
+    stack: &Stack,
+    no_wait: bool,
+    events: &mpsc::Sender<EngineEvent>,
+) -> Result<engine::ProjectLock, Error> {
+    let project = stack.project.clone();
+    Ok(engine::lock_project(&stack.project, no_wait, |pid| {
+        let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+        // A full or closed channel only loses this message, not the wait.
+        let _ = events.try_send(EngineEvent::Notice {
+            level: NoticeLevel::Info,
+            message: format!(
+                "another devstack is bringing up project '{project}'{who}… waiting for it to finish"
+            ),
+        });
+    })
+    .await?)
 }
 
 /// Every container runs (healthy when it has a healthcheck) or finished with 0.
@@ -425,7 +465,16 @@ pub fn progress_text(p: &Progress) -> String {
 async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = Engine::connect().await?;
-    let report = engine.down(&stack.project, args.volumes).await?;
+    let _lock = engine::lock_project(&stack.project, false, |pid| {
+        let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+        eprintln!(
+            " another devstack is bringing up project '{}'{who}… waiting for it to finish",
+            stack.project
+        );
+    })
+    .await?;
+    let adopt = global.project_name.is_some() || args.force;
+    let report = engine.down_stack(&stack, args.volumes, adopt).await?;
     for c in &report.containers {
         eprintln!(" removed container {c}");
     }
@@ -434,6 +483,11 @@ async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<u8, Error> {
     }
     for v in &report.volumes {
         eprintln!(" removed volume {v}");
+    }
+    for v in &report.kept_volumes {
+        eprintln!(
+            " kept volume {v}: labelled with this project, but the stack file does not declare it (or declares it external); if its data can go, remove it with 'docker volume rm {v}'"
+        );
     }
     if !args.volumes && !stack.volumes.is_empty() {
         eprintln!(" volumes kept (remove them with 'devstack down --volumes')");

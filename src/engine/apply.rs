@@ -109,7 +109,7 @@ impl Engine {
             SetupAction::CreateNetwork { .. } => {
                 match self
                     .docker
-                    .create_network(super::spec::network(&stack.project))
+                    .create_network(super::spec::network(stack))
                     .await
                 {
                     Ok(_) => Ok(()),
@@ -130,7 +130,7 @@ impl Engine {
                 };
                 // Creating an existing volume returns it unchanged: safe to repeat.
                 self.docker
-                    .create_volume(super::spec::volume(&stack.project, volume))
+                    .create_volume(super::spec::volume(stack, volume))
                     .await
                     .map(|_| ())
                     .map_err(|e| Error::daemon("create volume", None, e))

@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod exec;
 mod lifecycle;
+mod lock;
 mod logs;
 mod observe;
 mod ports;
@@ -31,6 +32,7 @@ pub use connect::{Candidate, DaemonLookup, candidates};
 pub use error::Error;
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
 pub use lifecycle::DownReport;
+pub use lock::{ProjectLock, lock_path, lock_project};
 pub use logs::LogOptions;
 pub use sync::SyncReport;
 

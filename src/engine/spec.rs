@@ -11,7 +11,7 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 
-use crate::model::{ProjectName, labels};
+use crate::model::labels;
 use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume};
 
 /// The create-container body for one service.
@@ -40,6 +40,7 @@ pub(crate) fn container(
     ] {
         container_labels.insert(k.to_string(), v.to_string());
     }
+    container_labels.extend(origin(stack));
 
     let env: Vec<String> = service
         .environment
@@ -159,20 +160,40 @@ pub(crate) fn container(
     }
 }
 
-pub(crate) fn network(project: &ProjectName) -> NetworkCreateRequest {
+/// Where the project comes from (Compose's labels): the stack file's directory and the
+/// file itself. Not part of the config hash, so a container created before these labels
+/// existed is not recreated for them.
+pub(crate) fn origin(stack: &Stack) -> [(String, String); 2] {
+    [
+        (
+            labels::COMPOSE_WORKING_DIR.to_string(),
+            stack.dir.display().to_string(),
+        ),
+        (
+            labels::COMPOSE_CONFIG_FILES.to_string(),
+            stack.file.display().to_string(),
+        ),
+    ]
+}
+
+pub(crate) fn network(stack: &Stack) -> NetworkCreateRequest {
+    let project = &stack.project;
+    let mut network_labels = HashMap::from([
+        (labels::PROJECT.to_string(), project.to_string()),
+        (labels::COMPOSE_PROJECT.to_string(), project.to_string()),
+        (labels::COMPOSE_NETWORK.to_string(), "default".to_string()),
+    ]);
+    network_labels.extend(origin(stack));
     NetworkCreateRequest {
         name: project.network_name(),
         driver: Some("bridge".to_string()),
-        labels: Some(HashMap::from([
-            (labels::PROJECT.to_string(), project.to_string()),
-            (labels::COMPOSE_PROJECT.to_string(), project.to_string()),
-            (labels::COMPOSE_NETWORK.to_string(), "default".to_string()),
-        ])),
+        labels: Some(network_labels),
         ..Default::default()
     }
 }
 
-pub(crate) fn volume(project: &ProjectName, volume: &Volume) -> VolumeCreateRequest {
+pub(crate) fn volume(stack: &Stack, volume: &Volume) -> VolumeCreateRequest {
+    let project = &stack.project;
     let mut volume_labels: HashMap<String, String> = volume
         .labels
         .iter()
@@ -186,6 +207,7 @@ pub(crate) fn volume(project: &ProjectName, volume: &Volume) -> VolumeCreateRequ
     ] {
         volume_labels.insert(k.to_string(), v.to_string());
     }
+    volume_labels.extend(origin(stack));
     VolumeCreateRequest {
         name: Some(volume.name.clone()),
         labels: Some(volume_labels),
@@ -204,7 +226,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::model::{Protocol, ServiceName};
+    use crate::model::{ProjectName, Protocol, ServiceName};
     use crate::stack::{
         EnvSource, EnvValue, Healthcheck, Mount as StackMount, PortBinding as StackPort,
         ServiceSettings, StackSettings,
@@ -292,6 +314,8 @@ mod tests {
         );
         assert_eq!(labels[labels::CONFIG_HASH], "abc");
         assert_eq!(labels[labels::COMPOSE_ONEOFF], "False");
+        assert_eq!(labels[labels::COMPOSE_WORKING_DIR], "/x");
+        assert_eq!(labels[labels::COMPOSE_CONFIG_FILES], "/x/compose.yaml");
         assert_eq!(body.env.as_deref(), Some(&["A=1".to_string()][..]));
         let host = body.host_config.as_ref().unwrap();
         let b = &host.port_bindings.as_ref().unwrap()["80/tcp"]

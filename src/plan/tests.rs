@@ -78,6 +78,7 @@ fn container(stack: &Stack, svc: &str, state: ContainerState, exit: Option<i64>)
 fn converged(stack: &Stack) -> Observed {
     Observed {
         network: Some("net".into()),
+        network_labels: BTreeMap::new(),
         volumes: stack
             .volumes
             .values()

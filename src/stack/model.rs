@@ -293,7 +293,7 @@ pub struct PortBinding {
 
 impl PortBinding {
     pub fn is_loopback(&self) -> bool {
-        self.host_ip == "127.0.0.1" || self.host_ip == "::1" || self.host_ip == "localhost"
+        crate::model::is_loopback_ip(&self.host_ip)
     }
 }
 
