@@ -386,3 +386,33 @@ pub enum NoticeLevel {
     Warning,
     Error,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_of_127_slash_8_is_loopback() {
+        for ip in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.255.254",
+            "::1",
+            "[::1]",
+            "::ffff:127.0.0.3",
+            "localhost",
+        ] {
+            assert!(is_loopback_ip(ip), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "::",
+            "192.168.1.2",
+            "128.0.0.1",
+            "",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_loopback_ip(ip), "{ip}");
+        }
+    }
+}

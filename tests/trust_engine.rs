@@ -367,7 +367,7 @@ async fn an_unlabelled_volume_with_devstacks_name_is_refused() {
     );
     for want in [
         format!("volume '{volume}' exists"),
-        "did not create it".to_string(),
+        "was not created by devstack".to_string(),
         "external: true".to_string(),
         format!("docker volume rm {volume}"),
     ] {
@@ -408,7 +408,7 @@ async fn an_unlabelled_network_with_devstacks_name_is_refused() {
     );
     for want in [
         format!("network '{network}' exists"),
-        "did not create it".to_string(),
+        "was not created by devstack".to_string(),
         format!("docker network rm {network}"),
     ] {
         assert!(err.contains(&want), "missing '{want}':\n{err}");

@@ -410,7 +410,7 @@ impl std::fmt::Display for Refusal {
                 key,
             } => write!(
                 f,
-                "volume '{name}' exists, but devstack did not create it (it has no '{}' label of this project), so devstack will not put a service's data in it. \
+                "volume '{name}' exists but was not created by devstack (it has no '{}' label of this project), so devstack will not put a service's data in it. \
                  Either use it as it is: declare it 'external: true' in the stack file (volumes: {}: {{external: true, name: {name}}}); \
                  or remove or rename it ('docker volume rm {name}') and devstack creates its own",
                 labels::PROJECT,
@@ -418,7 +418,7 @@ impl std::fmt::Display for Refusal {
             ),
             Refusal::NotOurs { kind, name, .. } => write!(
                 f,
-                "{kind} '{name}' exists, but devstack did not create it (it has no '{}' label of this project), so devstack will not attach services to it: they could reach whatever else is on it. \
+                "{kind} '{name}' exists but was not created by devstack (it has no '{}' label of this project), so devstack will not attach services to it: they could reach whatever else is on it. \
                  Either remove or rename it ('docker {kind} rm {name}') and devstack creates its own, \
                  or give this stack another project name ('name:' in the file, or -p NAME)",
                 labels::PROJECT,
