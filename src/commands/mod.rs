@@ -296,10 +296,14 @@ pub async fn converge(
     }
     for service in stack.services.values() {
         for p in service.ports.iter().filter(|p| !p.is_loopback()) {
-            let host = p.host_port.map(|h| h.to_string()).unwrap_or_default();
+            // Without a host port the daemon picks one: only the address is known here.
+            let host = match p.host_port {
+                Some(h) => format!("{}:{h}", p.host_ip),
+                None => p.host_ip.clone(),
+            };
             eprintln!(
-                " warning: {} publishes '{}:{host}->{}' beyond loopback: reachable from other machines on the network",
-                service.name, p.host_ip, p.container_port
+                " warning: {} publishes '{host}->{}' beyond loopback: reachable from other machines on the network",
+                service.name, p.container_port
             );
         }
     }
