@@ -126,6 +126,9 @@ pub struct ResetArgs {
     /// Do not ask
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Reset even when the project's objects were created from another directory
+    #[arg(long)]
+    pub force: bool,
     /// Seconds to wait for health afterwards
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub wait_timeout: u64,
@@ -163,6 +166,12 @@ pub struct UpArgs {
     /// Keep containers of services no longer in the file
     #[arg(long)]
     pub keep_orphans: bool,
+    /// Take over objects of this project name created from another directory
+    #[arg(long)]
+    pub force: bool,
+    /// Fail at once when another devstack is bringing this project up, instead of waiting
+    #[arg(long)]
+    pub no_wait: bool,
     /// Log lines kept per service in the UI (default: x-devstack.log_lines, else 20000)
     #[arg(long, value_name = "N")]
     pub log_lines: Option<usize>,
@@ -185,9 +194,14 @@ pub struct TuiArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DownArgs {
-    /// Also remove the project's named volumes (only those devstack labelled)
+    /// Also remove the named volumes the stack file declares (not external ones; others
+    /// labelled with the project are kept and listed)
     #[arg(short = 'v', long)]
     pub volumes: bool,
+    /// Remove objects of this project name even when they were created from another
+    /// directory
+    #[arg(long)]
+    pub force: bool,
     /// Seconds to wait for each container to stop before killing it
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -272,7 +286,8 @@ mod tests {
             cli.command,
             Command::Down(DownArgs {
                 timeout: Some(3),
-                volumes: true
+                volumes: true,
+                force: false
             })
         ));
         let cli = Cli::parse_from(["devstack", "stop", "--timeout", "0", "web"]);

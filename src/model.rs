@@ -107,6 +107,11 @@ pub mod labels {
     pub const COMPOSE_ONEOFF: &str = "com.docker.compose.oneoff";
     pub const COMPOSE_VOLUME: &str = "com.docker.compose.volume";
     pub const COMPOSE_NETWORK: &str = "com.docker.compose.network";
+    /// The directory of the stack file, on every object: two directories with the same
+    /// base name make one project, and this tells whose objects they are.
+    pub const COMPOSE_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    /// The stack file(s), comma-separated, as Compose writes them.
+    pub const COMPOSE_CONFIG_FILES: &str = "com.docker.compose.project.config_files";
 }
 
 /// A container's lifecycle state, as the daemon names it.
@@ -204,6 +209,30 @@ pub struct PublishedPort {
     pub protocol: Protocol,
 }
 
+impl PublishedPort {
+    /// Reachable from this machine only.
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_ip(&self.host_ip)
+    }
+}
+
+/// Whether a host address is loopback: all of `127.0.0.0/8`, `::1` (also as a
+/// v4-mapped `::ffff:127.x.y.z`) and `localhost`. Anything else — `0.0.0.0`, `::`, a
+/// LAN address — is reachable from other machines.
+pub fn is_loopback_ip(ip: &str) -> bool {
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    if ip.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => false,
+    }
+}
+
 /// One of our containers, as observed on the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerInfo {
@@ -263,6 +292,8 @@ pub struct VolumeInfo {
 pub struct Observed {
     /// Network id of `<project>_default` if it exists.
     pub network: Option<String>,
+    /// That network's labels (whoever created it).
+    pub network_labels: BTreeMap<String, String>,
     /// Volumes by docker name; includes external volumes the stack names, whatever labels.
     pub volumes: BTreeMap<String, VolumeInfo>,
     /// Containers labelled with this project.
@@ -382,6 +413,36 @@ impl Condition {
             Self::Started => "service_started",
             Self::Healthy => "service_healthy",
             Self::CompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_of_127_slash_8_is_loopback() {
+        for ip in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.255.254",
+            "::1",
+            "[::1]",
+            "::ffff:127.0.0.3",
+            "localhost",
+        ] {
+            assert!(is_loopback_ip(ip), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "::",
+            "192.168.1.2",
+            "128.0.0.1",
+            "",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_loopback_ip(ip), "{ip}");
         }
     }
 }

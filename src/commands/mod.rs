@@ -192,6 +192,8 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         force_recreate: args.force_recreate,
         // The services not named are not orphans: they are left as they are.
         keep_orphans: args.keep_orphans || !args.services.is_empty(),
+        adopt_other_directory: global.project_name.is_some() || args.force,
+        no_wait: args.no_wait,
     };
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.detach {
@@ -277,6 +279,19 @@ pub async fn converge(
             stack.project,
             stack.services.len()
         )),
+    }
+    for service in stack.services.values() {
+        for p in service.ports.iter().filter(|p| !p.is_loopback()) {
+            // Without a host port the daemon picks one: only the address is known here.
+            let host = match p.host_port {
+                Some(h) => format!("{}:{h}", p.host_ip),
+                None => p.host_ip.clone(),
+            };
+            eprintln!(
+                " warning: {} publishes '{host}->{}' beyond loopback: reachable from other machines on the network",
+                service.name, p.container_port
+            );
+        }
     }
     Ok(())
 }
@@ -369,7 +384,16 @@ fn stop_timeout(engine: Engine, seconds: Option<u64>) -> Engine {
 async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = stop_timeout(Engine::connect().await?, args.timeout);
-    let report = engine.down(&stack.project, args.volumes).await?;
+    let _lock = crate::engine::lock_project(&stack.project, false, |pid| {
+        let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+        output::eprint_line(&format!(
+            " another devstack is bringing up project '{}'{who}… waiting for it to finish",
+            stack.project
+        ));
+    })
+    .await?;
+    let adopt = global.project_name.is_some() || args.force;
+    let report = engine.down_stack(&stack, args.volumes, adopt).await?;
     for c in &report.containers {
         eprintln!(" removed container {c}");
     }
@@ -378,6 +402,11 @@ async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<u8, Error> {
     }
     for v in &report.volumes {
         eprintln!(" removed volume {v}");
+    }
+    for v in &report.kept_volumes {
+        eprintln!(
+            " kept volume {v}: labelled with this project, but the stack file does not declare it (or declares it external); if its data can go, remove it with 'docker volume rm {v}'"
+        );
     }
     if !args.volumes && !stack.volumes.is_empty() {
         eprintln!(" volumes kept (remove them with 'devstack down --volumes')");

@@ -135,7 +135,18 @@ pub fn ps_table(rows: &[ContainerInfo]) -> String {
                 c.name.clone(),
                 state_text(c),
                 c.health.as_str().to_string(),
-                c.ports.iter().map(port_text).collect::<Vec<_>>().join(", "),
+                c.ports
+                    .iter()
+                    // Flagged as in the TUI: reachable from the network.
+                    .map(|p| {
+                        if p.is_loopback() {
+                            port_text(p)
+                        } else {
+                            format!("{}!", port_text(p))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ]
         })
         .collect();
@@ -161,6 +172,9 @@ pub fn ps_table(rows: &[ContainerInfo]) -> String {
     push_row(&header);
     for row in &cells {
         push_row(&row.each_ref().map(String::as_str));
+    }
+    if rows.iter().flat_map(|c| &c.ports).any(|p| !p.is_loopback()) {
+        out.push_str("! bound beyond loopback: reachable from other machines on the network\n");
     }
     out
 }

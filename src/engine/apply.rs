@@ -17,7 +17,8 @@ use futures_util::future::join_all;
 use tokio::sync::mpsc;
 
 use super::track::{
-    Board, Expect, GateStatus, Phase, Status, Tracker, gate_status, now_since, readiness,
+    Board, Expect, GateStatus, Phase, Status, Tracker, gate_status, now_nanos, now_since,
+    readiness, settle_left,
 };
 use super::{Engine, Error, LogOptions};
 use crate::model::{
@@ -26,6 +27,10 @@ use crate::model::{
 };
 use crate::plan::{Change, Plan, ServicePlan, SetupAction};
 use crate::stack::{Condition, HealthTest, RestartPolicy, Stack};
+
+/// How long a service without a healthcheck must stay running to count as ready
+/// (`x-devstack: {settle: …}` on the service or the stack changes it).
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
 
 /// Log lines shown with a service that failed to become ready.
 const FAILURE_LOG_LINES: usize = 20;
@@ -104,7 +109,7 @@ impl Engine {
             SetupAction::CreateNetwork { .. } => {
                 match self
                     .docker
-                    .create_network(super::spec::network(&stack.project))
+                    .create_network(super::spec::network(stack))
                     .await
                 {
                     Ok(_) => Ok(()),
@@ -125,7 +130,7 @@ impl Engine {
                 };
                 // Creating an existing volume returns it unchanged: safe to repeat.
                 self.docker
-                    .create_volume(super::spec::volume(&stack.project, volume))
+                    .create_volume(super::spec::volume(stack, volume))
                     .await
                     .map(|_| ())
                     .map_err(|e| Error::daemon("create volume", None, e))
@@ -455,8 +460,10 @@ impl Engine {
             .map_err(|e| Error::daemon("start container", Some(svc), e))
     }
 
-    /// Non-zero exits of the project's containers between two event marks, by container id.
-    async fn crashes_between(
+    /// The last exit code of each of the project's containers that died between two
+    /// event marks, by container id (0 included). The daemon answers a bounded query
+    /// from its own record, so nothing before `to` can be missing from it.
+    async fn exits_between(
         &self,
         project: &crate::model::ProjectName,
         from: &str,
@@ -469,7 +476,7 @@ impl Engine {
             .filters(&filters)
             .build();
         let mut stream = self.docker.events(Some(options));
-        let mut crashes = HashMap::new();
+        let mut exits = HashMap::new();
         while let Some(event) = stream.next().await {
             let event = event.map_err(|e| Error::daemon("read events", None, e))?;
             let Some(actor) = event.actor else { continue };
@@ -477,12 +484,13 @@ impl Engine {
                 .attributes
                 .as_ref()
                 .and_then(|a| a.get("exitCode"))
-                .and_then(|c| c.parse::<i64>().ok());
-            if let (Some(id), Some(code)) = (actor.id, code.filter(|c| *c != 0)) {
-                crashes.insert(id, code);
+                .and_then(|c| c.parse::<i64>().ok())
+                .unwrap_or(-1);
+            if let Some(id) = actor.id {
+                exits.insert(id, code);
             }
         }
-        Ok(crashes)
+        Ok(exits)
     }
 
     /// Starts following the daemon's events for `board`. A stopped container shows no
@@ -680,10 +688,12 @@ impl Engine {
     ) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         let since = now_since();
-        let crashes = match &mark {
-            Some(m) => self.crashes_between(&stack.project, m, &since).await?,
+        let exits = match &mark {
+            Some(m) => self.exits_between(&stack.project, m, &since).await?,
             None => HashMap::new(),
         };
+        // Where the last look for exits starts: everything since `up` began.
+        let mark = mark.unwrap_or_else(|| since.clone());
         let mut board = Board::default();
         let containers = self.ps(&stack.project).await?;
         for (name, service) in &stack.services {
@@ -691,7 +701,9 @@ impl Engine {
             let of_service = containers.iter().filter(|c| &c.service == name);
             if let Some(c) = current_container(of_service, &expected) {
                 let mut status = Status::from_container(c);
-                status.crashed = status.crashed.or(crashes.get(&c.id.0).copied());
+                let exit = exits.get(&c.id.0).copied();
+                status.crashed = status.crashed.or(exit.filter(|code| *code != 0));
+                status.died = exit;
                 board.services.insert(name.clone(), status);
             }
         }
@@ -708,10 +720,21 @@ impl Engine {
                 Expect::Running
             }
         };
+        let settle = |name: &ServiceName| {
+            stack
+                .services
+                .get(name)
+                .and_then(|s| s.settings.settle)
+                .or(stack.settings.settle)
+                .unwrap_or(DEFAULT_SETTLE)
+        };
         let mut rx = tracker.subscribe();
         let mut done: BTreeSet<ServiceName> = BTreeSet::new();
         loop {
             let mut newly_ready = Vec::new();
+            // The soonest a service still settling may count as ready.
+            let mut wake: Option<Duration> = None;
+            let now = now_nanos();
             let (failed, pending) = {
                 let board = rx.borrow_and_update();
                 if let Some(reason) = &board.stream_error {
@@ -725,7 +748,20 @@ impl Engine {
                 let mut pending = Vec::new();
                 for name in stack.services.keys() {
                     let status = board.services.get(name);
+                    let left = status.and_then(|s| settle_left(s, settle(name), now));
                     match readiness(status, expect(name)) {
+                        GateStatus::Met if left.is_some() => {
+                            let left = left.unwrap_or_default();
+                            wake = Some(wake.map_or(left, |w| w.min(left)));
+                            pending.push((
+                                name.clone(),
+                                format!(
+                                    "running; ready once it has stayed up {} ms",
+                                    settle(name).as_millis()
+                                ),
+                                status.cloned(),
+                            ));
+                        }
                         GateStatus::Met => {
                             if done.insert(name.clone()) {
                                 newly_ready.push(name.clone());
@@ -749,6 +785,18 @@ impl Engine {
                 emit(&events, name, Progress::Done).await;
             }
             if let Some((service, reason, status)) = failed {
+                // Seen between its exit and the restart the daemon is about to do: it
+                // is crash-looping, whichever of the two the board saw last.
+                let restarts = stack
+                    .services
+                    .get(&service)
+                    .is_some_and(|svc| svc.restart != RestartPolicy::No);
+                let reason = match status.as_ref().and_then(|s| s.crashed) {
+                    Some(code) if restarts && !reason.starts_with("keeps") => format!(
+                        "keeps crashing: exited with code {code} and its restart policy restarts it"
+                    ),
+                    _ => reason,
+                };
                 let err = self.not_ready(&service, reason, status.as_ref()).await;
                 emit(
                     &events,
@@ -761,31 +809,44 @@ impl Engine {
                 return Err(err);
             }
             if pending.is_empty() {
-                // One last look at the exits since `mark`: a process that died a moment
-                // after it was seen running was counted ready, but its restart policy is
-                // now running it in a loop.
-                if let Some(m) = &mark {
-                    let crashes = self
-                        .crashes_between(&stack.project, m, &now_since())
-                        .await?;
-                    let board = rx.borrow().clone();
-                    for (name, s) in &board.services {
-                        let code = s.id.as_ref().and_then(|id| crashes.get(&id.0));
-                        if let Some(code) = code.filter(|_| expect(name) != Expect::Completion) {
-                            let reason = format!(
-                                "keeps crashing: exited with code {code} and was restarted by its restart policy"
-                            );
-                            return Err(self.not_ready(name, reason, Some(s)).await);
-                        }
-                    }
+                // One last look, from the daemon's own record: an exit the event stream
+                // has not delivered yet (a loaded machine) still counts, so a service
+                // that died during its settle time can never pass as ready.
+                let exits = self
+                    .exits_between(&stack.project, &mark, &now_since())
+                    .await?;
+                let board = rx.borrow().clone();
+                for (name, s) in &board.services {
+                    let code = s.id.as_ref().and_then(|id| exits.get(&id.0)).copied();
+                    let Some(code) = code else { continue };
+                    let restarts = stack
+                        .services
+                        .get(name)
+                        .is_some_and(|svc| svc.restart != RestartPolicy::No);
+                    let reason = match expect(name) {
+                        Expect::Completion => continue,
+                        Expect::RunningOrDone if code == 0 => continue,
+                        _ if restarts => format!(
+                            "keeps crashing: exited with code {code} and was restarted by its restart policy"
+                        ),
+                        _ => format!("exited with code {code}"),
+                    };
+                    return Err(self.not_ready(name, reason, Some(s)).await);
                 }
                 return Ok(());
             }
+            let settle_wake = async {
+                match wake {
+                    Some(w) => tokio::time::sleep(w).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 changed = rx.changed() => changed.map_err(|_| Error::Task {
                     op: "wait for the stack",
                     message: "the event follower stopped".into(),
                 })?,
+                () = settle_wake => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     let mut errors = Vec::new();
                     for (service, detail, status) in pending {

@@ -38,6 +38,27 @@ pub enum Error {
         message: String,
     },
 
+    /// devstack will not touch an object it did not create, or one of another directory's
+    /// project; each line says which, why, and the ways out.
+    #[error("{}", refusals.join("\n"))]
+    Refused { refusals: Vec<String> },
+
+    /// A change of several steps failed part-way: what failed, the state it left, and
+    /// what to run.
+    #[error("{cause}\n{state}\n{next}")]
+    PartlyDone {
+        cause: String,
+        state: String,
+        next: String,
+    },
+
+    /// `--no-wait`, and another devstack holds the project's lock.
+    #[error(
+        "another devstack is bringing up project '{project}'{}; wait for it to finish, or run again without --no-wait to wait for it",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Busy { project: String, pid: Option<u32> },
+
     /// 409 from the daemon (e.g. a name already in use).
     #[error("{op}{}: conflict: {message}", for_service(service))]
     Conflict {

@@ -20,13 +20,106 @@ pub struct DownReport {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
+    /// Volumes labelled with the project that `down --volumes` kept because the stack
+    /// file no longer declares them, or declares them `external`.
+    pub kept_volumes: Vec<String>,
+}
+
+/// Which of the project's labelled volumes `down` removes.
+enum VolumeScope<'a> {
+    None,
+    /// Every volume labelled with the project (test cleanup, no file to go by).
+    AllLabelled,
+    /// These Docker names only, and only those labelled with the project.
+    Declared(&'a [String]),
 }
 
 impl Engine {
+    /// `down` of a stack file: the project's containers and network, and with
+    /// `volumes` only the non-external named volumes the file declares now (Compose's
+    /// `down -v`); other volumes labelled with the project are kept and listed in
+    /// [`DownReport::kept_volumes`]. Refuses, before removing anything, when the
+    /// project's objects were created from another directory, unless
+    /// `adopt_other_directory` (`-p` or `--force`).
+    pub async fn down_stack(
+        &self,
+        stack: &Stack,
+        volumes: bool,
+        adopt_other_directory: bool,
+    ) -> Result<DownReport, Error> {
+        let observed = self.observe(stack).await?;
+        let refusals: Vec<String> = crate::plan::ownership(stack, &observed, adopt_other_directory)
+            .into_iter()
+            // Objects devstack did not create are never removed by `down` anyway.
+            .filter(|r| matches!(r, crate::plan::Refusal::OtherDirectory { .. }))
+            .map(|r| r.to_string())
+            .collect();
+        if !refusals.is_empty() {
+            return Err(Error::Refused { refusals });
+        }
+        let declared: Vec<String> = stack
+            .volumes
+            .values()
+            .filter(|v| !v.external)
+            .map(|v| v.name.clone())
+            .collect();
+        let scope = if volumes {
+            VolumeScope::Declared(&declared)
+        } else {
+            VolumeScope::None
+        };
+        let mut report = self.down_scoped(&stack.project, scope).await?;
+        if volumes {
+            report.kept_volumes = self
+                .project_volumes(&stack.project)
+                .await?
+                .into_iter()
+                .filter(|v| !report.volumes.contains(v))
+                .collect();
+        }
+        Ok(report)
+    }
+
     /// Stops (in parallel) and removes the project's containers, then its network;
-    /// with `volumes`, also the volumes labelled with this project (never external
-    /// ones or anyone else's).
+    /// with `volumes`, also EVERY volume labelled with this project, whatever a stack
+    /// file says now (never external ones or anyone else's). For cleaning up a project
+    /// without its file (tests); `down` of a stack is [`Engine::down_stack`].
     pub async fn down(&self, project: &ProjectName, volumes: bool) -> Result<DownReport, Error> {
+        let scope = if volumes {
+            VolumeScope::AllLabelled
+        } else {
+            VolumeScope::None
+        };
+        self.down_scoped(project, scope).await
+    }
+
+    /// Names of the volumes labelled with the project.
+    async fn project_volumes(&self, project: &ProjectName) -> Result<Vec<String>, Error> {
+        let label = super::project_filters(project, &[]);
+        let list = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::default().filters(&label).build(),
+            ))
+            .await
+            .map_err(|e| Error::daemon("list volumes", None, e))?;
+        let mut names: Vec<String> = list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            // The filter already did this; checked again because removal is forever.
+            .filter(|v| v.labels.get(labels::PROJECT).map(String::as_str) == Some(project.as_str()))
+            .map(|v| v.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    async fn down_scoped(
+        &self,
+        project: &ProjectName,
+        volumes: VolumeScope<'_>,
+    ) -> Result<DownReport, Error> {
         let containers = self.list_project_containers(project).await?;
         let removed = join_all(
             containers
@@ -68,37 +161,28 @@ impl Engine {
             }
         }
 
-        if volumes {
-            let list = self
-                .docker
-                .list_volumes(Some(
-                    ListVolumesOptionsBuilder::default().filters(&label).build(),
-                ))
-                .await
-                .map_err(|e| Error::daemon("list volumes", None, e))?;
-            let names: Vec<String> = list
-                .volumes
-                .unwrap_or_default()
+        let names: Vec<String> = match volumes {
+            VolumeScope::None => Vec::new(),
+            VolumeScope::AllLabelled => self.project_volumes(project).await?,
+            VolumeScope::Declared(declared) => self
+                .project_volumes(project)
+                .await?
                 .into_iter()
-                // The filter already did this; checked again because removal is forever.
-                .filter(|v| {
-                    v.labels.get(labels::PROJECT).map(String::as_str) == Some(project.as_str())
-                })
-                .map(|v| v.name)
-                .collect();
-            let results = join_all(names.iter().map(|n| {
-                self.docker
-                    .remove_volume(n, None::<bollard::query_parameters::RemoveVolumeOptions>)
-            }))
-            .await;
-            for (name, r) in names.into_iter().zip(results) {
-                match r {
-                    Ok(()) => report.volumes.push(name),
-                    Err(e) => match Error::daemon("remove volume", None, e) {
-                        Error::NotFound { .. } => {}
-                        other => errors.push(other),
-                    },
-                }
+                .filter(|v| declared.contains(v))
+                .collect(),
+        };
+        let results = join_all(names.iter().map(|n| {
+            self.docker
+                .remove_volume(n, None::<bollard::query_parameters::RemoveVolumeOptions>)
+        }))
+        .await;
+        for (name, r) in names.into_iter().zip(results) {
+            match r {
+                Ok(()) => report.volumes.push(name),
+                Err(e) => match Error::daemon("remove volume", None, e) {
+                    Error::NotFound { .. } => {}
+                    other => errors.push(other),
+                },
             }
         }
         Error::collect(errors).map(|_| report)

@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod exec;
 mod lifecycle;
+mod lock;
 mod logs;
 mod observe;
 mod ports;
@@ -30,6 +31,7 @@ pub use connect::{Candidate, DaemonLookup, candidates};
 pub use error::{BuildFailure, Error};
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
 pub use lifecycle::DownReport;
+pub use lock::{ProjectLock, lock_path, lock_project};
 pub use logs::{CUT_MARK, LogOptions, Splitter};
 pub use sync::SyncReport;
 

@@ -35,8 +35,13 @@ impl Engine {
             try_join_all(volume_names.iter().map(|n| self.inspect_volume(n))),
             try_join_all(images.iter().map(|i| self.image_id(i))),
         )?;
+        let (network, network_labels) = match network {
+            Some((id, labels)) => (Some(id), labels),
+            None => (None, BTreeMap::new()),
+        };
         Ok(Observed {
             network,
+            network_labels,
             volumes: volumes
                 .into_iter()
                 .flatten()
@@ -101,7 +106,11 @@ impl Engine {
             .map_err(|e| Error::daemon("inspect container", service, e))
     }
 
-    async fn find_network(&self, project: &ProjectName) -> Result<Option<String>, Error> {
+    /// `<project>_default`'s id and labels, whoever created it.
+    async fn find_network(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Option<(String, BTreeMap<String, String>)>, Error> {
         let name = project.network_name();
         // The name filter matches substrings; the exact name is checked below.
         let filters = HashMap::from([("name".to_string(), vec![name.clone()])]);
@@ -116,7 +125,7 @@ impl Engine {
         Ok(networks
             .into_iter()
             .find(|n| n.name.as_deref() == Some(name.as_str()))
-            .and_then(|n| n.id))
+            .and_then(|n| Some((n.id?, n.labels.unwrap_or_default().into_iter().collect()))))
     }
 
     async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeInfo>, Error> {

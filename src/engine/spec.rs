@@ -11,7 +11,7 @@ use bollard::models::{
     RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
-use crate::model::{ProjectName, labels};
+use crate::model::labels;
 use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume};
 
 /// Labels `docker compose` needs to count a container as its project's: without the
@@ -20,8 +20,6 @@ use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, S
 /// devstack container rather than reusing it.
 const COMPOSE_CONFIG_HASH: &str = "com.docker.compose.config-hash";
 const COMPOSE_VERSION: &str = "com.docker.compose.version";
-const COMPOSE_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
-const COMPOSE_CONFIG_FILES: &str = "com.docker.compose.project.config_files";
 /// The Compose release whose labels these are (checked against it in tests).
 const COMPOSE_VERSION_VALUE: &str = "2.40.3";
 
@@ -53,14 +51,7 @@ pub(crate) fn container(
     ] {
         container_labels.insert(k.to_string(), v.to_string());
     }
-    container_labels.insert(
-        COMPOSE_WORKING_DIR.to_string(),
-        stack.dir.display().to_string(),
-    );
-    container_labels.insert(
-        COMPOSE_CONFIG_FILES.to_string(),
-        stack.file.display().to_string(),
-    );
+    container_labels.extend(origin(stack));
 
     let env: Vec<String> = service
         .environment
@@ -250,20 +241,40 @@ pub(crate) fn container(
     }
 }
 
-pub(crate) fn network(project: &ProjectName) -> NetworkCreateRequest {
+/// Where the project comes from (Compose's labels): the stack file's directory and the
+/// file itself. Not part of the config hash, so a container created before these labels
+/// existed is not recreated for them.
+pub(crate) fn origin(stack: &Stack) -> [(String, String); 2] {
+    [
+        (
+            labels::COMPOSE_WORKING_DIR.to_string(),
+            stack.dir.display().to_string(),
+        ),
+        (
+            labels::COMPOSE_CONFIG_FILES.to_string(),
+            stack.file.display().to_string(),
+        ),
+    ]
+}
+
+pub(crate) fn network(stack: &Stack) -> NetworkCreateRequest {
+    let project = &stack.project;
+    let mut network_labels = HashMap::from([
+        (labels::PROJECT.to_string(), project.to_string()),
+        (labels::COMPOSE_PROJECT.to_string(), project.to_string()),
+        (labels::COMPOSE_NETWORK.to_string(), "default".to_string()),
+    ]);
+    network_labels.extend(origin(stack));
     NetworkCreateRequest {
         name: project.network_name(),
         driver: Some("bridge".to_string()),
-        labels: Some(HashMap::from([
-            (labels::PROJECT.to_string(), project.to_string()),
-            (labels::COMPOSE_PROJECT.to_string(), project.to_string()),
-            (labels::COMPOSE_NETWORK.to_string(), "default".to_string()),
-        ])),
+        labels: Some(network_labels),
         ..Default::default()
     }
 }
 
-pub(crate) fn volume(project: &ProjectName, volume: &Volume) -> VolumeCreateRequest {
+pub(crate) fn volume(stack: &Stack, volume: &Volume) -> VolumeCreateRequest {
+    let project = &stack.project;
     let mut volume_labels: HashMap<String, String> = volume
         .labels
         .iter()
@@ -277,6 +288,7 @@ pub(crate) fn volume(project: &ProjectName, volume: &Volume) -> VolumeCreateRequ
     ] {
         volume_labels.insert(k.to_string(), v.to_string());
     }
+    volume_labels.extend(origin(stack));
     VolumeCreateRequest {
         name: Some(volume.name.clone()),
         labels: Some(volume_labels),
@@ -295,7 +307,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::model::{Protocol, ServiceName};
+    use crate::model::{ProjectName, Protocol, ServiceName};
     use crate::stack::{
         EnvSource, EnvValue, Healthcheck, Mount as StackMount, PortBinding as StackPort,
         ServiceSettings, StackSettings,
@@ -392,6 +404,8 @@ mod tests {
             labels["com.docker.compose.project.config_files"],
             "/x/compose.yaml"
         );
+        assert_eq!(labels[labels::COMPOSE_WORKING_DIR], "/x");
+        assert_eq!(labels[labels::COMPOSE_CONFIG_FILES], "/x/compose.yaml");
         assert_eq!(body.env.as_deref(), Some(&["A=1".to_string()][..]));
         let host = body.host_config.as_ref().unwrap();
         let b = &host.port_bindings.as_ref().unwrap()["80/tcp"]

@@ -53,6 +53,14 @@ pub(crate) struct Status {
     /// clear it: a container its restart policy brought back after a crash is not ready,
     /// it is crash-looping.
     pub crashed: Option<i64>,
+    /// The exit code of the last `die` of this container seen during this run (0
+    /// included): a service `up` expects to keep running that exited at all and was
+    /// brought back is not ready.
+    pub died: Option<i64>,
+    /// Unix nanoseconds of its last start, as the daemon stamped the `start` event (or
+    /// rounded up from an inspect): a service without a healthcheck is ready only once
+    /// it has stayed running for its settle time since then.
+    pub running_since: Option<i64>,
 }
 
 impl Default for Status {
@@ -67,6 +75,8 @@ impl Default for Status {
             probes: 0,
             last_probe: None,
             crashed: None,
+            died: None,
+            running_since: None,
         }
     }
 }
@@ -88,6 +98,15 @@ impl Status {
                 .then_some(c.exit_code)
                 .flatten()
                 .filter(|code| *code != 0),
+            died: None,
+            // The inspect gives whole seconds: rounded up, so a settle time is never
+            // cut short.
+            running_since: (c.state == ContainerState::Running)
+                .then(|| {
+                    c.started_at
+                        .map(|t| t.saturating_add(1).saturating_mul(1_000_000_000))
+                })
+                .flatten(),
         }
     }
 }
@@ -181,14 +200,25 @@ pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
             (false, _) => GateStatus::Waiting(Some("still running".into())),
         };
     }
+    let back = matches!(
+        s.state,
+        Some(ContainerState::Running | ContainerState::Restarting)
+    );
     if let Some(code) = s.crashed
-        && matches!(
-            s.state,
-            Some(ContainerState::Running | ContainerState::Restarting)
-        )
+        && back
     {
         return GateStatus::Failed(format!(
             "keeps crashing: exited with code {code} and was restarted by its restart policy"
+        ));
+    }
+    // Exiting 0 is a job's way to finish, but a service expected to keep running that
+    // exits at all and is brought back is looping, not ready.
+    if let Some(code) = s.died
+        && back
+        && expect == Expect::Running
+    {
+        return GateStatus::Failed(format!(
+            "keeps exiting: exited with code {code} and was restarted by its restart policy"
         ));
     }
     match s.state {
@@ -208,6 +238,33 @@ pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
         },
         Some(other) => GateStatus::Waiting(Some(format!("is '{}'", other.as_str()))),
     }
+}
+
+/// How much longer a service that is otherwise ready must stay running before it
+/// counts: one without a healthcheck is ready only after `settle` of running since its
+/// last start, so a process that crashes right after starting is never called ready.
+/// `None`: nothing left to wait (or the rule does not apply).
+pub(crate) fn settle_left(
+    status: &Status,
+    settle: std::time::Duration,
+    now_nanos: i64,
+) -> Option<std::time::Duration> {
+    if status.state != Some(ContainerState::Running) || status.healthcheck {
+        return None;
+    }
+    let settle = i64::try_from(settle.as_nanos()).unwrap_or(i64::MAX);
+    // Not seen starting yet (no event, no inspect): the whole settle time is still ahead.
+    let since = status.running_since.unwrap_or(now_nanos);
+    let left = since.saturating_add(settle).saturating_sub(now_nanos);
+    (left > 0).then(|| std::time::Duration::from_nanos(u64::try_from(left).unwrap_or(0)))
+}
+
+/// Unix nanoseconds now.
+pub(crate) fn now_nanos() -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_nanos()).unwrap_or(i64::MAX)
 }
 
 fn exit_text(code: Option<i64>) -> String {
@@ -327,6 +384,7 @@ async fn handle_event(
         "start" => tx.send_modify(|b| {
             if let Some(s) = b.services.get_mut(&service) {
                 s.state = Some(ContainerState::Running);
+                s.running_since = Some(ev.time_nano.unwrap_or_else(now_nanos));
                 s.exit_code = None;
                 s.health = if s.healthcheck {
                     Health::Starting
@@ -343,6 +401,7 @@ async fn handle_event(
                 if let Some(s) = b.services.get_mut(&service) {
                     s.state = Some(ContainerState::Exited);
                     s.exit_code = code;
+                    s.died = code.or(Some(-1));
                     if code.is_some_and(|c| c != 0) {
                         s.crashed = code;
                     }
@@ -540,6 +599,43 @@ mod tests {
         assert_eq!(
             readiness(Some(&started(Exited, Health::None, Some(2), false)), job),
             Failed("exited with code 2".into())
+        );
+    }
+
+    #[test]
+    fn a_service_without_healthcheck_settles_before_it_counts() {
+        use ContainerState::*;
+        let second = 1_000_000_000;
+        let mut s = started(Running, Health::None, None, false);
+        s.running_since = Some(10 * second);
+        let settle = std::time::Duration::from_secs(1);
+        assert_eq!(
+            settle_left(&s, settle, 10 * second + second / 4),
+            Some(std::time::Duration::from_millis(750))
+        );
+        assert_eq!(settle_left(&s, settle, 11 * second), None);
+        // Not seen starting: the whole settle time is ahead.
+        s.running_since = None;
+        assert_eq!(settle_left(&s, settle, 5 * second), Some(settle));
+        // A healthcheck decides on its own; an exited one is not settling.
+        assert_eq!(
+            settle_left(&started(Running, Health::Starting, None, true), settle, 0),
+            None
+        );
+        assert_eq!(
+            settle_left(&started(Exited, Health::None, Some(3), false), settle, 0),
+            None
+        );
+        // Any exit of a service expected to keep running, brought back by its policy.
+        let mut back = started(Running, Health::None, None, false);
+        back.died = Some(0);
+        assert!(matches!(
+            readiness(Some(&back), Expect::Running),
+            GateStatus::Failed(r) if r.contains("keeps exiting")
+        ));
+        assert_eq!(
+            readiness(Some(&back), Expect::RunningOrDone),
+            GateStatus::Met
         );
     }
 }

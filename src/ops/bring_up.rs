@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Error;
-use crate::engine::Engine;
-use crate::model::{ContainerState, EngineEvent, Health, Observed};
+use crate::engine::{self, Engine};
+use crate::model::{ContainerState, EngineEvent, Health, NoticeLevel, Observed};
 use crate::plan::{self, PlanOptions};
 use crate::stack::Stack;
 
@@ -30,6 +30,7 @@ pub async fn converge_with(
     timeout: Duration,
     events: mpsc::Sender<EngineEvent>,
 ) -> Result<Converged, Error> {
+    let _lock = lock(stack, options.no_wait, &events).await?;
     // Built before planning, so the plan recreates only services whose image changed.
     let options = if options.build {
         // One at a time: parallel builds with the same first steps each make their own
@@ -45,6 +46,13 @@ pub async fn converge_with(
         options
     };
     let observed = engine.observe(stack).await?;
+    let refusals = plan::ownership(stack, &observed, options.adopt_other_directory);
+    if !refusals.is_empty() {
+        return Err(engine::Error::Refused {
+            refusals: refusals.iter().map(ToString::to_string).collect(),
+        }
+        .into());
+    }
     let plan = plan::diff(stack, &observed, options);
     if plan.is_noop() && observed_ready(&observed) {
         return Ok(Converged::AlreadyUp);
@@ -56,6 +64,27 @@ pub async fn converge_with(
         .wait_ready_after(stack, timeout, Some(mark), events)
         .await?;
     Ok(Converged::Changed)
+}
+
+/// The project's lock (one `up`, `reset` or `down` of a project at a time); while
+/// another devstack holds it, says so on `events` and waits, or fails with `no_wait`.
+pub(crate) async fn lock(
+    stack: &Stack,
+    no_wait: bool,
+    events: &mpsc::Sender<EngineEvent>,
+) -> Result<engine::ProjectLock, Error> {
+    let project = stack.project.clone();
+    Ok(engine::lock_project(&stack.project, no_wait, |pid| {
+        let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+        // A full or closed channel only loses this message, not the wait.
+        let _ = events.try_send(EngineEvent::Notice {
+            level: NoticeLevel::Info,
+            message: format!(
+                "another devstack is bringing up project '{project}'{who}… waiting for it to finish"
+            ),
+        });
+    })
+    .await?)
 }
 
 /// Every container runs (healthy when it has a healthcheck) or finished with 0.

@@ -192,10 +192,26 @@ pub fn describe(plan: &ResetPlan) -> String {
     out
 }
 
-/// Refuses, before anything is touched, when a volume of the plan's name exists but is
-/// not this project's (it lacks our project label).
-pub async fn check_owned(engine: &Engine, stack: &Stack, plan: &ResetPlan) -> Result<(), Error> {
+/// Refuses, before anything is touched: a volume of the plan's name that is not this
+/// project's (it lacks our project label), a project of this name that belongs to
+/// another directory (unless `adopt`), or a container the reset would not remove that
+/// uses one of the volumes.
+pub async fn check_owned(
+    engine: &Engine,
+    stack: &Stack,
+    plan: &ResetPlan,
+    adopt: bool,
+) -> Result<(), Error> {
     let observed = engine.observe(stack).await?;
+    let mut refusals: Vec<String> = crate::plan::ownership(stack, &observed, adopt)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    refusals.extend(blockers(engine, stack, plan).await?);
+    if !refusals.is_empty() {
+        refusals.push("nothing was changed".into());
+        return Err(crate::engine::Error::Refused { refusals }.into());
+    }
     for (_, name, _) in &plan.volumes {
         if let Some(v) = observed.volumes.get(name)
             && v.labels.get(labels::PROJECT).map(String::as_str) != Some(stack.project.as_str())
@@ -221,24 +237,100 @@ pub async fn run_reset(
     timeout: Duration,
     events: mpsc::Sender<EngineEvent>,
 ) -> Result<(), Error> {
+    run_reset_with(engine, stack, plan, timeout, PlanOptions::default(), events).await
+}
+
+/// Containers that use a volume of the plan and that the reset would not remove.
+async fn blockers(engine: &Engine, stack: &Stack, plan: &ResetPlan) -> Result<Vec<String>, Error> {
+    let names: Vec<String> = plan.volumes.iter().map(|(_, n, _)| n.clone()).collect();
+    Ok(engine.reset_blockers(stack, &names, &plan.services).await?)
+}
+
+/// [`run_reset`] with the options of the `up` it ends with.
+pub async fn run_reset_with(
+    engine: &Engine,
+    stack: &Stack,
+    plan: &ResetPlan,
+    timeout: Duration,
+    options: PlanOptions,
+    events: mpsc::Sender<EngineEvent>,
+) -> Result<(), Error> {
+    // Checked again here for callers that did not (the TUI): before any change.
+    let refusals = blockers(engine, stack, plan).await?;
+    if !refusals.is_empty() {
+        return Err(crate::engine::Error::Refused {
+            refusals: [refusals, vec!["nothing was changed".into()]].concat(),
+        }
+        .into());
+    }
     let notice = |message: String| EngineEvent::Notice {
         level: NoticeLevel::Info,
         message,
     };
-    for name in engine
-        .remove_services(&stack.project, &plan.services)
-        .await?
-    {
+    let services = plan
+        .services
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let removed = match engine.remove_services(&stack.project, &plan.services).await {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(crate::engine::Error::PartlyDone {
+                cause: format!("reset stopped: {e}"),
+                state: format!(
+                    "no volume was removed; some of the containers of {services} may have been stopped or removed"
+                ),
+                next: "run 'devstack up' to bring the stack back as it was, or fix the cause and run 'devstack reset' again".into(),
+            }
+            .into());
+        }
+    };
+    for name in removed {
         let _ = events
             .send(notice(format!("removed container {name}")))
             .await;
     }
+    let mut done: Vec<&str> = Vec::new();
     for (_, name, _) in &plan.volumes {
-        if engine.remove_project_volume(&stack.project, name).await? {
-            let _ = events.send(notice(format!("removed volume {name}"))).await;
+        match engine.remove_project_volume(&stack.project, name).await {
+            Ok(true) => {
+                let _ = events.send(notice(format!("removed volume {name}"))).await;
+                done.push(name);
+            }
+            Ok(false) => done.push(name),
+            Err(e) => {
+                let left: Vec<&str> = plan
+                    .volumes
+                    .iter()
+                    .map(|(_, n, _)| n.as_str())
+                    .filter(|n| !done.contains(n))
+                    .collect();
+                let emptied = if done.is_empty() {
+                    "no volume was reset".to_string()
+                } else {
+                    format!("reset (empty now): {}", done.join(", "))
+                };
+                return Err(crate::engine::Error::PartlyDone {
+                    cause: format!("reset stopped part-way: {e}"),
+                    state: format!(
+                        "the stack is partly down: the containers of {services} were removed; {emptied}; kept with their data: {}",
+                        left.join(", ")
+                    ),
+                    next: "run 'devstack up' to bring the services back (with the data that is left), or fix the cause and run 'devstack reset' again".into(),
+                }
+                .into());
+            }
         }
     }
-    converge_with(engine, stack, PlanOptions::default(), timeout, events).await?;
+    if let Err(e) = converge_with(engine, stack, options, timeout, events).await {
+        return Err(crate::engine::Error::PartlyDone {
+            cause: format!("the services did not come back after the reset: {e}"),
+            state: format!("the volumes were reset (empty now): {}", done.join(", ")),
+            next: "fix the cause and run 'devstack up'".into(),
+        }
+        .into());
+    }
     Ok(())
 }
 

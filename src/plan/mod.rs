@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::model::{
-    ContainerId, ContainerInfo, ContainerState, Observed, ServiceName, current_container,
+    ContainerId, ContainerInfo, ContainerState, Observed, ServiceName, current_container, labels,
 };
 use crate::stack::{Condition, Service, Stack};
 
@@ -130,6 +130,12 @@ pub struct PlanOptions {
     pub force_recreate: bool,
     /// Keep containers of services that are no longer in the file.
     pub keep_orphans: bool,
+    /// `-p` given or `--force`: objects of this project name created from another
+    /// directory are this stack's to change (see [`ownership`]).
+    pub adopt_other_directory: bool,
+    /// `up --no-wait`: fail at once when another devstack is bringing the project up,
+    /// instead of waiting for it to finish.
+    pub no_wait: bool,
 }
 
 /// The hash stored in `io.devstack.config-hash`: everything about a service that shapes
@@ -378,4 +384,126 @@ fn is_settled(c: &ContainerInfo, one_shot: bool) -> bool {
         ContainerState::Exited => one_shot && c.exit_code == Some(0),
         ContainerState::Created | ContainerState::Removing | ContainerState::Dead => false,
     }
+}
+
+/// Why `up`, `down` or `reset` must leave an existing object alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// An object with devstack's name for it that devstack did not create (it lacks the
+    /// project label): mounting or joining it would hand a service someone else's data
+    /// or neighbours.
+    NotOurs {
+        kind: &'static str,
+        name: String,
+        /// The volume's key in the file (for the `external: true` way out).
+        key: Option<String>,
+    },
+    /// An object of a same-named project whose stack file is in another directory.
+    OtherDirectory {
+        kind: &'static str,
+        name: String,
+        dir: String,
+        here: String,
+        project: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotOurs {
+                kind: "volume",
+                name,
+                key,
+            } => write!(
+                f,
+                "volume '{name}' exists but was not created by devstack (it has no '{}' label of this project), so devstack will not put a service's data in it. \
+                 Either use it as it is: declare it 'external: true' in the stack file (volumes: {}: {{external: true, name: {name}}}); \
+                 or remove or rename it ('docker volume rm {name}') and devstack creates its own",
+                labels::PROJECT,
+                key.as_deref().unwrap_or("KEY"),
+            ),
+            Refusal::NotOurs { kind, name, .. } => write!(
+                f,
+                "{kind} '{name}' exists but was not created by devstack (it has no '{}' label of this project), so devstack will not attach services to it: they could reach whatever else is on it. \
+                 Either remove or rename it ('docker {kind} rm {name}') and devstack creates its own, \
+                 or give this stack another project name ('name:' in the file, or -p NAME)",
+                labels::PROJECT,
+            ),
+            Refusal::OtherDirectory {
+                kind,
+                name,
+                dir,
+                here,
+                project,
+            } => write!(
+                f,
+                "project '{project}' belongs to another directory: {kind} '{name}' was created from '{dir}', and this stack file is in '{here}'. \
+                 Two directories with the same name make one project, so devstack leaves that one's objects alone. \
+                 Give this stack its own name ('name:' in the file, or -p NAME); or, if it is the same project moved here, run again with -p {project} or --force"
+            ),
+        }
+    }
+}
+
+/// Whether an object's labels make it this project's (devstack's label, or Compose's
+/// for a project `docker compose` created).
+fn labelled_ours(project: &str, object_labels: &BTreeMap<String, String>) -> bool {
+    [labels::PROJECT, labels::COMPOSE_PROJECT]
+        .iter()
+        .any(|l| object_labels.get(*l).map(String::as_str) == Some(project))
+}
+
+/// The objects of the stack's names that must not be touched: a network or a
+/// non-external volume that devstack did not create, and — unless
+/// `adopt_other_directory` — anything of this project created from another directory
+/// (an object without the directory label predates it and counts as this one's).
+pub fn ownership(stack: &Stack, observed: &Observed, adopt_other_directory: bool) -> Vec<Refusal> {
+    let project = stack.project.as_str();
+    let here = stack.dir.display().to_string();
+    let mut refusals = Vec::new();
+    let other = |kind: &'static str, name: &str, l: &BTreeMap<String, String>| match l
+        .get(labels::COMPOSE_WORKING_DIR)
+    {
+        Some(dir) if !adopt_other_directory && *dir != here => Some(Refusal::OtherDirectory {
+            kind,
+            name: name.to_string(),
+            dir: dir.clone(),
+            here: here.clone(),
+            project: project.to_string(),
+        }),
+        _ => None,
+    };
+    if observed.network.is_some() {
+        let name = stack.project.network_name();
+        if !labelled_ours(project, &observed.network_labels) {
+            refusals.push(Refusal::NotOurs {
+                kind: "network",
+                name,
+                key: None,
+            });
+        } else if let Some(r) = other("network", &name, &observed.network_labels) {
+            refusals.push(r);
+        }
+    }
+    for v in stack.volumes.values().filter(|v| !v.external) {
+        let Some(seen) = observed.volumes.get(&v.name) else {
+            continue;
+        };
+        if !labelled_ours(project, &seen.labels) {
+            refusals.push(Refusal::NotOurs {
+                kind: "volume",
+                name: v.name.clone(),
+                key: Some(v.key.clone()),
+            });
+        } else if let Some(r) = other("volume", &v.name, &seen.labels) {
+            refusals.push(r);
+        }
+    }
+    for c in &observed.containers {
+        if let Some(r) = other("container", &c.name, &c.labels) {
+            refusals.push(r);
+        }
+    }
+    refusals
 }

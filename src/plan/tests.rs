@@ -78,6 +78,7 @@ fn container(stack: &Stack, svc: &str, state: ContainerState, exit: Option<i64>)
 fn converged(stack: &Stack) -> Observed {
     Observed {
         network: Some("net".into()),
+        network_labels: BTreeMap::new(),
         volumes: stack
             .volumes
             .values()
@@ -462,4 +463,54 @@ fn renaming_a_volume_recreates_its_users() {
             ..
         }
     ));
+}
+
+#[test]
+fn ownership_refuses_foreign_names_and_other_directories() {
+    let s = stack(vec![service("db", "postgres")], &["pgdata"]);
+    let mut observed = converged(&s);
+    let ours = |dir: Option<&str>| {
+        let mut l = BTreeMap::from([(labels::PROJECT.to_string(), "demo".to_string())]);
+        if let Some(d) = dir {
+            l.insert(labels::COMPOSE_WORKING_DIR.to_string(), d.to_string());
+        }
+        l
+    };
+    observed.network_labels = ours(Some("/p"));
+    for v in observed.volumes.values_mut() {
+        v.labels = ours(Some("/p"));
+    }
+    assert_eq!(
+        ownership(&s, &observed, false),
+        vec![],
+        "all ours, from here"
+    );
+
+    // Unlabelled objects with our names: refused whatever -p says.
+    let mut foreign = observed.clone();
+    foreign.network_labels = BTreeMap::new();
+    foreign.volumes.get_mut("demo_pgdata").unwrap().labels = BTreeMap::new();
+    let refusals = ownership(&s, &foreign, true);
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    let text = refusals[1].to_string();
+    assert!(
+        text.contains("volume 'demo_pgdata' exists but was not created by devstack")
+            && text.contains("external: true"),
+        "{text}"
+    );
+
+    // Another directory's objects: refused unless adopted (-p / --force).
+    let mut other = observed.clone();
+    other.containers[0]
+        .labels
+        .insert(labels::COMPOSE_WORKING_DIR.into(), "/elsewhere/p".into());
+    let refusals = ownership(&s, &other, false);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(refusals[0].to_string().contains("'/elsewhere/p'"));
+    assert_eq!(ownership(&s, &other, true), vec![]);
+
+    // Objects from before the directory label existed count as this directory's.
+    let mut old = observed;
+    old.network_labels = ours(None);
+    assert_eq!(ownership(&s, &old, false), vec![]);
 }

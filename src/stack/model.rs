@@ -87,6 +87,9 @@ pub struct StackSettings {
     pub log_lines: Option<usize>,
     /// Quiet period before a watch action fires.
     pub debounce: Option<Duration>,
+    /// How long a service without a healthcheck must stay running before `up` calls it
+    /// ready (default 1 s); a service's own `settle` wins.
+    pub settle: Option<Duration>,
     /// Values of secret-looking variables that interpolation may have put anywhere in
     /// the file (not only under a secret-looking key), for output to mask. Kept here
     /// rather than on `Stack` so code that builds a `Stack` by hand is unaffected.
@@ -474,7 +477,7 @@ pub struct PortBinding {
 
 impl PortBinding {
     pub fn is_loopback(&self) -> bool {
-        self.host_ip == "127.0.0.1" || self.host_ip == "::1" || self.host_ip == "localhost"
+        crate::model::is_loopback_ip(&self.host_ip)
     }
 }
 
@@ -562,6 +565,8 @@ pub struct ServiceSettings {
     pub restart_on_change: bool,
     /// `console: psql` marks a database service for `devstack db`.
     pub console: Option<String>,
+    /// Overrides the stack's `settle` for this service.
+    pub settle: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

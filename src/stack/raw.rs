@@ -248,6 +248,7 @@ pub(crate) struct RawWatch {
 pub(crate) struct RawServiceSettings {
     pub restart_on_change: Option<Flag>,
     pub console: Option<Text>,
+    pub settle: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -293,6 +294,7 @@ impl RawExternal {
 pub(crate) struct RawStackSettings {
     pub log_lines: Option<Count>,
     pub debounce: Option<Text>,
+    pub settle: Option<Text>,
 }
 
 /// A scalar (string, number or boolean) kept as its text.

@@ -49,6 +49,9 @@ pub fn render_config(stack: &Stack, show_secrets: bool) -> String {
     if let Some(d) = stack.settings.debounce {
         settings.insert("debounce".into(), json!(format_duration(d)));
     }
+    if let Some(d) = stack.settings.settle {
+        settings.insert("settle".into(), json!(format_duration(d)));
+    }
     if !settings.is_empty() {
         top.insert("x-devstack".into(), Value::Object(settings));
     }
@@ -206,6 +209,9 @@ fn service(s: &Service, show: bool) -> Value {
         }
         if let Some(c) = &s.settings.console {
             xm.insert("console".into(), json!(c));
+        }
+        if let Some(d) = s.settings.settle {
+            xm.insert("settle".into(), json!(format_duration(d)));
         }
         m.insert("x-devstack".into(), Value::Object(xm));
     }

@@ -189,9 +189,14 @@ fn resolve_settings(
         Some(t) => Some(duration(cx, &t.0, &path.key("debounce"))?),
         None => None,
     };
+    let settle = match raw.settle {
+        Some(t) => Some(duration(cx, &t.0, &path.key("settle"))?),
+        None => None,
+    };
     Ok(StackSettings {
         log_lines,
         debounce,
+        settle,
         secret_values: SecretValues::default(),
     })
 }
@@ -394,9 +399,14 @@ fn resolve_service(
                 }
                 None => None,
             };
+            let settle = match s.settle {
+                Some(t) => Some(duration(cx, &t.0, &path.key("x-devstack").key("settle"))?),
+                None => None,
+            };
             ServiceSettings {
                 restart_on_change: s.restart_on_change.is_some_and(|f| f.0),
                 console,
+                settle,
             }
         }
         None => ServiceSettings::default(),

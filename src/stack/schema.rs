@@ -252,13 +252,13 @@ const VOLUME: Rules = Rules {
 };
 
 const STACK_SETTINGS: Rules = Rules {
-    supported: &["log_lines", "debounce"],
+    supported: &["log_lines", "debounce", "settle"],
     unsupported: &[],
     extensions: false,
 };
 
 const SERVICE_SETTINGS: Rules = Rules {
-    supported: &["restart_on_change", "console"],
+    supported: &["restart_on_change", "console", "settle"],
     unsupported: &[],
     extensions: false,
 };

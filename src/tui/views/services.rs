@@ -202,7 +202,7 @@ fn ports_cell(row: &ServiceRow) -> Cell {
     match &row.container {
         Some(c) if !c.ports.is_empty() => {
             for p in dedupe(&c.ports) {
-                let loopback = p.host_ip == "127.0.0.1" || p.host_ip == "::1";
+                let loopback = p.is_loopback();
                 push(
                     port_text(
                         &p.host_ip,
