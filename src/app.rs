@@ -49,6 +49,9 @@ pub struct AppConfig {
     pub watch: bool,
     /// `--stats-file`: append the loop's [`Counters`] here once a second.
     pub stats_file: Option<PathBuf>,
+    /// The command line that names this stack (`devstack -p h1`), for the hints the UI
+    /// and its quit message give.
+    pub cli: String,
 }
 
 /// What the user left the UI with.
@@ -56,6 +59,8 @@ pub struct AppConfig {
 pub enum Outcome {
     Quit {
         stopped: bool,
+        /// The `up` this UI ran failed (the process exits non-zero).
+        up_failed: bool,
     },
     /// SIGTERM or SIGHUP.
     Signalled,
@@ -67,6 +72,8 @@ pub enum Handoff {
     Exec {
         service: ServiceName,
         request: ExecRequest,
+        /// A command (`X`), not a shell: keep its output on screen until a key.
+        hold: bool,
     },
     Quit {
         stopped: bool,
@@ -138,6 +145,10 @@ impl App {
         );
         state.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         state.endpoints = endpoint_rows(&stack);
+        state.cli = config.cli.clone();
+        if config.up.is_some() {
+            state.up = tui::UpState::Running;
+        }
         let (engine_tx, engine_rx) = mpsc::channel(1024);
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let stack = Arc::new(stack);
@@ -148,14 +159,8 @@ impl App {
             if let Some((options, timeout)) = up {
                 let result =
                     commands::converge_with(&engine2, &stack2, options, timeout, tx.clone()).await;
-                let (level, message) = match result {
-                    Ok(_) => (
-                        NoticeLevel::Info,
-                        format!("{}: all services ready", stack2.project),
-                    ),
-                    Err(e) => (NoticeLevel::Error, format!("up failed: {e}")),
-                };
-                let _ = tx.send(EngineEvent::Notice { level, message }).await;
+                let error = result.err().map(|e| e.to_string());
+                let _ = tx.send(EngineEvent::UpFinished { error }).await;
             }
             // Watching starts once the stack is up, so a save during `up` does not
             // restart a container that is still being created.
@@ -318,6 +323,7 @@ impl App {
                 engine.start(&stack, &s).await.map_err(|e| e.to_string())
             }),
             Command::Exec { service, command } => {
+                let hold = command.is_some();
                 let request = ExecRequest {
                     cmd: command
                         .map(|c| vec!["sh".to_string(), "-c".to_string(), c])
@@ -326,7 +332,11 @@ impl App {
                     stdin: true,
                     ..ExecRequest::default()
                 };
-                return Some(Handoff::Exec { service, request });
+                return Some(Handoff::Exec {
+                    service,
+                    request,
+                    hold,
+                });
             }
             Command::DbConsole(service) => {
                 let console = self.stack.services.get(&service).map(console_for)?;
@@ -336,7 +346,11 @@ impl App {
                     stdin: true,
                     ..ExecRequest::default()
                 };
-                return Some(Handoff::Exec { service, request });
+                return Some(Handoff::Exec {
+                    service,
+                    request,
+                    hold: false,
+                });
             }
             Command::Reset { volumes } => {
                 let tx = self.engine_tx.clone();
@@ -443,13 +457,10 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
     };
     while let Some(o) = outcomes.recv().await {
         let (level, message) = match &o.result {
+            // `what` names the service already ("pipeline: restarted after …").
             Ok(what) => (
                 NoticeLevel::Info,
-                format!(
-                    "{}: {what} ({} ms after the save)",
-                    o.service,
-                    o.since_save.as_millis()
-                ),
+                format!("{what} ({} ms after the save)", o.since_save.as_millis()),
             ),
             Err(e) => (NoticeLevel::Error, format!("{}: {e}", o.service)),
         };
@@ -487,9 +498,16 @@ pub async fn run(
         drop(input);
         match step {
             Step::Exit(outcome) => break outcome,
-            Step::Exec { service, request } => {
+            Step::Exec {
+                service,
+                request,
+                hold,
+            } => {
                 guard.suspend()?;
                 let result = run_exec(&app, &service, request).await;
+                if hold {
+                    hold_output(&service, &result).await?;
+                }
                 guard.resume()?;
                 let size = guard.terminal().size()?;
                 app.handle(Event::Resize(size.width, size.height));
@@ -499,10 +517,45 @@ pub async fn run(
     };
     app.finish().await;
     drop(guard);
-    if let Outcome::Quit { stopped } = outcome {
+    if let Outcome::Quit { stopped, .. } = outcome {
         println!("{}", tui::quit_message(&app.state, stopped));
     }
     Ok(outcome)
+}
+
+/// The line under a command's output (`X`): how it ended and what returns to the UI.
+pub fn exec_footer(service: &ServiceName, result: &Result<i64, String>) -> String {
+    let how = match result {
+        Ok(0) => "exited with code 0".to_string(),
+        Ok(code) => format!("exited with code {code}"),
+        Err(e) => format!("failed: {e}"),
+    };
+    format!("devstack: the command in '{service}' {how} — press any key to return to the UI")
+}
+
+/// Keeps a command's output on the normal screen until a key is pressed (as lazydocker
+/// does): without it the UI would cover the output the moment the command ends.
+async fn hold_output(
+    service: &ServiceName,
+    result: &Result<i64, String>,
+) -> Result<(), crate::commands::Error> {
+    println!("\r\n{}", exec_footer(service, result));
+    crossterm::terminal::enable_raw_mode()?;
+    let mut input = EventStream::new();
+    let waited = loop {
+        match input.next().await {
+            Some(Ok(TermEvent::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => {
+                break Ok(());
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        }
+    };
+    drop(input);
+    // The guard's resume sets raw mode again; this only undoes ours on every path.
+    crossterm::terminal::disable_raw_mode()?;
+    Ok(waited?)
 }
 
 async fn run_exec(
@@ -534,6 +587,7 @@ enum Step {
     Exec {
         service: ServiceName,
         request: ExecRequest,
+        hold: bool,
     },
 }
 
@@ -587,8 +641,21 @@ where
             handoff = handoff.or(asked);
         }
         match handoff {
-            Some(Handoff::Quit { stopped }) => return Ok(Step::Exit(Outcome::Quit { stopped })),
-            Some(Handoff::Exec { service, request }) => return Ok(Step::Exec { service, request }),
+            Some(Handoff::Quit { stopped }) => {
+                let up_failed = matches!(app.state.up, tui::UpState::Failed(_));
+                return Ok(Step::Exit(Outcome::Quit { stopped, up_failed }));
+            }
+            Some(Handoff::Exec {
+                service,
+                request,
+                hold,
+            }) => {
+                return Ok(Step::Exec {
+                    service,
+                    request,
+                    hold,
+                });
+            }
             None => {}
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);

@@ -233,6 +233,7 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
     let ui = UiOptions {
         log_lines: args.log_lines,
         stats_file: args.stats_file.clone(),
+        cli: output::command_prefix(global),
     };
     run_ui(engine, stack, ui, Some((options, timeout))).await
 }
@@ -243,6 +244,7 @@ async fn tui(global: &GlobalArgs, args: &TuiArgs) -> Result<u8, Error> {
     let ui = UiOptions {
         log_lines: args.log_lines,
         stats_file: args.stats_file.clone(),
+        cli: output::command_prefix(global),
     };
     run_ui(engine, stack, ui, None).await
 }
@@ -251,6 +253,8 @@ async fn tui(global: &GlobalArgs, args: &TuiArgs) -> Result<u8, Error> {
 struct UiOptions {
     log_lines: Option<usize>,
     stats_file: Option<PathBuf>,
+    /// `devstack` with the global flags that name this stack.
+    cli: String,
 }
 
 async fn run_ui(
@@ -267,8 +271,13 @@ async fn run_ui(
         up,
         watch: true,
         stats_file: ui.stats_file,
+        cli: ui.cli,
     };
     match crate::app::run(engine, stack, config).await? {
+        // `devstack up` whose up failed reports it, as `up --detach` does.
+        crate::app::Outcome::Quit {
+            up_failed: true, ..
+        } => Ok(1),
         crate::app::Outcome::Quit { .. } => Ok(0),
         // 128 + signal number, as shells report a process ended by a signal.
         crate::app::Outcome::Signalled => Ok(143),

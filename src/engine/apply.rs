@@ -831,16 +831,10 @@ impl Engine {
                     }
                 }
             }
-            if let Ok(detail) = self.inspect_raw(&id.0, Some(service)).await {
-                let probe = detail
-                    .state
-                    .and_then(|s| s.health)
-                    .and_then(|h| h.log)
-                    .and_then(|l| l.into_iter().last())
-                    .and_then(|r| r.output);
-                if probe.is_some() {
-                    health_output = probe;
-                }
+            if let Ok(detail) = self.inspect_raw(&id.0, Some(service)).await
+                && let Some(summary) = super::track::last_probe_summary(&detail)
+            {
+                health_output = Some(summary);
             }
         }
         Error::Unhealthy {

@@ -16,7 +16,8 @@ use crate::model::{
 
 use super::keymap::{self, Action};
 use super::state::{
-    AppState, ContainerStats, Daemon, Focus, HealthLog, Mode, PendingAction, Prompt, Scroll, Status,
+    About, AppState, ContainerStats, Daemon, Focus, HealthLog, Mode, PendingAction, Prompt, Scroll,
+    Status, UpState,
 };
 use super::views;
 
@@ -109,11 +110,7 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             };
             let before = (uptimes(state), state.notices.len());
             state.now_unix = now_unix;
-            state.notices.retain(|n| match n.level {
-                NoticeLevel::Info => now_unix - n.at_unix < INFO_SECS,
-                NoticeLevel::Warning => now_unix - n.at_unix < WARNING_SECS,
-                NoticeLevel::Error => true,
-            });
+            expire_notices(state);
             if (uptimes(state), state.notices.len()) != before {
                 state.dirty = true;
             }
@@ -136,16 +133,53 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
     }
 }
 
-/// What the app prints on the normal screen after quitting.
-pub fn quit_message(state: &AppState, stop_stack: bool) -> String {
-    if stop_stack {
-        format!("devstack: stopped the stack '{}'.", state.project)
-    } else {
-        format!(
-            "devstack: the stack '{}' is still running. 'devstack tui' reopens this view; 'devstack down' stops it.",
-            state.project
+/// Drops the notices whose time is up, and errors that are no longer true.
+fn expire_notices(state: &mut AppState) {
+    let now = state.now_unix;
+    let ready = stack_ready(state);
+    state.notices.retain(|n| match (n.level, &n.about) {
+        (NoticeLevel::Info, _) => now - n.at_unix < INFO_SECS,
+        (NoticeLevel::Warning, _) => now - n.at_unix < WARNING_SECS,
+        (NoticeLevel::Error, Some(About::UpFailed)) => !ready,
+        (NoticeLevel::Error, None) => true,
+    });
+}
+
+/// Every service runs (healthy, when it has a healthcheck) or finished with code 0.
+fn stack_ready(state: &AppState) -> bool {
+    state.services.iter().all(|r| {
+        matches!(
+            r.status(),
+            Status::Running | Status::Healthy | Status::Exited(0)
         )
+    })
+}
+
+/// What the app prints on the normal screen after quitting: what runs now, and the
+/// exact commands (with the `-p`/`-f` this UI was opened with) that reopen or stop it.
+pub fn quit_message(state: &AppState, stop_stack: bool) -> String {
+    let (cli, project) = (&state.cli, &state.project);
+    let failed = match &state.up {
+        UpState::Failed(reason) => format!("devstack: up failed: {reason}\n"),
+        _ => String::new(),
+    };
+    if stop_stack {
+        return format!("{failed}devstack: stopped the stack '{project}'.");
     }
+    let running = state
+        .services
+        .iter()
+        .filter(|r| r.status().is_running() || r.status() == Status::Restarting)
+        .count();
+    if running == 0 {
+        return format!(
+            "{failed}devstack: nothing of the stack '{project}' is running. '{cli} up' starts it."
+        );
+    }
+    format!(
+        "{failed}devstack: the stack '{project}' is still running ({running} of {} services). '{cli} tui' reopens this view; '{cli} down' stops it.",
+        state.services.len()
+    )
 }
 
 fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
@@ -184,6 +218,34 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
         }
         Mode::Search(_) | Mode::Filter(_) | Mode::ExecPrompt { .. } => {
             on_prompt_key(state, k, ctrl_c)
+        }
+        Mode::Messages { scroll } => {
+            let scroll = *scroll;
+            let (_, rows) = views::logs_viewport(state);
+            let page = rows.max(2) - 1;
+            let max = views::messages::max_scroll(state);
+            let next = match k.code {
+                KeyCode::Char('j') | KeyCode::Down => Some(scroll + 1),
+                KeyCode::Char('k') | KeyCode::Up => Some(scroll.saturating_sub(1)),
+                KeyCode::PageDown | KeyCode::Char(' ') => Some(scroll + page),
+                KeyCode::PageUp => Some(scroll.saturating_sub(page)),
+                KeyCode::Char('g') | KeyCode::Home => Some(0),
+                KeyCode::Char('G') | KeyCode::End => Some(max),
+                _ => None,
+            };
+            match next {
+                Some(n) => state.mode = Mode::Messages { scroll: n.min(max) },
+                None if ctrl_c
+                    || matches!(
+                        k.code,
+                        KeyCode::Esc | KeyCode::Enter | KeyCode::Char('m' | 'q')
+                    ) =>
+                {
+                    state.mode = Mode::Normal;
+                }
+                None => state.dirty = false,
+            }
+            Vec::new()
         }
     }
 }
@@ -389,8 +451,9 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         }
         Action::ShowAllLogs => set_scope(state, Scope::All),
         Action::Restart => {
-            if let Some(row) = state.selected_row() {
+            if let Some(row) = state.services.get_mut(state.selected) {
                 let name = row.name.clone();
+                mark_stopping(row);
                 state.notify(NoticeLevel::Info, format!("restarting '{name}'"));
                 return vec![Command::Restart(name)];
             }
@@ -399,7 +462,14 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
             if let Some(row) = state.selected_row() {
                 let name = row.name.clone();
                 return match row.status() {
+                    Status::Stopping => {
+                        state.notify(NoticeLevel::Info, format!("'{name}' is already stopping"));
+                        Vec::new()
+                    }
                     s if s.is_running() || matches!(s, Status::Restarting | Status::Paused) => {
+                        if let Some(row) = state.services.get_mut(state.selected) {
+                            mark_stopping(row);
+                        }
                         state.notify(NoticeLevel::Info, format!("stopping '{name}'"));
                         vec![Command::Stop(name)]
                     }
@@ -524,10 +594,32 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
             }
         }
         Action::Help => state.mode = Mode::Help,
+        Action::Messages => {
+            if state.history.is_empty() {
+                state.notify(NoticeLevel::Info, "no messages yet");
+            } else {
+                // Opened at the end: the newest message is the one just seen.
+                state.mode = Mode::Messages { scroll: 0 };
+                let max = views::messages::max_scroll(state);
+                state.mode = Mode::Messages { scroll: max };
+            }
+        }
         Action::Quit => return vec![Command::Quit { stop_stack: false }],
         Action::StopAndQuit => state.mode = Mode::Confirm(PendingAction::StopAndQuit),
     }
     Vec::new()
+}
+
+/// A stop or restart was asked for: the row shows "stopping" until its container stops
+/// (or is replaced), however long the container takes over its stop signal.
+fn mark_stopping(row: &mut super::state::ServiceRow) {
+    if let Some(c) = row
+        .container
+        .as_ref()
+        .filter(|c| c.state == ContainerState::Running)
+    {
+        row.stopping = Some(c.id.clone());
+    }
 }
 
 /// The selected service's name if it runs; otherwise says why not (exec needs it).
@@ -748,9 +840,31 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
             };
             let prev = row.container.take();
             let last_id = row.last_container_id.replace(info.id.clone());
+            let new_container = last_id.as_ref().is_some_and(|id| *id != info.id);
+            let new_run = new_container
+                || prev
+                    .as_ref()
+                    .is_some_and(|p| p.started_at != info.started_at);
+            // Everything shown about a service describes its current container's current
+            // run: probe results, a stop under way, a failure of an earlier attempt.
+            if new_run {
+                row.health_log = None;
+            }
+            if new_run || info.state != ContainerState::Running {
+                row.stopping = None;
+            }
+            let ready = info.state == ContainerState::Running
+                && matches!(info.health, Health::Healthy | Health::None);
+            match &row.progress {
+                Some(Progress::Failed { .. }) if new_container || ready => row.progress = None,
+                Some(Progress::WaitingHealthy { .. }) if info.health != Health::Starting => {
+                    row.progress = None
+                }
+                _ => {}
+            }
             let mut markers: Vec<(i64, String)> = Vec::new();
             let started_nanos = info.started_at.map(|s| s.saturating_mul(1_000_000_000));
-            if last_id.as_ref().is_some_and(|id| *id != info.id) {
+            if new_container {
                 markers.push((
                     started_nanos.unwrap_or(0),
                     format!("— new container {} —", info.id.short()),
@@ -780,6 +894,7 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
                 row.health_log = None;
             }
             row.container = Some(info);
+            expire_notices(state);
             for (ts, text) in markers {
                 // A marker goes after what the old container printed: no earlier than
                 // its last line (the store keeps order, this keeps the shown time sane).
@@ -797,13 +912,17 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
         }
         EngineEvent::HealthLog {
             service,
+            container,
             failing_streak,
-            output,
+            probe,
         } => {
-            if let Some(row) = state.row_mut(&service) {
+            // A late report about a replaced container must not describe the new one.
+            if let Some(row) = state.row_mut(&service)
+                && row.container.as_ref().is_some_and(|c| c.id == container)
+            {
                 row.health_log = Some(HealthLog {
                     failing_streak,
-                    output,
+                    probe,
                 });
             }
         }
@@ -833,6 +952,32 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
                 })
                 .collect();
             return vec![Command::ResumeLogs(resume)];
+        }
+        EngineEvent::UpFinished { error } => {
+            // `up` is over: nothing pulls, builds or waits any more. A row that failed
+            // keeps its reason until its container shows otherwise.
+            for row in &mut state.services {
+                if !matches!(row.progress, Some(Progress::Failed { .. })) {
+                    row.progress = None;
+                }
+            }
+            match error {
+                None => {
+                    state.up = UpState::Ready;
+                    state.notify(
+                        NoticeLevel::Info,
+                        format!("{}: all services ready", state.project),
+                    );
+                }
+                Some(reason) => {
+                    state.notify_about(
+                        NoticeLevel::Error,
+                        format!("up failed: {reason}"),
+                        Some(About::UpFailed),
+                    );
+                    state.up = UpState::Failed(reason);
+                }
+            }
         }
         EngineEvent::Notice { level, message } => state.notify(level, message),
     }
