@@ -305,10 +305,24 @@ pub enum Progress {
         retries: u32,
         last_output: Option<String>,
     },
+    /// Created and started (or kept): its own step of `up` is done.
     Done,
+    /// Ready, as `up --detach` waits for it (said after `Done`, once it is).
+    Ready(Readiness),
     Failed {
         reason: String,
     },
+}
+
+/// How a service became ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Its healthcheck passed.
+    Healthy,
+    /// Running, and it has no healthcheck.
+    Running,
+    /// A job that finished with exit code 0.
+    Completed,
 }
 
 /// Messages from the engine's background tasks to whoever shows the stack (CLI or TUI).

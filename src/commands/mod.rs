@@ -420,13 +420,21 @@ pub fn progress_text(p: &Progress) -> String {
             retries,
             last_output,
         } => {
-            let mut s = format!("waiting healthy ({probes}/{retries} probes)");
+            let _ = retries;
+            let mut s = format!("waiting healthy (probe {probes})");
             if let Some(out) = last_output.as_deref().filter(|o| !o.trim().is_empty()) {
                 s.push_str(&format!(" — last probe: {}", out.trim()));
             }
             s
         }
-        Progress::Done => "ready".into(),
+        // The container runs; whether the service is ready comes next (`Ready`).
+        Progress::Done => "started".into(),
+        Progress::Ready(how) => match how {
+            crate::model::Readiness::Healthy => "healthy",
+            crate::model::Readiness::Running => "running (no healthcheck)",
+            crate::model::Readiness::Completed => "completed",
+        }
+        .into(),
         Progress::Failed { reason } => format!("failed: {reason}"),
     }
 }

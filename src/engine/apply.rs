@@ -21,7 +21,7 @@ use super::track::{
 };
 use super::{Engine, Error, LogOptions};
 use crate::model::{
-    ContainerId, ContainerState, EngineEvent, Health, Progress, ServiceName, Stream,
+    ContainerId, ContainerState, EngineEvent, Health, Progress, Readiness, ServiceName, Stream,
     current_container,
 };
 use crate::plan::{Change, Plan, ServicePlan, SetupAction};
@@ -728,7 +728,14 @@ impl Engine {
                     match readiness(status, expect(name)) {
                         GateStatus::Met => {
                             if done.insert(name.clone()) {
-                                newly_ready.push(name.clone());
+                                let how = match status {
+                                    Some(s) if s.health == Health::Healthy => Readiness::Healthy,
+                                    Some(s) if s.state == Some(ContainerState::Running) => {
+                                        Readiness::Running
+                                    }
+                                    _ => Readiness::Completed,
+                                };
+                                newly_ready.push((name.clone(), how));
                             }
                         }
                         GateStatus::Failed(reason) => {
@@ -745,8 +752,8 @@ impl Engine {
                 (failed, pending)
             };
             // Sent after the board's borrow ends: a full channel must not block its writer.
-            for name in &newly_ready {
-                emit(&events, name, Progress::Done).await;
+            for (name, how) in &newly_ready {
+                emit(&events, name, Progress::Ready(*how)).await;
             }
             if let Some((service, reason, status)) = failed {
                 let err = self.not_ready(&service, reason, status.as_ref()).await;

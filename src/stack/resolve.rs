@@ -190,6 +190,7 @@ fn resolve_settings(
         log_lines,
         debounce,
         secret_values: SecretValues::default(),
+        port_variables: BTreeMap::new(),
     })
 }
 

@@ -826,7 +826,7 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
     match e {
         EngineEvent::Progress { service, progress } => {
             if let Some(row) = state.row_mut(&service) {
-                row.progress = if progress == Progress::Done {
+                row.progress = if matches!(progress, Progress::Done | Progress::Ready(_)) {
                     None
                 } else {
                     Some(progress)

@@ -292,7 +292,7 @@ pub fn info_text(state: &AppState, row: &ServiceRow) -> Option<(String, Style)> 
         Some(Progress::Failed { reason }) => {
             Some((format!("failed: {}", one_line(reason)), style::ERROR))
         }
-        Some(Progress::Done) | None => match row.status() {
+        Some(Progress::Done | Progress::Ready(_)) | None => match row.status() {
             Status::Unhealthy => row.health_log.as_ref().and_then(|h| {
                 let p = h.probe.as_ref()?;
                 Some((
