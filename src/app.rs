@@ -456,14 +456,7 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
         }
     };
     while let Some(o) = outcomes.recv().await {
-        let (level, message) = match &o.result {
-            // `what` names the service already ("pipeline: restarted after …").
-            Ok(what) => (
-                NoticeLevel::Info,
-                format!("{what} ({} ms after the save)", o.since_save.as_millis()),
-            ),
-            Err(e) => (NoticeLevel::Error, format!("{}: {e}", o.service)),
-        };
+        let (level, message) = watch_notice(&o);
         if tx
             .send(EngineEvent::Notice { level, message })
             .await
@@ -473,6 +466,18 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
         }
     }
     watcher.abort();
+}
+
+/// The notice for one watch action.
+fn watch_notice(o: &commands::live::WatchOutcome) -> (NoticeLevel, String) {
+    match &o.result {
+        // `what` names the service already ("pipeline: restarted after …").
+        Ok(what) => (
+            NoticeLevel::Info,
+            format!("{what} ({} ms after the save)", o.since_save.as_millis()),
+        ),
+        Err(e) => (NoticeLevel::Error, format!("{}: {e}", o.service)),
+    }
 }
 
 /// Runs the UI on the real terminal until the user quits or a signal arrives.
@@ -685,6 +690,38 @@ mod tests {
 
     use super::*;
     use crate::stack::{LoadOptions, load_str};
+
+    /// Issue 14: the restart notice read "pipeline: pipeline: restarted …".
+    #[test]
+    fn a_watch_notice_names_the_service_once() {
+        let outcome = commands::live::WatchOutcome {
+            service: ServiceName::new("pipeline"),
+            result: Ok("pipeline: restarted after change to src/load.py".into()),
+            since_save: Duration::from_millis(120),
+            own: Duration::from_millis(20),
+            issued: Duration::from_millis(100),
+        };
+        assert_eq!(
+            watch_notice(&outcome),
+            (
+                NoticeLevel::Info,
+                "pipeline: restarted after change to src/load.py (120 ms after the save)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn the_line_under_a_commands_output_says_how_it_ended_and_what_returns() {
+        let web = ServiceName::new("web");
+        assert_eq!(
+            exec_footer(&web, &Ok(3)),
+            "devstack: the command in 'web' exited with code 3 — press any key to return to the UI"
+        );
+        assert!(
+            exec_footer(&web, &Err("no such container".into()))
+                .contains("failed: no such container")
+        );
+    }
 
     #[test]
     fn endpoint_rows_for_the_tui_keep_order_kind_and_no_password() {
