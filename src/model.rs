@@ -380,10 +380,13 @@ pub struct ProbeResult {
 /// What a probe's exit code means, when it is known: curl's codes for a probe that runs
 /// curl (the usual HTTP healthcheck), and the shell's and Docker's own for any probe.
 pub fn probe_exit_meaning(probe_command: &str, code: i64) -> Option<&'static str> {
-    let curl = probe_command
-        .split(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
-        .any(|w| w == "curl");
-    if curl {
+    // A word of the command, also as the last part of a path (`/usr/bin/curl`).
+    let runs = |tool: &str| {
+        probe_command
+            .split(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
+            .any(|w| w == tool)
+    };
+    if runs("curl") {
         let m = match code {
             6 => Some("curl: could not resolve the host"),
             7 => Some("curl: connection refused"),
@@ -396,6 +399,14 @@ pub fn probe_exit_meaning(probe_command: &str, code: i64) -> Option<&'static str
         };
         if m.is_some() {
             return m;
+        }
+    }
+    if runs("pg_isready") {
+        match code {
+            1 => return Some("pg_isready: the server rejects connections (still starting?)"),
+            2 => return Some("pg_isready: no response from the server"),
+            3 => return Some("pg_isready: no attempt made (bad parameters)"),
+            _ => {}
         }
     }
     match code {
@@ -534,5 +545,9 @@ mod tests {
             Some("the probe's command was not found in the image")
         );
         assert_eq!(probe_exit_meaning("true", 1), None);
+        assert_eq!(
+            probe_exit_meaning("CMD-SHELL pg_isready -h 127.0.0.1", 2),
+            Some("pg_isready: no response from the server")
+        );
     }
 }
