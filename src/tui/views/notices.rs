@@ -18,6 +18,7 @@ use super::text::{self, Styled};
 /// Rows one notice takes at most; the `m` overlay has the rest.
 const MAX_ROWS: usize = 3;
 const MORE: &str = " … (m: whole message)";
+const MORE_ERROR: &str = " … (m: whole message, Esc)";
 
 pub fn level_style(level: NoticeLevel) -> (&'static str, Style) {
     match level {
@@ -48,9 +49,15 @@ fn rows(n: &Notice, width: usize) -> Vec<Styled> {
     }
     if pieces.len() > MAX_ROWS {
         pieces.truncate(MAX_ROWS);
+        // An error cut short still says how to dismiss it.
+        let more = if n.level == NoticeLevel::Error {
+            MORE_ERROR
+        } else {
+            MORE
+        };
         if let Some(last) = pieces.last_mut() {
-            let keep = text_w.saturating_sub(MORE.width());
-            *last = format!("{}{MORE}", text::truncate(last, keep).trim_end_matches('…'));
+            let keep = text_w.saturating_sub(more.width());
+            *last = format!("{}{more}", text::truncate(last, keep).trim_end_matches('…'));
         }
     }
     pieces

@@ -492,7 +492,7 @@ fn notices_wrap_at_spaces_under_the_logs_and_point_to_the_whole_message() {
     insta::assert_snapshot!("notices_80x24", screen(&buf));
     let text = screen(&buf);
     assert!(!text.contains('�'), "{text}");
-    assert!(text.contains("(m: whole message)"), "{text}");
+    assert!(text.contains("(m: whole message, Esc)"), "{text}");
     // The last log line is still on screen, above the notices.
     find(&buf, "checkpoint complete");
 
