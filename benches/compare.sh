@@ -4,6 +4,7 @@
 #   benches/compare.sh            # RUNS=5 by default
 #   RUNS=1 LINES_FLOOD=100000 FOLLOW_SECS=3 FLOOD_SECS=5 IDLE_SECS=5 benches/compare.sh   # quick
 #   PARTS=logs,tui benches/compare.sh                                                      # only those
+#   PARTS=crashloop CRASH_SECS=5 NO_BUILD=1 benches/compare.sh                             # one figure
 #
 # Needs a Docker daemon and Debian's busybox-static (for the fixture image; nothing is
 # pulled). Installs Debian's docker-compose when missing, builds devstack in release
@@ -14,9 +15,14 @@
 # (its ingest rate from `--stats-file`, its CPU % and RSS from /proc over FLOOD_SECS) and
 # idle with 5 services (over IDLE_SECS; the TUI runs in a detached tmux session). Prints
 # a table and writes it to benches/results/latest.md. Removes everything it created.
+# The crashloop part measures `logs -f` of a stack whose one service crashes in a loop
+# (`restart: on-failure`) beside a steady one: its CPU % over CRASH_SECS shows that
+# following a stream that keeps ending waits on the daemon rather than spinning (this
+# figure replaced a CPU-time assertion in tests/faults.rs).
 #
-# PARTS (default stacks,logs,tui) picks sections; LINES_FLOOD (1000000), FOLLOW_SECS (5,
-# per run), FLOOD_SECS (30) and IDLE_SECS (30) size them; NO_BUILD=1 skips the build.
+# PARTS (default stacks,logs,tui,crashloop) picks sections; LINES_FLOOD (1000000),
+# FOLLOW_SECS (5, per run), FLOOD_SECS (30), IDLE_SECS (30) and CRASH_SECS (10) size
+# them; NO_BUILD=1 skips the build; DS=path runs another devstack binary.
 #
 # On a live flood the daemon is the bottleneck (dockerd at a full core), and it writes a
 # line more slowly when asked for its timestamp: the peer of `devstack logs -f` and of the
@@ -25,16 +31,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
-PARTS=${PARTS:-stacks,logs,tui}
+PARTS=${PARTS:-stacks,logs,tui,crashloop}
 FOLLOW_SECS=${FOLLOW_SECS:-5}
 FLOOD_SECS=${FLOOD_SECS:-30}
 IDLE_SECS=${IDLE_SECS:-30}
+CRASH_SECS=${CRASH_SECS:-10}
 part() { case ",$PARTS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 SOCK=/var/run/docker.sock
 case "${DOCKER_HOST:-}" in unix://*) SOCK=${DOCKER_HOST#unix://} ;; esac
 IMAGE=devstack-bench:busybox
 WORK=$(mktemp -d /tmp/devstack-bench.XXXXXX)
-DS=$PWD/target/release/devstack
+DS=${DS:-$PWD/target/release/devstack}
 
 api() { curl -fsS --unix-socket "$SOCK" "$@"; }
 now_ns() { date +%s%N; }
@@ -44,7 +51,7 @@ cleanup() {
   for s in $(tmux list-sessions -F '#{session_name}' 2>/dev/null | grep "^devstack-bench-$$-" || true); do
     tmux kill-session -t "$s" 2>/dev/null || true
   done
-  for p in bench3d bench3c bench10d bench10c benchlogd benchflood benchidle; do
+  for p in bench3d bench3c bench10d bench10c benchlogd benchflood benchidle benchcrash; do
     ids=$(api "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3D$p%22%5D%7D" 2>/dev/null \
       | python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))' 2>/dev/null || true)
     for id in $ids; do api -X DELETE "http://localhost/containers/$id?force=1&v=1" >/dev/null 2>&1 || true; done
@@ -277,6 +284,32 @@ print(f"{statistics.median(f) / 1000:.2f} ms" if f else "-")' "$WORK/flood-stats
   tui_stop benchidle
   "$DS" -p benchidle -f "$file" down --volumes >/dev/null 2>&1
   row "TUI idle, 5 services, ${IDLE_SECS}s (budget < 0.3 %, < 15 MB)" "$idle_res" "-" "-"
+fi
+
+# --- logs -f of a crash loop ----------------------------------------------------------
+if part crashloop; then
+  log "logs -f of a crash-looping service beside a steady one for ${CRASH_SECS}s"
+  crashdir=$WORK/crash
+  mkdir -p "$crashdir"
+  cat >"$crashdir/compose.yaml" <<YAML
+services:
+  crashy:
+    image: $IMAGE
+    command: ["sh", "-c", "echo boom; exit 3"]
+    restart: on-failure
+  steady:
+    image: $IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+YAML
+  "$DS" -p benchcrash -f "$crashdir/compose.yaml" up --detach --wait-timeout 10 >/dev/null 2>&1 || true
+  "$DS" -p benchcrash -f "$crashdir/compose.yaml" logs -f --no-color >"$WORK/crash.out" 2>&1 &
+  crash_pid=$!
+  sleep 1
+  crash_res=$(sample_proc "$crash_pid" "$CRASH_SECS")
+  kill "$crash_pid" 2>/dev/null || true
+  wait "$crash_pid" 2>/dev/null || true
+  "$DS" -p benchcrash -f "$crashdir/compose.yaml" down >/dev/null 2>&1
+  row "logs -f of a crash loop + a steady service, ${CRASH_SECS}s (must wait, not spin)" "$crash_res; $(grep -c boom "$WORK/crash.out") 'boom' lines" "-" "-"
 fi
 
 # --- table -------------------------------------------------------------------------

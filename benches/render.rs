@@ -1,5 +1,5 @@
 //! One frame at 250×70 with 100k lines buffered, follow mode and a search active. The
-//! budget in DESIGN.md is < 2 ms a frame.
+//! budget in docs/ARCHITECTURE.md is < 2 ms a frame.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use devstack::logs::{Matcher, Store, StoreConfig};

@@ -20,12 +20,13 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::commands::endpoints::{self, Endpoint};
-use crate::commands::session::console_for;
-use crate::commands::{self, reset};
 use crate::engine::{Engine, ExecRequest, LogOptions};
 use crate::logs::StoreConfig;
 use crate::model::{ContainerId, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName};
+use crate::ops::endpoints::{self, Endpoint};
+use crate::ops::lifecycle::{self, Lifecycle};
+use crate::ops::session::{console_for, running_container};
+use crate::ops::{self, bring_up, live, reset};
 use crate::plan::PlanOptions;
 use crate::stack::Stack;
 use crate::tui::terminal::{Signals, TerminalGuard};
@@ -62,8 +63,8 @@ pub enum Outcome {
         /// The `up` this UI ran failed (the process exits non-zero).
         up_failed: bool,
     },
-    /// SIGTERM or SIGHUP.
-    Signalled,
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT.
+    Signalled(crate::tui::terminal::Signal),
 }
 
 /// A terminal-side effect the loop around [`App`] must carry out.
@@ -89,7 +90,7 @@ struct Follower {
 /// `tui` module knows nothing of stacks' conventions, so they are worded here).
 fn endpoint_rows(stack: &Stack) -> Vec<EndpointRow> {
     let found = endpoints::endpoints(stack);
-    endpoints::rows(&found, &commands::describe_path)
+    endpoints::rows(&found, &ops::describe_path)
         .into_iter()
         .zip(&found)
         .map(|(r, e)| EndpointRow {
@@ -121,6 +122,9 @@ pub struct App {
     stopping: Option<JoinHandle<()>>,
     pub counters: Counters,
     stats_file: Option<StatsFile>,
+    /// Every engine event passes through it before the state sees it: notices, progress
+    /// and health output can quote the daemon's words about values from the file.
+    masker: crate::mask::Masker,
 }
 
 impl Drop for App {
@@ -149,25 +153,21 @@ impl App {
         if config.up.is_some() {
             state.up = tui::UpState::Running;
         }
+        let masker = crate::mask::Masker::for_stack(&stack);
+        for row in &mut state.services {
+            row.image = masker.text(&row.image);
+        }
         let (engine_tx, engine_rx) = mpsc::channel(1024);
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
-        let (up, watch) = (config.up, config.watch);
-        let (engine2, stack2, tx) = (engine.clone(), Arc::clone(&stack), engine_tx.clone());
-        background.push(tokio::spawn(async move {
-            if let Some((options, timeout)) = up {
-                let result =
-                    commands::converge_with(&engine2, &stack2, options, timeout, tx.clone()).await;
-                let error = result.err().map(|e| e.to_string());
-                let _ = tx.send(EngineEvent::UpFinished { error }).await;
-            }
-            // Watching starts once the stack is up, so a save during `up` does not
-            // restart a container that is still being created.
-            if watch {
-                watch_and_report(engine2, stack2, tx).await;
-            }
-        }));
+        background.push(tokio::spawn(up_then_watch(
+            engine.clone(),
+            Arc::clone(&stack),
+            config.up,
+            config.watch,
+            engine_tx.clone(),
+        )));
         let mut app = Self {
             state,
             engine,
@@ -182,6 +182,7 @@ impl App {
             stopping: None,
             counters: Counters::default(),
             stats_file: None,
+            masker,
         };
         app.handle(Event::Tick {
             now_unix: chrono::Utc::now().timestamp(),
@@ -218,6 +219,14 @@ impl App {
     /// Feeds one event to `update` and performs what it asks; terminal hand-offs are
     /// returned for the caller.
     pub fn handle(&mut self, event: Event) -> Vec<Handoff> {
+        let event = match event {
+            Event::Engine(e) => Event::Engine(self.masker.event(e)),
+            Event::ExecFinished { service, result } => Event::ExecFinished {
+                service,
+                result: result.map_err(|e| self.masker.text(&e)),
+            },
+            other => other,
+        };
         if let Event::Logs(batch) = &event {
             self.counters.lines_ingested += batch.len() as u64;
         }
@@ -311,17 +320,10 @@ impl App {
     }
 
     fn perform(&mut self, command: Command) -> Option<Handoff> {
-        let (engine, stack) = (self.engine.clone(), Arc::clone(&self.stack));
         match command {
-            Command::Restart(s) => self.notify_on_error(format!("restart '{s}'"), async move {
-                engine.restart(&stack, &s).await.map_err(|e| e.to_string())
-            }),
-            Command::Stop(s) => self.notify_on_error(format!("stop '{s}'"), async move {
-                engine.stop(&stack, &s).await.map_err(|e| e.to_string())
-            }),
-            Command::Start(s) => self.notify_on_error(format!("start '{s}'"), async move {
-                engine.start(&stack, &s).await.map_err(|e| e.to_string())
-            }),
+            Command::Restart(s) => self.lifecycle(s, Lifecycle::Restart),
+            Command::Stop(s) => self.lifecycle(s, Lifecycle::Stop),
+            Command::Start(s) => self.lifecycle(s, Lifecycle::Start),
             Command::Exec { service, command } => {
                 let hold = command.is_some();
                 let request = ExecRequest {
@@ -352,43 +354,10 @@ impl App {
                     hold: false,
                 });
             }
-            Command::Reset { volumes } => {
-                let tx = self.engine_tx.clone();
-                self.notify_on_error("reset".into(), async move {
-                    let plan =
-                        reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
-                    reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let _ = tx
-                        .send(EngineEvent::Notice {
-                            level: NoticeLevel::Info,
-                            message: "reset done: volumes recreated, services ready".into(),
-                        })
-                        .await;
-                    Ok(())
-                });
-            }
-            Command::Quit { stop_stack } => {
-                if !stop_stack {
-                    return Some(Handoff::Quit { stopped: false });
-                }
-                let tx = self.engine_tx.clone();
-                self.stopping = Some(tokio::spawn(async move {
-                    let stops = stack.services.keys().map(|s| engine.stop(&stack, s));
-                    for r in futures_util::future::join_all(stops).await {
-                        if let Err(e) = r
-                            && !e.is_not_found()
-                        {
-                            let _ = tx
-                                .send(EngineEvent::Notice {
-                                    level: NoticeLevel::Error,
-                                    message: format!("stop: {e}"),
-                                })
-                                .await;
-                        }
-                    }
-                }));
+            Command::Reset { volumes } => self.reset_volumes(volumes),
+            Command::Quit { stop_stack: false } => return Some(Handoff::Quit { stopped: false }),
+            Command::Quit { stop_stack: true } => {
+                self.stop_stack();
                 return Some(Handoff::Quit { stopped: true });
             }
             Command::ResumeLogs(list) => {
@@ -402,6 +371,64 @@ impl App {
             }
         }
         None
+    }
+
+    /// `r` and `s`: one service restarted, stopped or started in the background.
+    fn lifecycle(&mut self, service: ServiceName, what: Lifecycle) {
+        let (engine, stack) = (self.engine.clone(), Arc::clone(&self.stack));
+        self.notify_on_error(format!("{} '{service}'", what.verb()), async move {
+            lifecycle::run_one(&engine, &stack, &service, what)
+                .await
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    /// `R` confirmed: resets the volumes in the background (as `devstack reset --yes`
+    /// would); progress and the outcome arrive as notices.
+    fn reset_volumes(&mut self, volumes: Vec<String>) {
+        let (engine, stack, tx) = (
+            self.engine.clone(),
+            Arc::clone(&self.stack),
+            self.engine_tx.clone(),
+        );
+        self.notify_on_error("reset".into(), async move {
+            let plan = reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
+            reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = tx
+                .send(EngineEvent::Notice {
+                    level: NoticeLevel::Info,
+                    message: "reset done: volumes recreated, services ready".into(),
+                })
+                .await;
+            Ok(())
+        });
+    }
+
+    /// `Q` confirmed: stops every service; [`App::finish`] waits for it. A service with
+    /// no container is not an error here.
+    fn stop_stack(&mut self) {
+        let (engine, stack, tx) = (
+            self.engine.clone(),
+            Arc::clone(&self.stack),
+            self.engine_tx.clone(),
+        );
+        self.stopping = Some(tokio::spawn(async move {
+            let all: Vec<ServiceName> = stack.services.keys().cloned().collect();
+            for r in lifecycle::run(&engine, &stack, &all, Lifecycle::Stop).await {
+                if let Err(e) = r
+                    && !e.is_not_found()
+                {
+                    let _ = tx
+                        .send(EngineEvent::Notice {
+                            level: NoticeLevel::Error,
+                            message: format!("stop: {e}"),
+                        })
+                        .await;
+                }
+            }
+        }));
     }
 
     /// Appends the counters to the `--stats-file`, if there is one. A failed write is
@@ -435,6 +462,27 @@ impl App {
     }
 }
 
+/// The UI's own work on the stack: bring it up (with `up`), then run its watch rules
+/// (with `watch`), reporting both as notices.
+async fn up_then_watch(
+    engine: Engine,
+    stack: Arc<Stack>,
+    up: Option<(PlanOptions, Duration)>,
+    watch: bool,
+    tx: mpsc::Sender<EngineEvent>,
+) {
+    if let Some((options, timeout)) = up {
+        let result = bring_up::converge_with(&engine, &stack, options, timeout, tx.clone()).await;
+        let error = result.err().map(|e| e.to_string());
+        let _ = tx.send(EngineEvent::UpFinished { error }).await;
+    }
+    // Watching starts once the stack is up, so a save during `up` does not restart a
+    // container that is still being created.
+    if watch {
+        watch_and_report(engine, stack, tx).await;
+    }
+}
+
 /// Runs the stack's watch rules and turns each outcome into a notice
 /// ("pipeline: restarted after change to src/load.py").
 async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<EngineEvent>) {
@@ -443,7 +491,7 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
         return;
     }
     let (out_tx, mut outcomes) = mpsc::channel(16);
-    let watcher = match commands::live::spawn_watch(engine, stack, &[], tx.clone(), out_tx) {
+    let watcher = match live::spawn_watch(engine, stack, &[], tx.clone(), out_tx) {
         Ok(w) => w,
         Err(e) => {
             let _ = tx
@@ -469,7 +517,7 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
 }
 
 /// The notice for one watch action.
-fn watch_notice(o: &commands::live::WatchOutcome) -> (NoticeLevel, String) {
+fn watch_notice(o: &live::WatchOutcome) -> (NoticeLevel, String) {
     match &o.result {
         // `what` names the service already ("pipeline: restarted after …").
         Ok(what) => (
@@ -481,15 +529,11 @@ fn watch_notice(o: &commands::live::WatchOutcome) -> (NoticeLevel, String) {
 }
 
 /// Runs the UI on the real terminal until the user quits or a signal arrives.
-pub async fn run(
-    engine: Engine,
-    stack: Stack,
-    config: AppConfig,
-) -> Result<Outcome, crate::commands::Error> {
+pub async fn run(engine: Engine, stack: Stack, config: AppConfig) -> Result<Outcome, ops::Error> {
     let stats_file = config.stats_file.as_deref().map(StatsFile::create);
     let stats_file = stats_file
         .transpose()
-        .map_err(|e| crate::commands::Error::Usage(e.to_string()))?;
+        .map_err(|e| ops::Error::Usage(e.to_string()))?;
     let mut signals = Signals::new()?;
     let mut guard = TerminalGuard::enter()?;
     let mut app = App::start(engine, stack, &config);
@@ -543,7 +587,7 @@ pub fn exec_footer(service: &ServiceName, result: &Result<i64, String>) -> Strin
 async fn hold_output(
     service: &ServiceName,
     result: &Result<i64, String>,
-) -> Result<(), crate::commands::Error> {
+) -> Result<(), ops::Error> {
     println!("\r\n{}", exec_footer(service, result));
     crossterm::terminal::enable_raw_mode()?;
     let mut input = EventStream::new();
@@ -568,7 +612,7 @@ async fn run_exec(
     service: &ServiceName,
     mut request: ExecRequest,
 ) -> Result<i64, String> {
-    let container = commands::session::running_container(app.engine(), app.stack(), service)
+    let container = running_container(app.engine(), app.stack(), service)
         .await
         .map_err(|e| e.to_string())?;
     if request.cmd.is_empty() {
@@ -603,7 +647,7 @@ async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     input: &mut EventStream,
     signals: &mut Signals,
-) -> Result<Step, crate::commands::Error>
+) -> Result<Step, ops::Error>
 where
     B::Error: Send + Sync + 'static,
 {
@@ -631,8 +675,7 @@ where
                 events.push(Event::Tick { now_unix: chrono::Utc::now().timestamp() });
             }
             signal = signals.recv() => {
-                let _ = signal;
-                return Ok(Step::Exit(Outcome::Signalled));
+                return Ok(Step::Exit(Outcome::Signalled(signal)));
             }
             () = sleep_until(draw_at), if app.state.dirty && urgent && draw_at.is_some() => {}
         }
@@ -694,7 +737,7 @@ mod tests {
     /// Issue 14: the restart notice read "pipeline: pipeline: restarted …".
     #[test]
     fn a_watch_notice_names_the_service_once() {
-        let outcome = commands::live::WatchOutcome {
+        let outcome = live::WatchOutcome {
             service: ServiceName::new("pipeline"),
             result: Ok("pipeline: restarted after change to src/load.py".into()),
             since_save: Duration::from_millis(120),

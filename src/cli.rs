@@ -62,6 +62,15 @@ pub enum Command {
     /// Start stopped services
     Start(ServicesArgs),
     /// The resolved stack after interpolation, secrets masked
+    ///
+    /// Masked as '********' (here, and in every message, error and TUI notice devstack
+    /// shows): every value that came from '.env' (or '--env-file') and that the stack file
+    /// uses, every value of an 'env_file:', the value of every variable whose name contains
+    /// PASSWORD, PASSWD, SECRET, TOKEN, KEY, CREDENTIAL, PRIVATE, AUTH or CONN, and the
+    /// password of every 'scheme://user:PASSWORD@host' URL wherever it is written. Values
+    /// shorter than 4 characters are masked only as a whole value, and a value the stack
+    /// file itself spells out (an image name, the project name) is shown. Container log
+    /// lines are shown as the container wrote them.
     Config(ConfigArgs),
     /// Run a command in a service's container (default: its shell), with a TTY when interactive
     Exec(ExecArgs),
@@ -208,7 +217,7 @@ pub struct ServicesArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
-    /// Show values from env files and secret-looking variables
+    /// Show the masked values (from .env and env files, secret-looking variables, URL passwords)
     #[arg(long)]
     pub show_secrets: bool,
 }

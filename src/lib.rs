@@ -2,13 +2,16 @@
 
 pub mod app;
 pub mod build;
+pub mod capped;
 pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod exec;
 pub mod init;
 pub mod logs;
+pub mod mask;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod stack;
 pub mod tui;

@@ -26,7 +26,8 @@ fn main() -> ExitCode {
     match runtime.block_on(devstack::commands::run(cli.command, cli.global)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("devstack: {:#}", anyhow::Error::from(e));
+            let text = devstack::commands::output::error_text(e);
+            devstack::commands::output::eprint_line(&format!("devstack: {text}"));
             ExitCode::FAILURE
         }
     }

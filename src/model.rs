@@ -230,6 +230,16 @@ pub struct ContainerInfo {
     pub restart_count: u32,
 }
 
+impl ContainerInfo {
+    /// The state as people read it: "running", or "exited (3)" with the exit code.
+    pub fn state_text(&self) -> String {
+        match (self.state, self.exit_code) {
+            (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
+            (state, _) => state.as_str().to_string(),
+        }
+    }
+}
+
 /// Which of a service's containers is *the* service's when an interrupted run left
 /// several: the one with Compose's name (`expected_name`), else the newest.
 pub fn current_container<'a>(
@@ -293,7 +303,7 @@ pub enum Progress {
     /// Held back by a gate; `detail` says why it is not met yet, e.g. the last probe's output.
     Waiting {
         on: ServiceName,
-        condition: crate::stack::Condition,
+        condition: Condition,
         detail: Option<String>,
     },
     Removing,
@@ -506,6 +516,26 @@ pub enum NoticeLevel {
     Info,
     Warning,
     Error,
+}
+
+/// A `depends_on` condition: what a service waits for in a dependency. Defined here, not
+/// in `stack`, because progress events (`Progress::Waiting`) name it too and `stack`
+/// already depends on this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Condition {
+    Started,
+    Healthy,
+    CompletedSuccessfully,
+}
+
+impl Condition {
+    pub fn as_compose(self) -> &'static str {
+        match self {
+            Self::Started => "service_started",
+            Self::Healthy => "service_healthy",
+            Self::CompletedSuccessfully => "service_completed_successfully",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ fn key(c: char) -> Event {
 async fn the_app_loop_follows_real_containers_and_restarts_from_a_key() {
     let engine = common::engine().await;
     let image = common::fixture_image(&engine).await;
-    let project = common::TestProject::new();
+    let project = common::Project::new();
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
         r#"
@@ -162,7 +162,7 @@ services:
 async fn a_save_restarts_the_service_and_the_ui_says_so() {
     let engine = common::engine().await;
     let image = common::fixture_image(&engine).await;
-    let project = common::TestProject::new();
+    let project = common::Project::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();
     std::fs::write(dir.path().join("src/load.py"), "v1\n").unwrap();

@@ -6,88 +6,26 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::TestProject;
+use common::Project;
 use common::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
-struct Project {
-    guard: TestProject,
-    dir: tempfile::TempDir,
-    file: PathBuf,
+/// A project whose folder holds `yaml` as its `devstack.yaml`; `IMAGE` in it becomes the
+/// fixture image.
+async fn project(yaml: &str) -> Project {
+    let engine = common::engine().await;
+    let image = common::fixture_image(&engine).await;
+    let mut p = Project::new();
+    p.file = p.write("devstack.yaml", &yaml.replace("IMAGE", &image));
+    p
 }
 
-impl Project {
-    /// A project directory with `yaml` as its stack file; `IMAGE` in it becomes the
-    /// fixture image.
-    async fn new(yaml: &str) -> Self {
-        let engine = common::engine().await;
-        let image = common::fixture_image(&engine).await;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("devstack.yaml");
-        std::fs::write(&file, yaml.replace("IMAGE", &image)).unwrap();
-        Self {
-            guard: TestProject::new(),
-            dir,
-            file,
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("-p")
-            .arg(self.guard.name.as_str())
-            .arg("-f")
-            .arg(&self.file)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("NO_COLOR");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_input(args, "")
-    }
-
-    fn run_with_input(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "devstack {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn ps(&self) -> Vec<serde_json::Value> {
-        serde_json::from_str(&self.ok(&["ps", "--json"])).unwrap()
-    }
+fn ps_json(p: &Project) -> Vec<serde_json::Value> {
+    serde_json::from_str(&p.ok(&["ps", "--json"])).unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -129,7 +67,7 @@ volumes:
 "#;
 
 async fn three() -> Project {
-    let p = Project::new(THREE).await;
+    let p = project(THREE).await;
     std::fs::create_dir(p.path("site")).unwrap();
     std::fs::write(p.path("site/index.html"), "hello\n").unwrap();
     std::fs::write(p.path("app.env"), "DB_PASSWORD=pw-from-file-5521\n").unwrap();
@@ -141,7 +79,7 @@ async fn up_ps_logs_config_and_a_noop_second_up() {
     let p = three().await;
     p.ok(&["up", "--detach"]);
 
-    let ps = p.ps();
+    let ps = ps_json(&p);
     assert_eq!(ps.len(), 3, "{ps:?}");
     assert_eq!(entry(&ps, "web")["health"], "healthy");
     assert_eq!(entry(&ps, "worker")["state"], "running");
@@ -157,7 +95,7 @@ async fn up_ps_logs_config_and_a_noop_second_up() {
     let again = p.run(&["up", "--detach"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(stderr(&again).contains("up to date"), "{}", stderr(&again));
-    let ids_after: Vec<String> = p.ps().iter().map(|e| e["id"].to_string()).collect();
+    let ids_after: Vec<String> = ps_json(&p).iter().map(|e| e["id"].to_string()).collect();
     assert_eq!(ids, ids_after);
 
     // Logs: prefixed, no colour when not a terminal, the tail honoured.
@@ -236,7 +174,7 @@ async fn exec_without_a_tty_keeps_streams_apart_and_returns_the_exit_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn db_runs_psql_as_the_services_user_without_a_password() {
-    let p = Project::new(
+    let p = project(
         r#"
 services:
   warehouse:
@@ -270,7 +208,7 @@ services:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reset_empties_our_volume_reruns_init_and_keeps_bind_mounts() {
-    let p = Project::new(
+    let p = project(
         r#"
 services:
   db:
@@ -318,7 +256,7 @@ volumes:
     assert!(stderr(&out).contains("data ("), "{}", stderr(&out));
     let ls = p.run(&["exec", "-T", "db", "ls", "/data"]);
     assert_eq!(String::from_utf8_lossy(&ls.stdout), "ready\n");
-    let ps = p.ps();
+    let ps = ps_json(&p);
     assert_eq!(entry(&ps, "db")["health"], "healthy");
     assert_eq!(entry(&ps, "app")["state"], "running");
     assert_eq!(entry(&ps, "init")["exit_code"], 0);
@@ -343,11 +281,11 @@ volumes:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reset_refuses_a_volume_of_that_name_that_is_not_ours() {
-    let p = Project::new(
+    let p = project(
         "services:\n  db:\n    image: IMAGE\n    command: [\"sleep\", \"3600\"]\n    volumes: [\"data:/data\"]\nvolumes:\n  data:\n",
     )
     .await;
-    let name = format!("{}_data", p.guard.name);
+    let name = format!("{}_data", p.name);
     let foreign = ForeignVolume::create(&name).await;
     let out = p.run(&["reset", "--yes"]);
     assert!(!out.status.success());
@@ -424,7 +362,7 @@ async fn exec_with_a_tty_through_a_real_pseudo_terminal() {
 
     let (stdin, stdout, stderr) = pty.stdio();
     let mut child = p
-        .command(&["exec", "worker"])
+        .cmd(&["exec", "worker"])
         .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)
@@ -475,7 +413,7 @@ async fn exec_with_a_tty_through_a_real_pseudo_terminal() {
 /// terminal for the cursor position, whose answer crossterm then never read.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ui_suspends_for_a_shell_and_comes_back_with_what_arrived_meanwhile() {
-    let p = Project::new(
+    let p = project(
         r#"
 services:
   ticker:
@@ -488,7 +426,7 @@ services:
     let pty = Pty::open(30, 120);
     let (stdin, stdout, stderr) = pty.stdio();
     let mut child = p
-        .command(&["tui"])
+        .cmd(&["tui"])
         .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)

@@ -20,10 +20,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use devstack::commands::endpoints::{self, Endpoint, Live, SecretRef};
-use devstack::commands::live::{self, WatchOutcome};
 use devstack::init;
 use devstack::model::{ContainerState, Observed, ServiceName};
+use devstack::ops::endpoints::{self, Endpoint, Live, SecretRef};
+use devstack::ops::live::{self, WatchOutcome};
 use devstack::plan::{self, Change, PlanOptions, SetupAction};
 use devstack::stack::{self, Condition, MountSource, RestartPolicy, Stack, WatchAction};
 use tokio::sync::mpsc;

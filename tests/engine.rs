@@ -128,7 +128,7 @@ fn three_services(
 async fn three_service_stack_comes_up_converges_and_recreates_only_what_changed() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("www")).unwrap();
     std::fs::write(dir.path().join("www/index.html"), "hello v1\n").unwrap();
@@ -230,7 +230,7 @@ async fn three_service_stack_comes_up_converges_and_recreates_only_what_changed(
 async fn named_volume_survives_down_and_goes_with_down_volumes() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     let mut stack = stack(&project.name, dir.path());
     let (key, volume) = named_volume(&project.name, "data");
@@ -293,7 +293,7 @@ async fn named_volume_survives_down_and_goes_with_down_volumes() {
 async fn failing_healthcheck_fails_wait_ready_naming_the_service_with_its_logs() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     let mut stack = stack(&project.name, dir.path());
     let mut web = service("web", &image);
@@ -334,7 +334,7 @@ async fn failing_healthcheck_fails_wait_ready_naming_the_service_with_its_logs()
 async fn failed_one_shot_fails_its_dependents_without_creating_them() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     let mut stack = stack(&project.name, dir.path());
     let mut migrate = service("migrate", &image);
@@ -360,7 +360,7 @@ async fn failed_one_shot_fails_its_dependents_without_creating_them() {
 async fn port_in_use_is_reported_before_anything_is_created() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -411,7 +411,7 @@ async fn port_in_use_is_reported_before_anything_is_created() {
 async fn port_held_by_another_projects_container_names_it() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let (first, second) = (TestProject::new(), TestProject::new());
+    let (first, second) = (Project::new(), Project::new());
     let dir = tempfile::tempdir().unwrap();
     let port = {
         let l = TcpListener::bind(("127.0.0.1", 0)).unwrap();
@@ -457,7 +457,7 @@ async fn port_held_by_another_projects_container_names_it() {
 async fn follow_logs_tails_keeps_stdout_and_stderr_apart_and_resumes_without_duplicates() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("worker.env"), "").unwrap();
     let mut stack = stack(&project.name, dir.path());
@@ -518,7 +518,7 @@ async fn follow_logs_tails_keeps_stdout_and_stderr_apart_and_resumes_without_dup
 async fn event_feed_reports_states_and_stats() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     let mut stack = stack(&project.name, dir.path());
     let mut worker = service("worker", &image);
@@ -613,7 +613,7 @@ async fn no_daemon_error_lists_every_place_tried_and_what_to_do() {
 async fn stop_start_restart_one_service() {
     let engine = engine().await;
     let image = fixture_image(&engine).await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     let mut stack = stack(&project.name, dir.path());
     let mut worker = service("worker", &image);
@@ -650,7 +650,7 @@ async fn stop_start_restart_one_service() {
 #[tokio::test]
 async fn missing_image_fails_the_pull_naming_it_and_creates_no_container() {
     let engine = engine().await;
-    let project = TestProject::new();
+    let project = Project::new();
     let dir = tempfile::tempdir().unwrap();
     let mut stack = stack(&project.name, dir.path());
     // `.invalid` never resolves: the pull fails at once, offline or not.

@@ -4,15 +4,19 @@
 //! created. Each test has its own project, removed on drop even when it fails.
 
 mod common;
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::{Project, Running, block_on, engine, fixture_image, fixtures, poll_until};
 use devstack::model::ContainerId;
-use support::*;
+
+/// The fixture image, for these synchronous tests.
+fn image() -> String {
+    block_on(async { fixture_image(&engine().await).await })
+}
 
 const SERVICES: [&str; 4] = ["gate", "db", "web", "worker"];
 
@@ -136,8 +140,13 @@ fn assert_converged(p: &Project, token: &str, context: &str) {
             .expect("an id in ps --json")
             .to_string(),
     );
-    let (code, out, err) =
-        block_on(engine().exec_capture(&db, &["cat", "/data/keep"], None)).expect("exec in db");
+    let (code, out, err) = block_on(async {
+        engine()
+            .await
+            .exec_capture(&db, &["cat", "/data/keep"], None)
+            .await
+    })
+    .expect("exec in db");
     assert_eq!(
         (code, String::from_utf8_lossy(&out).trim()),
         (0, token),
@@ -151,8 +160,8 @@ fn assert_converged(p: &Project, token: &str, context: &str) {
 /// converge to exactly the stack: no duplicates, no orphans, volumes intact.
 #[test]
 fn sigkill_during_up_then_up_converges() {
-    let image = fixture_image();
-    let p = Project::new("kill");
+    let image = image();
+    let p = Project::new();
     p.write("compose.yaml", &fault_stack(&image));
     let up = ["up", "--detach", "--wait-timeout", "60"];
 
@@ -162,12 +171,9 @@ fn sigkill_during_up_then_up_converges() {
     let cold = start.elapsed();
     let token = format!("kept-{}", std::process::id());
     let db = ContainerId(format!("{}-db-1", p.name));
-    let (code, _, err) = block_on(engine().exec_capture(
-        &db,
-        &["sh", "-c", &format!("echo {token} > /data/keep")],
-        None,
-    ))
-    .expect("write into the volume");
+    let write = ["sh", "-c", &format!("echo {token} > /data/keep")];
+    let (code, _, err) = block_on(async { engine().await.exec_capture(&db, &write, None).await })
+        .expect("write into the volume");
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     assert_converged(&p, &token, "after the first up");
 
@@ -273,8 +279,8 @@ fn crash_loop_stack(p: &Project, image: &str) {
 /// the service because it crashes — not because the wait timed out.
 #[test]
 fn crash_loop_fails_up_promptly() {
-    let image = fixture_image();
-    let p = Project::new("crashup");
+    let image = image();
+    let p = Project::new();
     crash_loop_stack(&p, &image);
     let out = p.run(&["up", "--detach", "--wait-timeout", "600"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -297,8 +303,8 @@ fn crash_loop_fails_up_promptly() {
 /// met" — a stopped container shows no health, and the board took that for none.
 #[test]
 fn stop_then_up_waits_for_a_healthy_dependency() {
-    let image = fixture_image();
-    let p = Project::new("stopup");
+    let image = image();
+    let p = Project::new();
     p.write("compose.yaml", &fault_stack(&image));
     let up = ["up", "--detach", "--wait-timeout", "60"];
     p.ok(&up);
@@ -313,15 +319,16 @@ fn stop_then_up_waits_for_a_healthy_dependency() {
 }
 
 /// A service that exits 3 over and over under `restart: on-failure`: `ps --json` shows
-/// the growing restart count and the last exit code, and `logs -f` on it keeps
-/// following without spinning the CPU.
+/// the growing restart count and the last exit code, and `logs -f` of the stack keeps
+/// following it across restarts (its CPU while doing so is a figure in
+/// benches/compare.sh).
 #[test]
-fn crash_loop_shows_restarts_and_logs_do_not_spin() {
-    let image = fixture_image();
-    let p = Project::new("crash");
+fn crash_loop_shows_restarts_and_logs_keep_following() {
+    let image = image();
+    let p = Project::new();
     crash_loop_stack(&p, &image);
-    // Its verdict on the crash loop is the ignored test's business; here it only starts
-    // the stack, bounded by the wait timeout.
+    // Its verdict on the crash loop is `crash_loop_fails_up_promptly`'s business; here it
+    // only starts the stack, bounded by the wait timeout.
     let up = p.run(&["up", "--detach", "--wait-timeout", "20"]);
     eprintln!("up: {}", String::from_utf8_lossy(&up.stderr));
 
@@ -332,53 +339,46 @@ fn crash_loop_shows_restarts_and_logs_do_not_spin() {
             .cloned()
             .unwrap_or_else(|| panic!("no crashy in ps --json: {rows:?}"))
     };
-    let first = poll_until(
-        Duration::from_secs(20),
-        "crashy to restart twice with exit code 3 in ps --json",
-        || {
-            let row = crashy(&ps_json(&p));
-            let restarts = row.get("restart_count")?.as_u64()?;
-            (restarts >= 2 && row["exit_code"] == 3).then_some((restarts, row))
-        },
-    );
+    let first = block_on(poll_until(Duration::from_secs(20), || {
+        let row = crashy(&ps_json(&p));
+        let restarts = row.get("restart_count")?.as_u64()?;
+        (restarts >= 2 && row["exit_code"] == 3).then_some((restarts, row))
+    }))
+    .expect("crashy to restart twice with exit code 3 in ps --json within the deadline");
     eprintln!("ps --json: {}", first.1);
-    poll_until(
-        Duration::from_secs(30),
-        "crashy's restart count to grow",
-        || {
-            let row = crashy(&ps_json(&p));
-            (row["restart_count"].as_u64()? > first.0).then_some(())
-        },
-    );
+    block_on(poll_until(Duration::from_secs(30), || {
+        let row = crashy(&ps_json(&p));
+        (row["restart_count"].as_u64()? > first.0).then_some(())
+    }))
+    .expect("crashy's restart count to grow within the deadline");
     let table = p.ok(&["ps"]);
     assert!(table.contains("crashy"), "{table}");
 
-    // `logs -f crashy` follows a container that keeps dying and coming back: devstack
-    // must wait on the daemon, not spin. CPU time over a few seconds stays small.
-    // `logs -f` of the stack: crashy's stream keeps ending (see the ignored test
-    // below) while steady's stays open, so devstack goes on following — and must wait,
-    // not poll the ended stream. The warm-up and the window are the measurement's input,
-    // not waits for a state; CPU time is read before the process is reaped.
-    let mut logs = p.spawn(&["logs", "-f"]);
-    let pid = logs.pid();
-    std::thread::sleep(Duration::from_secs(1));
-    let begin = cpu_time(pid);
-    let window = Duration::from_secs(3);
-    std::thread::sleep(window);
-    let used = cpu_time(pid) - begin;
-    let following = logs.is_running();
-    logs.kill();
-    let (_, stdout, stderr) = logs.wait_output(Duration::from_secs(5));
-    eprintln!("logs -f used {used:?} of CPU in {window:?} (still following: {following})");
-    assert!(following, "logs -f of the stack ended:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("crashy | boom"),
-        "no 'boom' in logs:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        used < Duration::from_millis(300),
-        "logs -f used {used:?} of CPU in {window:?}: it spins"
-    );
+    // `logs -f` of the stack: crashy's stream keeps ending (see `logs_follow_survives_a_restart`) while
+    // steady's stays open, so devstack goes on following through crashy's restarts.
+    // Whether it waits on the daemon rather than spinning meanwhile is a CPU figure, in
+    // benches/compare.sh (PARTS=crashloop), not a threshold here.
+    let out = p.path("logs.out");
+    let mut logs = p.cmd(&["logs", "-f"]);
+    logs.stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::piped());
+    let mut logs = Running::from(logs.spawn().unwrap());
+    let booms = || {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        (text.matches("crashy | boom").count(), text)
+    };
+    let backlog = block_on(poll_until(Duration::from_secs(30), || {
+        Some(booms().0).filter(|n| *n > 0)
+    }))
+    .expect("'crashy | boom' in logs -f within the deadline");
+    // Two more runs after the backlog: followed across two restarts.
+    let seen = block_on(poll_until(Duration::from_secs(30), || {
+        Some(booms())
+            .filter(|(n, _)| *n >= backlog + 2)
+            .map(|(_, text)| text)
+    }))
+    .expect("'crashy | boom' from two more runs in logs -f within the deadline");
+    assert!(logs.is_running(), "logs -f of the stack ended:\n{seen}");
 }
 
 /// Regression: `logs -f` ended as soon as the followed container stopped, so a service
@@ -386,26 +386,26 @@ fn crash_loop_shows_restarts_and_logs_do_not_spin() {
 /// `logs -f` attaches again. Now the follower waits for the daemon's `start` event.
 #[test]
 fn logs_follow_survives_a_restart() {
-    let image = fixture_image();
-    let p = Project::new("follow");
+    let image = image();
+    let p = Project::new();
     crash_loop_stack(&p, &image);
     let _ = p.run(&["up", "--detach", "--wait-timeout", "20"]);
     let out = p.path("follow.out");
-    let mut child = p
-        .cmd(&["logs", "-f", "--tail", "0", "crashy"])
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running::from(
+        p.cmd(&["logs", "-f", "--tail", "0", "crashy"])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Each run of the crash loop prints one "boom": lines from two runs after following
     // began prove the follower came back after a restart.
-    let seen = poll_until(Duration::from_secs(30), "two restarts' output", || {
+    let seen = block_on(poll_until(Duration::from_secs(30), || {
         let text = std::fs::read_to_string(&out).unwrap_or_default();
         (text.matches("boom").count() >= 2).then_some(text)
-    });
-    let still_following = child.try_wait().unwrap().is_none();
-    let _ = child.kill();
-    let _ = child.wait();
+    }))
+    .expect("two restarts' output within the deadline");
+    let still_following = child.is_running();
     assert!(still_following, "logs -f ended:\n{seen}");
 }
 
@@ -413,8 +413,8 @@ fn logs_follow_survives_a_restart() {
 /// output — `config`, `ps`, `ps --json`, error messages — unless `--show-secrets`.
 #[test]
 fn secrets_stay_out_of_output() {
-    let image = fixture_image();
-    let p = Project::new("secrets");
+    let image = image();
+    let p = Project::new();
     // Literal values the test greps for, whole and by their '-'-separated pieces (a
     // message may quote only the piece that failed to parse); every piece is unique.
     let from_env_file = "envfile7f3a9c-zq81";
@@ -561,7 +561,7 @@ fn invalid_fixtures_fail_with_position_and_create_nothing() {
         .collect();
     files.sort();
     assert!(files.len() >= 10, "only {} invalid fixtures", files.len());
-    let p = Project::new("invalid");
+    let p = Project::new();
     for file in &files {
         let name = file
             .file_name()
@@ -581,7 +581,7 @@ fn invalid_fixtures_fail_with_position_and_create_nothing() {
                 .arg("-f")
                 .arg(file)
                 .arg("-p")
-                .arg(&p.name)
+                .arg(p.name.as_str())
                 .args(&args)
                 .env("NO_COLOR", "1")
                 .env_remove("IMAGE")

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Project, SLEEPER, container, engine, exec, exec_code, fixture_image};
-use devstack::commands::live::{self, WatchOutcome};
 use devstack::commands::{self};
 use devstack::model::{ContainerState, EngineEvent, Progress, ServiceName};
+use devstack::ops::live::{self, WatchOutcome};
 use devstack::plan::PlanOptions;
 use devstack::stack::{Stack, WatchAction};
 use devstack::watch::Trigger;

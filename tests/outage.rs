@@ -12,11 +12,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::TestProject;
+use common::{Project, Running, poll_until};
 use devstack::app::{App, AppConfig};
 use devstack::engine::{DaemonLookup, Engine};
 use devstack::model::ServiceName;
@@ -26,7 +26,6 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 /// How long the proxy stays cut: an input of the test, not a wait for something.
 const OUTAGE: Duration = Duration::from_millis(1500);
 /// The counter prints a line every 50 ms: about 30 lines fall into the outage.
@@ -119,20 +118,6 @@ impl Drop for Proxy {
     }
 }
 
-/// Polls `done` every 20 ms until it holds or `within` has passed; returns whether it held.
-async fn poll_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The counter's numbers in `lines` (`… n 17`), in the order printed.
 fn numbers<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<u64> {
     lines
@@ -175,42 +160,20 @@ fn collect(reader: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>
     lines
 }
 
-/// Kills the child on drop, so a failed assertion leaves no `logs -f` behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_follow_reports_the_outage_resumes_and_repeats_nothing() {
     let engine = common::engine().await;
     let image = common::fixture_image(&engine).await;
-    let project = TestProject::new();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("devstack.yaml");
+    let project = Project::new();
     // In a stack file `$` is interpolation: `$$` is a literal one.
     let script = format!("trap 'exit 0' TERM; {COUNTER}")
         .replace('"', "\\\"")
         .replace('$', "$$");
-    std::fs::write(
-        &file,
-        format!("services:\n  counter:\n    image: {image}\n    command: [\"sh\", \"-c\", \"{script}\"]\n"),
-    )
-    .unwrap();
-    let devstack = |args: &[&str]| {
-        let mut c = Command::new(BIN);
-        c.arg("-p")
-            .arg(project.name.as_str())
-            .arg("-f")
-            .arg(&file)
-            .args(args)
-            .current_dir(dir.path());
-        c
-    };
+    project.write(
+        "compose.yaml",
+        &format!("services:\n  counter:\n    image: {image}\n    command: [\"sh\", \"-c\", \"{script}\"]\n"),
+    );
+    let devstack = |args: &[&str]| project.cmd(args);
     let up = devstack(&["up", "--detach"]).output().unwrap();
     assert!(
         up.status.success(),
@@ -227,25 +190,31 @@ async fn logs_follow_reports_the_outage_resumes_and_repeats_nothing() {
         .unwrap();
     let stdout = collect(child.stdout.take().unwrap());
     let stderr = collect(child.stderr.take().unwrap());
-    let mut child = Running(child);
+    let mut child = Running::from(child);
     let printed = || numbers(stdout.lock().unwrap().iter().map(String::as_str));
     let said = |what: &str| stderr.lock().unwrap().iter().any(|l| l.contains(what));
 
     assert!(
-        poll_until(Duration::from_secs(20), || printed().len() >= 10).await,
+        poll_until(Duration::from_secs(20), || (printed().len() >= 10)
+            .then_some(()))
+        .await
+        .is_some(),
         "logs -f printed no lines through the proxy; stderr: {:?}",
         stderr.lock().unwrap()
     );
 
     proxy.cut().await;
     assert!(
-        poll_until(Duration::from_secs(10), || said("not reachable")).await,
+        poll_until(Duration::from_secs(10), || said("not reachable")
+            .then_some(()))
+        .await
+        .is_some(),
         "the outage was not reported; stderr: {:?}",
         stderr.lock().unwrap()
     );
     tokio::time::sleep(OUTAGE).await;
     assert!(
-        child.0.try_wait().unwrap().is_none(),
+        child.is_running(),
         "logs -f exited during the outage; stderr: {:?}",
         stderr.lock().unwrap()
     );
@@ -255,21 +224,28 @@ async fn logs_follow_reports_the_outage_resumes_and_repeats_nothing() {
 
     proxy.restore();
     assert!(
-        poll_until(Duration::from_secs(15), || said("reconnected")).await,
+        poll_until(Duration::from_secs(15), || said("reconnected")
+            .then_some(()))
+        .await
+        .is_some(),
         "no reconnect reported; stderr: {:?}",
         stderr.lock().unwrap()
     );
     // The outage is ~30 lines; 60 past the cut are lines printed after the reconnect.
     assert!(
         poll_until(Duration::from_secs(20), || {
-            printed().last().is_some_and(|n| *n >= before + 60)
+            printed()
+                .last()
+                .is_some_and(|n| *n >= before + 60)
+                .then_some(())
         })
-        .await,
+        .await
+        .is_some(),
         "lines stopped after the reconnect (last before the cut: {before}, now: {:?}); stderr: {:?}",
         printed().last(),
         stderr.lock().unwrap()
     );
-    assert!(child.0.try_wait().unwrap().is_none());
+    assert!(child.is_running());
 
     assert_complete_once(&printed(), "logs -f across the outage");
     let stderr = stderr.lock().unwrap();
@@ -310,15 +286,14 @@ fn stored_numbers(app: &App) -> Vec<u64> {
 async fn tui_shows_the_daemon_lost_and_back_and_stores_no_line_twice() {
     let engine = common::engine().await;
     let image = common::fixture_image(&engine).await;
-    let project = TestProject::new();
-    let dir = tempfile::tempdir().unwrap();
-    let mut stack = common::stack(&project.name, dir.path());
+    let project = Project::new();
+    let mut stack = common::stack(&project.name, project.dir.path());
     let mut counter = common::service("counter", &image);
     counter.command = common::sh(COUNTER);
     common::add(&mut stack, counter);
     let (tx, mut rx) = mpsc::channel(256);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    devstack::commands::converge_with(
+    devstack::ops::bring_up::converge_with(
         &engine,
         &stack,
         PlanOptions::default(),

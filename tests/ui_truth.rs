@@ -7,11 +7,9 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::TestProject;
 use common::pty::Pty;
 use devstack::app::{App, AppConfig};
 use devstack::model::ServiceName;
@@ -19,56 +17,40 @@ use devstack::plan::PlanOptions;
 use devstack::stack::{LoadOptions, load_str};
 use tokio::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
-
+/// The test kit's project, with `yaml` as its `devstack.yaml` (`IMAGE` becomes the
+/// fixture image).
 struct Project {
-    guard: TestProject,
-    dir: tempfile::TempDir,
-    file: PathBuf,
+    inner: common::Project,
     yaml: String,
 }
 
+impl std::ops::Deref for Project {
+    type Target = common::Project;
+    fn deref(&self) -> &common::Project {
+        &self.inner
+    }
+}
+
 impl Project {
-    /// A project directory with `yaml` as its stack file; `IMAGE` becomes the fixture
-    /// image.
     async fn new(yaml: &str) -> Self {
         let engine = common::engine().await;
         let image = common::fixture_image(&engine).await;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("devstack.yaml");
+        let mut inner = common::Project::new();
         let yaml = yaml.replace("IMAGE", &image);
-        std::fs::write(&file, &yaml).unwrap();
-        Self {
-            guard: TestProject::new(),
-            dir,
-            file,
-            yaml,
-        }
+        inner.file = inner.write("devstack.yaml", &yaml);
+        Self { inner, yaml }
     }
 
     fn name(&self) -> &str {
-        self.guard.name.as_str()
+        self.inner.name.as_str()
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("-p")
-            .arg(self.name())
-            .arg("-f")
-            .arg(&self.file)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("NO_COLOR");
-        c
+        self.inner.cmd(args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap()
+        self.command(args).output().unwrap()
     }
 
     /// The hint prefix devstack should print: the flags that name this stack.
@@ -180,7 +162,8 @@ async fn x_keeps_the_commands_output_until_a_key_with_its_exit_code() {
         .spawn()
         .unwrap();
     let mut input = pty.input.try_clone().unwrap();
-    pty.wait_for("Logs ·");
+    // The container is known to the UI (not just its first frame, 'not created').
+    pty.wait_for("healthy");
     input.write_all(b"X").unwrap();
     pty.wait_for("run in 'web'");
     let typed = pty.mark();
@@ -292,13 +275,13 @@ services:
         "{err}"
     );
     let env_file = p.dir.path().join(".env");
+    // The port itself may be masked: every `.env` value is.
     assert!(
-        err.contains(&format!(
-            "port '127.0.0.1:{pa}/tcp' of service 'web' is already in use"
-        )) && err.contains(&format!(
-            "give the variable 'WEB_PORT' another port (it is set in '{}')",
-            env_file.display()
-        )),
+        err.contains("/tcp' of service 'web' is already in use")
+            && err.contains(&format!(
+                "give the variable 'WEB_PORT' another port (it is set in '{}')",
+                env_file.display()
+            )),
         "{err}"
     );
     assert!(

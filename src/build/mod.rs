@@ -31,7 +31,7 @@ pub enum Error {
 /// The `.dockerignore` of a context (empty when there is none).
 pub fn read_dockerignore(context: &Path) -> Result<Dockerignore, Error> {
     let path = context.join(".dockerignore");
-    match fs::read_to_string(&path) {
+    match crate::capped::read_capped(&path, crate::capped::MAX_TEXT_FILE) {
         Ok(text) => Ok(Dockerignore::parse(&text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Dockerignore::default()),
         Err(source) => Err(Error::Read { path, source }),
@@ -41,6 +41,13 @@ pub fn read_dockerignore(context: &Path) -> Result<Dockerignore, Error> {
 /// A tar of `context` without what `.dockerignore` excludes. The Dockerfile and the
 /// `.dockerignore` itself are always sent, as Docker does, since the daemon needs them.
 pub fn context_tar(context: &Path, dockerfile: &str) -> Result<Vec<u8>, Error> {
+    check_context(context, dockerfile)?;
+    write_context_tar(context, dockerfile, Vec::new())
+}
+
+/// The errors a build can be refused for before anything is sent: no context directory,
+/// no Dockerfile in it.
+pub fn check_context(context: &Path, dockerfile: &str) -> Result<(), Error> {
     if !context.is_dir() {
         return Err(Error::NoContext(context.to_path_buf()));
     }
@@ -50,10 +57,26 @@ pub fn context_tar(context: &Path, dockerfile: &str) -> Result<Vec<u8>, Error> {
             dockerfile: dockerfile.to_string(),
         });
     }
+    Ok(())
+}
+
+/// As [`context_tar`], written into `out` as the files are read, so a caller can send
+/// the context while it is being made (a context beside a data folder can be gigabytes;
+/// held whole, a 300 MB context took 630 MB of memory). Returns `out` once the archive
+/// is complete.
+pub fn write_context_tar<W: io::Write>(
+    context: &Path,
+    dockerfile: &str,
+    out: W,
+) -> Result<W, Error> {
+    check_context(context, dockerfile)?;
     let ignore = read_dockerignore(context)?;
     let always: [&str; 2] = [dockerfile.trim_start_matches("./"), ".dockerignore"];
-    let mut builder = tar::Builder::new(Vec::new());
+    let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
+    // The daemon's tar reader refuses GNU sparse entries ("unhandled tar header type
+    // 83"): a sparse file in a context (a database file, a disk image) broke the build.
+    builder.sparse(false);
     let mut stack = vec![PathBuf::new()];
     while let Some(rel_dir) = stack.pop() {
         let dir = context.join(&rel_dir);

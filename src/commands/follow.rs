@@ -259,19 +259,33 @@ pub(crate) async fn print_followed(
             Followed::Lost { service, reason } => {
                 if lost.is_empty() {
                     out.flush()?;
-                    eprintln!("devstack: Docker daemon not reachable ({reason}) — retrying");
+                    output::eprint_line(&format!(
+                        "devstack: Docker daemon not reachable ({}) — retrying",
+                        crate::logs::escape_controls(&reason)
+                    ));
                 }
                 lost.insert(service);
             }
             Followed::Back { service } => {
                 if lost.remove(&service) && lost.is_empty() {
-                    eprintln!("devstack: reconnected to the Docker daemon — resuming logs");
+                    output::eprint_line(
+                        "devstack: reconnected to the Docker daemon — resuming logs",
+                    );
                 }
             }
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// `devstack logs | head`: once the reader has gone, there is no one to tell, so a
+/// closed stdout ends the command quietly with 0, as `docker logs` does.
+pub(crate) fn quiet_when_closed(result: Result<u8, Error>) -> Result<u8, Error> {
+    match result {
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        other => other,
+    }
 }
 
 #[cfg(test)]

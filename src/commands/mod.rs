@@ -1,12 +1,14 @@
-//! What each subcommand does, over the library: load the stack, plan, drive the engine,
-//! print. Returns the process exit code; errors carry what a person needs to act.
+//! The CLI's subcommands: read the arguments, load the stack, call the use cases in
+//! `ops`, print what happened. Returns the process exit code; errors carry what a person
+//! needs to act. The work itself (bring up, reset, watch, consoles) lives in `ops`, so
+//! the UI does the same thing as the command line.
 
-pub mod endpoints;
+mod build;
+mod console;
 mod follow;
-pub mod live;
 pub mod output;
-pub mod reset;
-pub mod session;
+mod reset_volumes;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -20,30 +22,16 @@ use crate::cli::{
     Command, ConfigArgs, DownArgs, GlobalArgs, InitArgs, LogsArgs, PsArgs, ServicesArgs, TuiArgs,
     UpArgs,
 };
-use crate::engine::{self, Engine, LogOptions};
+use crate::engine::{Engine, LogOptions};
 use crate::model::{ContainerInfo, EngineEvent, NoticeLevel, Progress, ServiceName};
-use crate::plan::{self, PlanOptions};
+use crate::ops;
+use crate::ops::bring_up::{self, Converged};
+use crate::ops::endpoints;
+use crate::ops::lifecycle::Lifecycle;
+use crate::plan::PlanOptions;
 use crate::stack::{self, Stack};
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Stack(#[from] stack::Error),
-    #[error(transparent)]
-    Engine(#[from] engine::Error),
-    #[error(transparent)]
-    Init(#[from] crate::init::Error),
-    #[error(transparent)]
-    Exec(#[from] crate::exec::Error),
-    #[error(transparent)]
-    Watch(#[from] crate::watch::Error),
-    #[error("no service '{name}' in the stack; services: {}", .known.join(", "))]
-    UnknownService { name: String, known: Vec<String> },
-    #[error("{0}")]
-    Usage(String),
-    #[error("writing output: {0}")]
-    Output(#[from] std::io::Error),
-}
+pub use crate::ops::{Error, describe_path, select_services};
 
 /// Runs one parsed command line; the result is the process exit code.
 pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
@@ -57,12 +45,12 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Stop(args) => lifecycle(&global, &args, Lifecycle::Stop).await,
         Command::Start(args) => lifecycle(&global, &args, Lifecycle::Start).await,
         Command::Config(args) => config(&global, &args),
-        Command::Exec(args) => session::exec(&global, &args).await,
-        Command::Db(args) => session::db(&global, &args).await,
-        Command::Reset(args) => reset::reset(&global, &args).await,
+        Command::Exec(args) => console::exec(&global, &args).await,
+        Command::Db(args) => console::db(&global, &args).await,
+        Command::Reset(args) => reset_volumes::reset(&global, &args).await,
         Command::Init(args) => init(&args),
-        Command::Build(args) => live::build(&global, &args).await,
-        Command::Watch(args) => live::watch(&global, &args).await,
+        Command::Build(args) => build::build(&global, &args).await,
+        Command::Watch(args) => watch::watch(&global, &args).await,
     }
 }
 
@@ -175,31 +163,14 @@ fn print_endpoints(stack: &Stack) {
 /// Loads and validates the stack, printing its warnings to stderr.
 pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
     let stack = stack::load(&load_options(global)?)?;
+    crate::mask::install(crate::mask::Masker::for_stack(&stack));
     for w in &stack.warnings {
-        eprintln!("warning: {w}");
+        output::eprint_line(&format!(
+            "warning: {}",
+            crate::logs::escape_controls(&w.to_string())
+        ));
     }
     Ok(stack)
-}
-
-/// Services named on the command line, checked against the stack; all when none named.
-pub fn select_services(stack: &Stack, names: &[String]) -> Result<Vec<ServiceName>, Error> {
-    if names.is_empty() {
-        return Ok(stack.services.keys().cloned().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            let name = ServiceName::new(n.as_str());
-            if stack.services.contains_key(&name) {
-                Ok(name)
-            } else {
-                Err(Error::UnknownService {
-                    name: n.clone(),
-                    known: stack.services.keys().map(|s| s.to_string()).collect(),
-                })
-            }
-        })
-        .collect()
 }
 
 async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
@@ -279,8 +250,7 @@ async fn run_ui(
             up_failed: true, ..
         } => Ok(1),
         crate::app::Outcome::Quit { .. } => Ok(0),
-        // 128 + signal number, as shells report a process ended by a signal.
-        crate::app::Outcome::Signalled => Ok(143),
+        crate::app::Outcome::Signalled(signal) => Ok(signal.exit_code()),
     }
 }
 
@@ -293,69 +263,19 @@ pub async fn converge(
 ) -> Result<(), Error> {
     let (tx, rx) = mpsc::channel(256);
     let printer = tokio::spawn(print_progress(rx, service_width(stack)));
-    let result = converge_with(engine, stack, options, timeout, tx).await;
+    let result = bring_up::converge_with(engine, stack, options, timeout, tx).await;
     let _ = printer.await;
     match result? {
-        Converged::AlreadyUp => eprintln!("{}: everything is up to date", stack.project),
-        Converged::Changed => {
-            eprintln!("{}: {} services ready", stack.project, stack.services.len())
+        Converged::AlreadyUp => {
+            output::eprint_line(&format!("{}: everything is up to date", stack.project))
         }
+        Converged::Changed => output::eprint_line(&format!(
+            "{}: {} services ready",
+            stack.project,
+            stack.services.len()
+        )),
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Converged {
-    /// Nothing was written: the stack was up and ready.
-    AlreadyUp,
-    Changed,
-}
-
-/// Plan, check ports, apply, wait until ready; progress goes to `events` (the CLI's
-/// printer or the TUI), nothing is printed.
-pub async fn converge_with(
-    engine: &Engine,
-    stack: &Stack,
-    options: PlanOptions,
-    timeout: Duration,
-    events: mpsc::Sender<EngineEvent>,
-) -> Result<Converged, Error> {
-    // Built before planning, so the plan recreates only services whose image changed.
-    let options = if options.build {
-        // One at a time: parallel builds with the same first steps each make their own
-        // cached layer, so an unchanged service would get a new image and be recreated.
-        for service in stack.services.values().filter(|s| s.build.is_some()) {
-            engine.build_image(stack, &service.name, &events).await?;
-        }
-        PlanOptions {
-            build: false,
-            ..options
-        }
-    } else {
-        options
-    };
-    let observed = engine.observe(stack).await?;
-    let plan = plan::diff(stack, &observed, options);
-    if plan.is_noop() && observed_ready(&observed) {
-        return Ok(Converged::AlreadyUp);
-    }
-    engine.check_ports(stack, &observed).await?;
-    let mark = engine.event_mark();
-    engine.apply(stack, &plan, events.clone()).await?;
-    engine
-        .wait_ready_after(stack, timeout, Some(mark), events)
-        .await?;
-    Ok(Converged::Changed)
-}
-
-/// Every container runs (healthy when it has a healthcheck) or finished with 0.
-fn observed_ready(observed: &crate::model::Observed) -> bool {
-    use crate::model::{ContainerState, Health};
-    observed.containers.iter().all(|c| match c.state {
-        ContainerState::Running => matches!(c.health, Health::None | Health::Healthy),
-        ContainerState::Exited => c.exit_code == Some(0),
-        _ => false,
-    })
 }
 
 pub(crate) fn service_width(stack: &Stack) -> usize {
@@ -373,9 +293,13 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
     while let Some(event) = rx.recv().await {
         match event {
             EngineEvent::Progress { service, progress } => {
-                let text = progress_text(&progress);
+                let text = crate::mask::text(&progress_text(&progress));
                 if last.get(&service) != Some(&text) {
-                    eprintln!(" {:<width$}  {text}", service.as_str());
+                    output::eprint_line(&format!(
+                        " {:<width$}  {}",
+                        service.as_str(),
+                        crate::logs::escape_controls(&text)
+                    ));
                     last.insert(service, text);
                 }
             }
@@ -385,7 +309,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
                     NoticeLevel::Warning => "warning: ",
                     NoticeLevel::Error => "error: ",
                 };
-                eprintln!(" {tag}{message}");
+                output::eprint_line(&format!(" {tag}{}", crate::logs::escape_controls(&message)));
             }
             _ => {}
         }
@@ -470,14 +394,14 @@ async fn ps(global: &GlobalArgs, args: &PsArgs) -> Result<u8, Error> {
     } else {
         output::ps_table(&rows)
     };
-    std::io::stdout().write_all(text.as_bytes())?;
+    std::io::stdout().write_all(crate::mask::text(&text).as_bytes())?;
     Ok(0)
 }
 
 async fn logs(global: &GlobalArgs, args: &LogsArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let engine = Engine::connect().await?;
-    logs_of(&engine, &stack, args).await
+    follow::quiet_when_closed(logs_of(&engine, &stack, args).await)
 }
 
 async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, Error> {
@@ -541,39 +465,17 @@ async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, 
     Ok(0)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Lifecycle {
-    Restart,
-    Stop,
-    Start,
-}
-
 async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) -> Result<u8, Error> {
     let stack = load_stack(global)?;
     let services = select_services(&stack, &args.services)?;
     let engine = Engine::connect().await?;
-    let results = futures_util::future::join_all(services.iter().map(|s| {
-        let (engine, stack) = (&engine, &stack);
-        async move {
-            match what {
-                Lifecycle::Restart => engine.restart(stack, s).await,
-                Lifecycle::Stop => engine.stop(stack, s).await,
-                Lifecycle::Start => engine.start(stack, s).await,
-            }
-        }
-    }))
-    .await;
-    let verb = match what {
-        Lifecycle::Restart => "restarted",
-        Lifecycle::Stop => "stopped",
-        Lifecycle::Start => "started",
-    };
+    let results = ops::lifecycle::run(&engine, &stack, &services, what).await;
     let mut failed = 0u8;
     for (service, result) in services.iter().zip(results) {
         match result {
-            Ok(()) => eprintln!(" {service}  {verb}"),
+            Ok(()) => eprintln!(" {service}  {}", what.done_word()),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::mask::text(&e.to_string()));
                 failed = 1;
             }
         }
@@ -582,17 +484,22 @@ async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) ->
 }
 
 fn config(global: &GlobalArgs, args: &ConfigArgs) -> Result<u8, Error> {
+    // Read-only: without a stack file here, say so rather than writing the bundled
+    // project into the data directory as `up` does.
+    if global.file.is_none()
+        && global.stack.is_none()
+        && let Err(stack::Error::NotFound { dir, tried }) =
+            stack::find_file(&std::env::current_dir()?)
+    {
+        return Err(Error::Usage(format!(
+            "no stack file in '{}' (looked for {}); 'devstack config' only reads one. \
+             Pass one with '-f FILE', or write a project here with 'devstack init'",
+            dir.display(),
+            tried.join(", "),
+        )));
+    }
     let stack = load_stack(global)?;
     let text = stack::render_config(&stack, args.show_secrets);
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(0)
-}
-
-/// Where a bundled stack lives once materialised (for messages).
-pub fn describe_path(p: &std::path::Path) -> String {
-    let home = std::env::var("HOME").map(PathBuf::from).ok();
-    match home.and_then(|h| p.strip_prefix(h).ok().map(|r| r.to_path_buf())) {
-        Some(rel) => format!("~/{}", rel.display()),
-        None => p.display().to_string(),
-    }
 }

@@ -1,4 +1,5 @@
-//! Text the CLI prints: `ps` tables and JSON, prefixed log lines, colours.
+//! Text the CLI prints: `ps` tables and JSON, prefixed log lines, colours, and errors
+//! (control characters escaped, see [`error_text`]).
 //!
 //! Pure formatting of our own types; no I/O, no Docker.
 
@@ -6,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::{ContainerInfo, ContainerState, Health, LogLine, PublishedPort, Stream};
+use crate::model::{ContainerInfo, Health, LogLine, PublishedPort, Stream};
 
 /// Colours for service prefixes, cycled in service order (as Compose does).
 const PALETTE: [u8; 6] = [36, 33, 32, 35, 34, 31];
@@ -55,16 +56,47 @@ pub fn write_log_line<W: std::io::Write>(
         out.write_all(rfc3339_nanos(line.ts_nanos).as_bytes())?;
         out.write_all(b" ")?;
     }
-    // stderr keeps its own stream when printed (see `commands::logs`); here it is only
-    // marked when colour is on, so piped output stays byte-identical to the container's.
+    // Only the container's colours may reach the terminal, and only when colour is on:
+    // a title, clipboard write or mode change is removed always (issue 11 item 13).
+    let text = crate::logs::sanitize::log_text(&line.text, colour.is_some());
+    // stderr is only marked when colour is on, so piped output keeps the container's
+    // text as it printed it (less its escape sequences).
     if colour.is_some() && line.stream == Stream::Stderr {
         out.write_all(b"\x1b[31m")?;
-        out.write_all(line.text.as_bytes())?;
+        out.write_all(text.as_bytes())?;
         out.write_all(b"\x1b[0m\n")
     } else {
-        out.write_all(line.text.as_bytes())?;
+        out.write_all(text.as_bytes())?;
         out.write_all(b"\n")
     }
+}
+
+/// An error as the CLI prints it (`devstack: …`, with its causes): values from a stack
+/// file and output relayed from containers inside it show their control characters
+/// escaped, so they cannot drive the terminal.
+pub fn error_text(error: impl Into<anyhow::Error>) -> String {
+    message_text(&format!("{:#}", error.into()))
+}
+
+/// What devstack says in its own words, made safe to print: secrets masked (the daemon
+/// words some errors with values from the file), then control characters shown escaped
+/// (a stack file or a container could otherwise retitle the terminal). Both steps leave
+/// text that has been through them unchanged, so calling this twice is harmless.
+pub fn message_text(text: &str) -> String {
+    crate::logs::escape_controls(&crate::mask::text(text)).into_owned()
+}
+
+/// Writes `text` (through [`message_text`]) and a newline to stderr in one system call. Stderr is unbuffered and
+/// `eprintln!` writes each piece of its format on its own (five writes for a progress
+/// line), so lines came out a few bytes at a time and another writer could split them.
+/// A closed stderr is not worth a panic.
+pub fn eprint_line(text: &str) {
+    use std::io::Write as _;
+    let text = message_text(text);
+    let mut line = String::with_capacity(text.len() + 1);
+    line.push_str(&text);
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 pub fn rfc3339_nanos(ts_nanos: i64) -> String {
@@ -89,10 +121,7 @@ pub fn port_text(p: &PublishedPort) -> String {
 }
 
 pub fn state_text(c: &ContainerInfo) -> String {
-    match (c.state, c.exit_code) {
-        (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
-        (state, _) => state.as_str().to_string(),
-    }
+    c.state_text()
 }
 
 /// The `ps` table, one row per container, in the order given.
@@ -224,7 +253,7 @@ fn shell_word(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ContainerId, Protocol, ServiceName};
+    use crate::model::{ContainerId, ContainerState, Protocol, ServiceName};
     use std::collections::BTreeMap;
 
     fn row(service: &str, state: ContainerState, exit: Option<i64>) -> ContainerInfo {
@@ -271,6 +300,21 @@ mod tests {
         assert_eq!(
             log_line(&line, 2, Some(36), false),
             "\x1b[36mdb |\x1b[0m \x1b[31mready\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn log_lines_lose_every_escape_but_colour_and_colour_too_without_it() {
+        let line = LogLine {
+            service: ServiceName::new("web"),
+            ts_nanos: 0,
+            stream: Stream::Stdout,
+            text: "\x1b]52;c;cHduZWQ=\x07\x1b]0;title\x1b\\\x1b[32mok\x1b[0m\x1b[?1000h".into(),
+        };
+        assert_eq!(log_line(&line, 3, None, false), "web | ok");
+        assert_eq!(
+            log_line(&line, 3, Some(36), false),
+            "\x1b[36mweb |\x1b[0m \x1b[32mok\x1b[0m"
         );
     }
 

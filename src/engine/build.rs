@@ -8,7 +8,8 @@
 //! runs untouched.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
+
+use bytes::Bytes;
 
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
@@ -16,7 +17,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{Engine, Error};
+use super::{BuildFailure, Engine, Error};
 use crate::model::{EngineEvent, Progress, ProjectName, ServiceName, labels};
 use crate::stack::Stack;
 
@@ -25,50 +26,66 @@ const FAILURE_LINES: usize = 20;
 /// Lines of one step kept while it runs; a noisy step (a `pip install`) keeps its tail.
 const KEPT_LINES: usize = 200;
 
+/// Size of the pieces the context is sent in, and how many may wait for the connection:
+/// what a build holds of its context at once.
+const CHUNK_BYTES: usize = 256 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The blocking side of a streamed build context: collects the tar's bytes and hands
+/// them to the request body in [`CHUNK_BYTES`] pieces, waiting while the connection is
+/// behind. `BrokenPipe` once the request is gone (the daemon failed or stopped reading).
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+}
+
+impl ChunkWriter {
+    fn new(tx: mpsc::Sender<std::io::Result<Bytes>>) -> Self {
+        Self {
+            buf: Vec::with_capacity(CHUNK_BYTES),
+            tx,
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        self.tx.blocking_send(Ok(Bytes::from(chunk))).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the daemon stopped reading the build context",
+            )
+        })
+    }
+
+    /// Sends what is left; the body ends when the writer (and its sender) is dropped.
+    fn finish(mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// One build at a time per process. The classic builder's cache is not safe for
 /// concurrent identical steps: two builds sharing a prefix (the same `FROM` and `COPY`)
 /// each create their own layer, and a later build may pick either from the cache — so
 /// an unchanged service would get a new image id and `up --build` would recreate it.
 /// Built one after another, the second reuses the first's layers.
 static BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Why a build failed: where, what the builder said, and what the step printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildFailure {
-    pub service: ServiceName,
-    pub image: String,
-    /// The step that failed (`Step 3/5 : RUN make`), when the build got that far.
-    pub step: Option<String>,
-    /// The builder's (or the context reader's) message.
-    pub message: String,
-    /// The last lines the failing step printed, oldest first.
-    pub output: Vec<String>,
-}
-
-impl fmt::Display for BuildFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "building image '{}' for service '{}' failed",
-            self.image, self.service
-        )?;
-        if let Some(step) = &self.step {
-            write!(f, " at '{step}'")?;
-        }
-        write!(f, ": {}", self.message.trim_end())?;
-        if !self.output.is_empty() {
-            write!(f, "\nlast {} output lines of that step:", self.output.len())?;
-            for line in &self.output {
-                write!(f, "\n  | {line}")?;
-            }
-        }
-        write!(
-            f,
-            "\nfix the Dockerfile or the files it uses, then run 'devstack build {}'",
-            self.service
-        )
-    }
-}
 
 impl Engine {
     /// Builds the service's image, tags it with the service's `image` (`<project>-<service>`
@@ -110,16 +127,32 @@ impl Engine {
             }
         };
         emit(events, service, "sending context".into()).await;
-        // Reading the context walks the user's tree: off the async threads.
+        crate::build::check_context(&build.context, &build.dockerfile)
+            .map_err(|e| failure(None, e.to_string(), vec![]))?;
+        // The context is tarred on a blocking thread (it walks the user's tree) straight
+        // into the request body, a few chunks at a time: memory stays at the chunks in
+        // flight whatever the context's size.
         let (context, dockerfile) = (build.context.clone(), build.dockerfile.clone());
-        let tar =
-            tokio::task::spawn_blocking(move || crate::build::context_tar(&context, &dockerfile))
-                .await
-                .map_err(|e| Error::Task {
-                    op: "build image",
-                    message: e.to_string(),
-                })?
-                .map_err(|e| failure(None, e.to_string(), vec![]))?;
+        let (chunks_tx, chunks_rx) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
+        let tarring = tokio::task::spawn_blocking(move || {
+            let writer = ChunkWriter::new(chunks_tx.clone());
+            let result =
+                crate::build::write_context_tar(&context, &dockerfile, writer).and_then(|w| {
+                    w.finish().map_err(|source| crate::build::Error::Read {
+                        path: context.clone(),
+                        source,
+                    })
+                });
+            if let Err(e) = &result {
+                // Ends the request body with an error, so the daemon does not build
+                // from half a context.
+                let _ = chunks_tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+            result
+        });
+        let body = futures_util::stream::unfold(chunks_rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
 
         let image_labels = HashMap::from([
             (labels::PROJECT, stack.project.as_str()),
@@ -139,8 +172,9 @@ impl Engine {
 
         let mut stream =
             self.docker
-                .build_image(options.build(), None, Some(bollard::body_full(tar.into())));
+                .build_image(options.build(), None, Some(bollard::body_try_stream(body)));
         let mut log = BuildLog::default();
+        let mut outcome = Ok(());
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {
@@ -151,21 +185,36 @@ impl Engine {
                     }
                 }
                 Err(e) => {
-                    log.finish();
-                    let message = match e {
-                        // The builder's own words: a failed RUN, an unknown instruction,
-                        // a missing `COPY` source.
-                        bollard::errors::Error::DockerStreamError { error } => error,
-                        bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                            message
-                        }
-                        other => {
-                            return Err(Error::daemon("build image", Some(service), other));
-                        }
-                    };
-                    return Err(failure(log.step.clone(), message, log.tail(FAILURE_LINES)));
+                    outcome = Err(e);
+                    break;
                 }
             }
+        }
+        drop(stream);
+        // A context that could not be read is the reason, over whatever the daemon made
+        // of the broken body; a tar cut short because the daemon stopped reading is not.
+        match tarring.await {
+            Ok(Err(crate::build::Error::Read { source, .. }))
+                if source.kind() == std::io::ErrorKind::BrokenPipe && outcome.is_err() => {}
+            Ok(Err(e)) => return Err(failure(None, e.to_string(), vec![])),
+            Ok(Ok(())) => {}
+            Err(e) => {
+                return Err(Error::Task {
+                    op: "build image",
+                    message: e.to_string(),
+                });
+            }
+        }
+        if let Err(e) = outcome {
+            log.finish();
+            let message = match e {
+                // The builder's own words: a failed RUN, an unknown instruction, a
+                // missing `COPY` source.
+                bollard::errors::Error::DockerStreamError { error } => error,
+                bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+                other => return Err(Error::daemon("build image", Some(service), other)),
+            };
+            return Err(failure(log.step.clone(), message, log.tail(FAILURE_LINES)));
         }
         match self.image_id(&svc.image).await? {
             Some((_, id)) => Ok(id),

@@ -5,6 +5,8 @@
 //! message. Text here is read by people: values in 'single quotes', and a hint of what
 //! to do when there is one.
 
+use std::fmt;
+
 use crate::model::{ContainerState, Protocol, ServiceName};
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +113,7 @@ pub enum Error {
 
     /// Building a service's image failed: the step, the builder's message, its output.
     #[error("{0}")]
-    Build(Box<super::build::BuildFailure>),
+    Build(Box<BuildFailure>),
 
     /// Something devstack does not do yet.
     #[error("{what}{}: not supported by devstack yet", for_service(service))]
@@ -247,13 +249,20 @@ fn unhealthy_message(
         (Some(st), _) => s.push_str(&format!(" (state '{}')", st.as_str())),
         (None, _) => s.push_str(" (no container)"),
     }
-    if let Some(out) = health_output {
-        s.push_str(&format!("\nlast healthcheck output: {}", out.trim_end()));
+    // Two sources, each named: the probe's output and the container's log. "It printed
+    // nothing" after a healthcheck line read as if the probe had printed something.
+    match health_output.map(str::trim_end) {
+        Some("") => s.push_str("\nthe last healthcheck printed nothing"),
+        Some(out) => s.push_str(&format!("\nlast healthcheck output: {out}")),
+        None => {}
     }
     if logs.is_empty() {
-        s.push_str("\nit printed nothing");
+        s.push_str("\nthe container printed no log lines");
     } else {
-        s.push_str(&format!("\nlast {} log lines:", logs.len()));
+        s.push_str(&format!(
+            "\nlast {} log lines of the container:",
+            logs.len()
+        ));
         for line in logs {
             s.push_str("\n  | ");
             s.push_str(line);
@@ -269,4 +278,81 @@ fn many_message(errors: &[Error]) -> String {
         s.push_str(&e.to_string().replace('\n', "\n  "));
     }
     s
+}
+
+/// Why a build failed: where, what the builder said, and what the step printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildFailure {
+    pub service: ServiceName,
+    pub image: String,
+    /// The step that failed (`Step 3/5 : RUN make`), when the build got that far.
+    pub step: Option<String>,
+    /// The builder's (or the context reader's) message.
+    pub message: String,
+    /// The last lines the failing step printed, oldest first.
+    pub output: Vec<String>,
+}
+
+impl fmt::Display for BuildFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "building image '{}' for service '{}' failed",
+            self.image, self.service
+        )?;
+        if let Some(step) = &self.step {
+            write!(f, " at '{step}'")?;
+        }
+        write!(f, ": {}", self.message.trim_end())?;
+        if !self.output.is_empty() {
+            write!(f, "\nlast {} output lines of that step:", self.output.len())?;
+            for line in &self.output {
+                write!(f, "\n  | {line}")?;
+            }
+        }
+        write!(
+            f,
+            "\nfix the Dockerfile or the files it uses, then run 'devstack build {}'",
+            self.service
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: a probe that printed nothing gave "last healthcheck output: " and then
+    // "it printed nothing", which contradicted itself.
+    #[test]
+    fn unhealthy_wording_names_the_probe_and_the_log_apart() {
+        let svc = ServiceName::new("db");
+        let m = unhealthy_message(
+            &svc,
+            "is unhealthy",
+            Some(ContainerState::Running),
+            None,
+            Some("\n"),
+            &[],
+        );
+        assert!(m.contains("the last healthcheck printed nothing"), "{m}");
+        assert!(m.contains("the container printed no log lines"), "{m}");
+        assert!(!m.contains("last healthcheck output"), "{m}");
+        let m = unhealthy_message(
+            &svc,
+            "is unhealthy",
+            Some(ContainerState::Running),
+            None,
+            Some("connection refused\n"),
+            &["starting".to_string()],
+        );
+        assert!(
+            m.contains("last healthcheck output: connection refused"),
+            "{m}"
+        );
+        assert!(
+            m.contains("last 1 log lines of the container:\n  | starting"),
+            "{m}"
+        );
+    }
 }

@@ -51,7 +51,8 @@ impl Engine {
             builder = builder.since(i32::try_from(secs).unwrap_or(i32::MAX));
         }
         let inner = self.docker.logs(container, Some(builder.build())).boxed();
-        let splitter = Splitter::new(service.clone(), options.since_nanos);
+        let max_line = crate::logs::StoreConfig::default().max_line_bytes;
+        let splitter = Splitter::new(service.clone(), options.since_nanos, max_line);
         let service = service.clone();
         stream::unfold(
             (inner, splitter, VecDeque::new(), false),
@@ -87,24 +88,54 @@ impl Engine {
 /// Reassembles lines per output stream. The daemon sends one frame per log message,
 /// each prefixed with its timestamp; a message longer than the log driver's buffer
 /// (16 KiB) arrives as several frames without newlines, each with its own prefix.
-pub(crate) struct Splitter {
+///
+/// Work is linear in the bytes received (each byte is looked at once: a frame that
+/// continues a line is searched for a newline on its own, never with what came before)
+/// and memory is bounded by `max_line` per stream whatever the daemon sends. A line
+/// that reaches `max_line` is sent at once, cut, with [`CUT_MARK`] after its text; the
+/// rest of it, up to its newline, is counted in [`Splitter::dropped_bytes`] and dropped.
+pub struct Splitter {
     service: ServiceName,
     since_nanos: Option<i64>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    max_line: usize,
+    stdout: Partial,
+    stderr: Partial,
+    dropped_bytes: u64,
+    scanned_bytes: u64,
+}
+
+/// Follows the text of a cut line, so a reader of `devstack logs` sees that the line
+/// went on. The log store (whose cap is the splitter's) cuts it off again and shows the
+/// line as cut in its own way.
+pub const CUT_MARK: &str = " …[line cut: too long]";
+
+/// Where one stream is between frames.
+#[derive(Debug, Default)]
+enum Partial {
+    /// At the start of a line.
+    #[default]
+    Idle,
+    /// Inside a line that started with the timestamp `ts`.
+    Line { ts: i64, text: Vec<u8> },
+    /// Inside a line already sent cut: bytes are dropped up to its newline.
+    Skipping,
 }
 
 impl Splitter {
-    pub(crate) fn new(service: ServiceName, since_nanos: Option<i64>) -> Self {
+    /// `max_line` is the most text kept of one line (the store's cap).
+    pub fn new(service: ServiceName, since_nanos: Option<i64>, max_line: usize) -> Self {
         Self {
             service,
             since_nanos,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
+            max_line: max_line.max(1),
+            stdout: Partial::Idle,
+            stderr: Partial::Idle,
+            dropped_bytes: 0,
+            scanned_bytes: 0,
         }
     }
 
-    pub(crate) fn push(&mut self, chunk: LogOutput, out: &mut VecDeque<LogLine>) {
+    pub fn push(&mut self, chunk: LogOutput, out: &mut VecDeque<LogLine>) {
         let (stream, bytes) = match chunk {
             LogOutput::StdOut { message } | LogOutput::Console { message } => {
                 (OutStream::Stdout, message)
@@ -115,61 +146,144 @@ impl Splitter {
         self.push_bytes(stream, &bytes, out);
     }
 
-    pub(crate) fn push_bytes(
-        &mut self,
-        stream: OutStream,
-        bytes: &[u8],
-        out: &mut VecDeque<LogLine>,
-    ) {
-        let buf = match stream {
+    /// One frame of `stream`'s output.
+    pub fn push_bytes(&mut self, stream: OutStream, bytes: &[u8], out: &mut VecDeque<LogLine>) {
+        let mut partial = std::mem::take(match stream {
             OutStream::Stdout => &mut self.stdout,
             OutStream::Stderr => &mut self.stderr,
-        };
-        let mut bytes = bytes;
-        if buf.is_empty() {
-            // The usual case, one whole message per frame: lines are cut from the frame
-            // itself and only a trailing partial line is kept.
-            let mut start = 0;
-            while let Some(pos) = bytes[start..].iter().position(|b| *b == b'\n') {
-                let line = &bytes[start..start + pos];
-                start += pos + 1;
-                if let Some(l) = make_line(&self.service, stream, line, self.since_nanos) {
-                    out.push_back(l);
+        });
+        let mut rest = bytes;
+        if !matches!(partial, Partial::Idle) {
+            // A continuation of a partial message: its own timestamp prefix is dropped,
+            // the line keeps the first part's.
+            if let Some((_, r)) = split_timestamp(rest) {
+                rest = r;
+            }
+        }
+        loop {
+            if matches!(partial, Partial::Idle) {
+                if rest.is_empty() {
+                    break;
                 }
+                let (ts, r) = split_timestamp(rest).unwrap_or((0, rest));
+                partial = Partial::Line {
+                    ts,
+                    text: Vec::new(),
+                };
+                rest = r;
             }
-            buf.extend_from_slice(&bytes[start..]);
-            return;
-        }
-        // A continuation of a partial message: its own timestamp prefix is dropped, the
-        // line keeps the first part's.
-        if let Some((_, rest)) = split_timestamp(bytes) {
-            bytes = rest;
-        }
-        buf.extend_from_slice(bytes);
-        let mut start = 0;
-        while let Some(pos) = buf[start..].iter().position(|b| *b == b'\n') {
-            let line = &buf[start..start + pos];
-            start += pos + 1;
-            if let Some(l) = make_line(&self.service, stream, line, self.since_nanos) {
-                out.push_back(l);
+            let newline = rest.iter().position(|b| *b == b'\n');
+            let piece = &rest[..newline.unwrap_or(rest.len())];
+            self.scanned_bytes += piece.len() as u64 + u64::from(newline.is_some());
+            partial = match partial {
+                Partial::Skipping => {
+                    self.dropped_bytes += piece.len() as u64;
+                    Partial::Skipping
+                }
+                Partial::Line { ts, text }
+                    if text.is_empty() && newline.is_some() && piece.len() <= self.max_line =>
+                {
+                    // The usual case, a whole line in one frame: cut from the frame
+                    // itself, never copied into the buffer.
+                    self.emit(stream, ts, piece, false, out);
+                    Partial::Idle
+                }
+                Partial::Line { ts, mut text } => {
+                    let take = piece.len().min(self.max_line - text.len());
+                    let needed = text.len() + take;
+                    if needed > text.capacity() {
+                        // Doubling as `Vec` does, but never past the cap: the bound on
+                        // memory is `max_line`, not twice that.
+                        let to = needed.max(2 * text.capacity()).min(self.max_line);
+                        text.reserve_exact(to - text.len());
+                    }
+                    text.extend_from_slice(&piece[..take]);
+                    if take == piece.len() {
+                        Partial::Line { ts, text }
+                    } else {
+                        self.dropped_bytes += (piece.len() - take) as u64;
+                        self.emit(stream, ts, &text, true, out);
+                        Partial::Skipping
+                    }
+                }
+                // Set to `Line` above.
+                Partial::Idle => Partial::Idle,
+            };
+            let Some(pos) = newline else { break };
+            if let Partial::Line { ts, text } = &partial {
+                self.emit(stream, *ts, text, false, out);
             }
+            partial = Partial::Idle;
+            rest = &rest[pos + 1..];
         }
-        buf.drain(..start);
+        *match stream {
+            OutStream::Stdout => &mut self.stdout,
+            OutStream::Stderr => &mut self.stderr,
+        } = partial;
     }
 
     /// End of stream: a last line without a newline is still a line.
-    pub(crate) fn flush(&mut self, out: &mut VecDeque<LogLine>) {
+    pub fn flush(&mut self, out: &mut VecDeque<LogLine>) {
         for stream in [OutStream::Stdout, OutStream::Stderr] {
-            let buf = match stream {
-                OutStream::Stdout => std::mem::take(&mut self.stdout),
-                OutStream::Stderr => std::mem::take(&mut self.stderr),
-            };
-            if !buf.is_empty()
-                && let Some(l) = make_line(&self.service, stream, &buf, self.since_nanos)
+            let partial = std::mem::take(match stream {
+                OutStream::Stdout => &mut self.stdout,
+                OutStream::Stderr => &mut self.stderr,
+            });
+            if let Partial::Line { ts, text } = partial
+                && !text.is_empty()
             {
-                out.push_back(l);
+                self.emit(stream, ts, &text, false, out);
             }
         }
+    }
+
+    /// Bytes of cut lines dropped so far.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.dropped_bytes
+    }
+
+    /// Bytes looked at so far (not counting timestamp prefixes): at most what came in.
+    pub fn scanned_bytes(&self) -> u64 {
+        self.scanned_bytes
+    }
+
+    /// Bytes held for lines not yet complete.
+    pub fn buffered_bytes(&self) -> usize {
+        [&self.stdout, &self.stderr]
+            .iter()
+            .map(|p| match p {
+                Partial::Line { text, .. } => text.capacity(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    fn emit(
+        &self,
+        stream: OutStream,
+        ts_nanos: i64,
+        text: &[u8],
+        cut: bool,
+        out: &mut VecDeque<LogLine>,
+    ) {
+        if self.since_nanos.is_some_and(|since| ts_nanos <= since) {
+            return;
+        }
+        let text = if cut {
+            text
+        } else {
+            text.strip_suffix(b"\r").unwrap_or(text)
+        };
+        let mut text = String::from_utf8_lossy(text).into_owned();
+        if cut {
+            text.push_str(CUT_MARK);
+        }
+        out.push_back(LogLine {
+            service: self.service.clone(),
+            ts_nanos,
+            stream,
+            text,
+        });
     }
 }
 
@@ -241,25 +355,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn make_line(
-    service: &ServiceName,
-    stream: OutStream,
-    line: &[u8],
-    since_nanos: Option<i64>,
-) -> Option<LogLine> {
-    let (ts_nanos, text) = split_timestamp(line).unwrap_or((0, line));
-    if since_nanos.is_some_and(|since| ts_nanos <= since) {
-        return None;
-    }
-    let text = text.strip_suffix(b"\r").unwrap_or(text);
-    Some(LogLine {
-        service: service.clone(),
-        ts_nanos,
-        stream,
-        text: String::from_utf8_lossy(text).into_owned(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +373,7 @@ mod tests {
 
     #[test]
     fn whole_lines_and_streams_apart() {
-        let mut s = Splitter::new(ServiceName::new("w"), None);
+        let mut s = Splitter::new(ServiceName::new("w"), None, 1 << 14);
         assert_eq!(
             lines(&mut s, OutStream::Stdout, &format!("{T1} a\n{T2} b\r\n")),
             vec![
@@ -294,7 +389,7 @@ mod tests {
 
     #[test]
     fn partial_line_across_chunks_keeps_first_timestamp() {
-        let mut s = Splitter::new(ServiceName::new("w"), None);
+        let mut s = Splitter::new(ServiceName::new("w"), None, 1 << 14);
         assert!(lines(&mut s, OutStream::Stdout, &format!("{T1} hello ")).is_empty());
         // A stderr line in between does not disturb the pending stdout part.
         assert_eq!(
@@ -344,9 +439,119 @@ mod tests {
         );
     }
 
+    /// Issue 11 item 8: a line without a newline was rescanned whole on every frame
+    /// (quadratic) and held whole (unbounded).
+    #[test]
+    fn a_fifty_megabyte_line_is_cut_at_the_cap_in_bounded_memory_and_linear_work() {
+        const CAP: usize = 16 << 10;
+        const FRAME: usize = 16 << 10;
+        const TOTAL: usize = 50 << 20;
+        let mut s = Splitter::new(ServiceName::new("w"), None, CAP);
+        let mut q = VecDeque::new();
+        let mut frame = format!("{T1} ").into_bytes();
+        frame.extend(std::iter::repeat_n(b'a', FRAME));
+        let mut fed = 0;
+        while fed < TOTAL {
+            s.push_bytes(OutStream::Stdout, &frame, &mut q);
+            fed += FRAME;
+            assert!(s.buffered_bytes() <= CAP, "{} held", s.buffered_bytes());
+            assert!(s.scanned_bytes() <= fed as u64);
+        }
+        // Sent as soon as it reached the cap, not when (if ever) its newline comes.
+        assert_eq!(q.len(), 1);
+        let line = q.pop_front().unwrap();
+        assert_eq!(line.ts_nanos, N1);
+        assert_eq!(line.text, format!("{}{CUT_MARK}", "a".repeat(CAP)));
+        assert_eq!(s.dropped_bytes(), (TOTAL - CAP) as u64);
+
+        // Its newline ends it; the next line is whole, and stderr was never disturbed.
+        s.push_bytes(
+            OutStream::Stdout,
+            format!("{T2} aaa\n{T2} next\n").as_bytes(),
+            &mut q,
+        );
+        assert_eq!(s.dropped_bytes(), (TOTAL - CAP + 3) as u64);
+        assert_eq!(q.pop_front().map(|l| l.text), Some("next".into()));
+        assert!(q.is_empty());
+        assert_eq!(s.buffered_bytes(), 0);
+        assert!(s.scanned_bytes() <= (TOTAL + 2 * T2.len() + 10) as u64);
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_cap_is_whole_and_one_byte_more_is_cut() {
+        let mut s = Splitter::new(ServiceName::new("w"), None, 4);
+        let got = lines(
+            &mut s,
+            OutStream::Stdout,
+            &format!("{T1} abcd\n{T1} abcde\n"),
+        );
+        assert_eq!(got[0].2, "abcd");
+        assert_eq!(got[1].2, format!("abcd{CUT_MARK}"));
+        // Across frames too: the cap is reached in one, the newline comes in the next.
+        assert!(lines(&mut s, OutStream::Stdout, &format!("{T1} ab")).is_empty());
+        assert!(lines(&mut s, OutStream::Stdout, &format!("{T2} cd")).is_empty());
+        assert_eq!(
+            lines(&mut s, OutStream::Stdout, &format!("{T2} \n")),
+            vec![(N1, OutStream::Stdout, "abcd".into())]
+        );
+        assert_eq!(s.dropped_bytes(), 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Lines sent as the daemon sends them (each split into frames of any size, every
+        /// frame with its own timestamp) come out whole up to the cap and cut beyond it.
+        #[test]
+        fn lines_in_frames_of_any_size_come_out_as_sent_or_cut(
+            lines in proptest::collection::vec(
+                (proptest::collection::vec(32u8..127, 0..150), proptest::collection::vec(1usize..40, 1..8)),
+                0..12,
+            ),
+        ) {
+            const CAP: usize = 64;
+            let mut s = Splitter::new(ServiceName::new("w"), None, CAP);
+            let mut q = VecDeque::new();
+            let mut want = Vec::new();
+            for (i, (text, sizes)) in lines.iter().enumerate() {
+                let ts = format!("2024-01-02T03:04:05.{:09}Z", i + 1);
+                let mut rest = &text[..];
+                let mut k = 0;
+                loop {
+                    let n = sizes[k % sizes.len()].min(rest.len());
+                    k += 1;
+                    let mut frame = format!("{ts} ").into_bytes();
+                    frame.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    if rest.is_empty() {
+                        frame.push(b'\n');
+                    }
+                    s.push_bytes(OutStream::Stdout, &frame, &mut q);
+                    proptest::prop_assert!(s.buffered_bytes() <= CAP);
+                    if rest.is_empty() {
+                        break;
+                    }
+                }
+                let text = String::from_utf8(text.clone()).unwrap();
+                want.push(if text.len() > CAP {
+                    format!("{}{CUT_MARK}", &text[..CAP])
+                } else {
+                    text
+                });
+            }
+            s.flush(&mut q);
+            let got: Vec<String> = q.into_iter().map(|l| l.text).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn since_drops_lines_up_to_and_including() {
-        let mut s = Splitter::new(ServiceName::new("w"), Some(N1));
+        let mut s = Splitter::new(ServiceName::new("w"), Some(N1), 1 << 14);
         assert_eq!(
             lines(&mut s, OutStream::Stdout, &format!("{T1} seen\n{T2} new\n")),
             vec![(N1 + 1, OutStream::Stdout, "new".into())]

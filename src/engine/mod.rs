@@ -26,12 +26,11 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-pub use build::BuildFailure;
 pub use connect::{Candidate, DaemonLookup, candidates};
-pub use error::Error;
+pub use error::{BuildFailure, Error};
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
 pub use lifecycle::DownReport;
-pub use logs::LogOptions;
+pub use logs::{CUT_MARK, LogOptions, Splitter};
 pub use sync::SyncReport;
 
 /// The daemon-side filter that selects `project`'s objects (`label=io.devstack.project=…`),

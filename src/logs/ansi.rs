@@ -118,8 +118,13 @@ fn escape_len(s: &[u8]) -> (usize, Option<(usize, usize)>) {
             }
             (s.len(), None)
         }
-        // ESC ( B and friends: one intermediate byte, then a final byte.
-        Some(b'(' | b')' | b'*' | b'+' | b'#' | b'%') => (3.min(s.len()), None),
+        // ESC ( B and friends: one intermediate byte, then a final byte. The final byte
+        // is ASCII; anything else is not part of the sequence (and may be the first byte
+        // of a multi-byte character, which must stay whole).
+        Some(b'(' | b')' | b'*' | b'+' | b'#' | b'%') => match s.get(2) {
+            Some(b) if b.is_ascii() => (3, None),
+            _ => (2, None),
+        },
         // Two-byte escapes (ESC 7, ESC =, ESC M, …). Keep multi-byte UTF-8 intact.
         Some(b) if b.is_ascii() => (2, None),
         Some(_) => (1, None),
@@ -164,5 +169,16 @@ mod tests {
         // unterminated escape at the end of a (cut) line
         assert_eq!(strip("tail\x1b[38;5"), "tail");
         assert_eq!(strip("é\x1bé"), "éé");
+    }
+
+    /// Issue 11 item 4: `printf '\033(\303\251'` cut the `é` in half and panicked.
+    #[test]
+    fn charset_select_before_a_multibyte_character_keeps_it_whole() {
+        for intro in ['(', ')', '*', '+', '#', '%'] {
+            let line = format!("\x1b{intro}é\n");
+            assert_eq!(strip(&line), "é\n", "{line:?}");
+            assert_eq!(strip(&format!("a\x1b{intro}")), "a");
+        }
+        assert_eq!(strip("\x1b(Bok"), "ok");
     }
 }

@@ -33,6 +33,8 @@ pub fn parse_env_file(text: &str, path: &Path) -> Result<Vec<(String, String)>, 
 }
 
 pub(crate) fn parse_entries(text: &str, path: &Path) -> Result<Vec<EnvEntry>, Error> {
+    // compose-go skips a UTF-8 byte order mark (Windows editors write one).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut s = Scanner {
         chars: text.chars().filter(|c| *c != '\r').collect(),
         at: 0,
@@ -42,69 +44,50 @@ pub(crate) fn parse_entries(text: &str, path: &Path) -> Result<Vec<EnvEntry>, Er
     };
     let mut out = Vec::new();
     loop {
-        s.skip_blanks();
-        let Some(c) = s.peek() else { break };
-        if c == '\n' {
+        // A statement starts at the next non-space character; `#` there starts a
+        // comment line.
+        while s.peek().is_some_and(char::is_whitespace) {
             s.bump();
-            continue;
         }
-        if c == '#' {
-            s.skip_line();
-            continue;
+        match s.peek() {
+            None => break,
+            Some('#') => {
+                s.skip_line();
+                continue;
+            }
+            Some(_) => {}
         }
-        if s.starts_with("export ") || s.starts_with("export\t") {
+        if s.starts_with("export") && s.chars.get(s.at + 6).is_some_and(|c| c.is_whitespace()) {
             for _ in 0..6 {
                 s.bump();
             }
-            s.skip_blanks();
+            while s.peek().is_some_and(is_blank) {
+                s.bump();
+            }
         }
         let line = s.line;
-        let key = s.key()?;
-        s.skip_blanks();
-        match s.peek() {
-            None | Some('\n') => {
-                out.push(EnvEntry {
-                    key,
-                    value: None,
-                    expand: false,
-                    line,
-                });
-                continue;
-            }
-            Some('#') => {
-                s.skip_line();
-                out.push(EnvEntry {
-                    key,
-                    value: None,
-                    expand: false,
-                    line,
-                });
-                continue;
-            }
-            Some('=') => {
-                s.bump();
-            }
-            Some(_) => {
-                return Err(s.error(&key, "expected '=' after the variable name"));
-            }
+        let (key, inherited) = s.key()?;
+        if inherited {
+            out.push(EnvEntry {
+                key,
+                value: None,
+                expand: false,
+                line,
+            });
+            continue;
         }
-        let spaced = s.skip_blanks();
+        while s.peek().is_some_and(is_blank) {
+            s.bump();
+        }
         let (value, expand) = match s.peek() {
-            Some('\'') => {
+            Some(q @ ('\'' | '"')) => {
                 s.bump();
-                let v = s.until_quote('\'', &key)?;
-                s.rest_is_comment(&key)?;
-                (v, false)
-            }
-            Some('"') => {
-                s.bump();
-                let v = s.double_quoted(&key)?;
-                s.rest_is_comment(&key)?;
-                (v, true)
-            }
-            Some('#') if spaced => {
-                s.skip_line();
-                (String::new(), true)
+                let raw = s.quoted(q, &key)?;
+                if q == '"' {
+                    (expand_escapes(&raw), true)
+                } else {
+                    (raw, false)
+                }
             }
             _ => (s.unquoted(), true),
         };
@@ -116,6 +99,74 @@ pub(crate) fn parse_entries(text: &str, path: &Path) -> Result<Vec<EnvEntry>, Er
         });
     }
     Ok(out)
+}
+
+/// compose-go's "space" inside a line: blanks, but not a line break.
+fn is_blank(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    )
+}
+
+/// The escapes compose-go expands in double quotes: `\a \b \f \n \r \t \v \\ \"`,
+/// `\$` (kept as `$$` for the interpolation that follows, which makes it one literal
+/// `$`) and `\0` with up to three octal digits. Any other backslash stays as written.
+fn expand_escapes(raw: &str) -> String {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c != '\\' || next.is_none() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let simple = match next {
+            Some('a') => Some("\u{7}"),
+            Some('b') => Some("\u{8}"),
+            Some('f') => Some("\u{c}"),
+            Some('n') => Some("\n"),
+            Some('r') => Some("\r"),
+            Some('t') => Some("\t"),
+            Some('v') => Some("\u{b}"),
+            Some('\\') => Some("\\"),
+            Some('"') => Some("\""),
+            Some('$') => Some("$$"),
+            _ => None,
+        };
+        if let Some(r) = simple {
+            out.push_str(r);
+            i += 2;
+            continue;
+        }
+        if next == Some('0') {
+            // `\0` and up to three digits is one match; Go then reads `\ddd` (exactly
+            // three octal digits, at most 255) and keeps the match as written otherwise.
+            let digits: String = chars[i + 2..]
+                .iter()
+                .take(3)
+                .take_while(|d| d.is_ascii_digit())
+                .collect();
+            let len = 2 + digits.chars().count();
+            let octal = (digits.len() == 3)
+                .then(|| u32::from_str_radix(&digits, 8).ok())
+                .flatten()
+                .filter(|v| *v <= 255)
+                .and_then(char::from_u32);
+            match octal {
+                Some(ch) => out.push(ch),
+                None => out.extend(&chars[i..i + len]),
+            }
+            i += len;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }
 
 struct Scanner<'a> {
@@ -149,15 +200,6 @@ impl Scanner<'_> {
             .all(|(i, c)| self.chars.get(self.at + i) == Some(&c))
     }
 
-    /// Skips spaces and tabs; says whether it skipped any.
-    fn skip_blanks(&mut self) -> bool {
-        let start = self.at;
-        while matches!(self.peek(), Some(' ' | '\t')) {
-            self.bump();
-        }
-        self.at > start
-    }
-
     fn skip_line(&mut self) {
         while let Some(c) = self.bump() {
             if c == '\n' {
@@ -178,99 +220,105 @@ impl Scanner<'_> {
         }
     }
 
-    fn key(&mut self) -> Result<String, Error> {
+    /// The name up to `=`, `:` (YAML style) or the end of the line (a bare name, whose
+    /// value comes from the environment). As compose-go: letters and digits of any
+    /// script, `_ . - [ ]`; a name may start with a digit, and may be empty (`="v"`).
+    fn key(&mut self) -> Result<(String, bool), Error> {
         let mut key = String::new();
-        while let Some(c) = self.peek() {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                key.push(c);
-                self.bump();
-            } else {
-                break;
-            }
-        }
-        if key.is_empty() || key.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-            let msg = match self.peek() {
-                Some(c) if key.is_empty() => {
-                    format!("unexpected '{c}' where a variable name should start")
+        loop {
+            match self.peek() {
+                Some('=' | ':') => {
+                    self.bump();
+                    break;
                 }
-                _ => format!(
-                    "'{key}' is not a variable name (letters, digits, '_', '.', '-'; not starting with a digit)"
-                ),
-            };
-            return Err(self.error("", &msg));
+                Some('\n') => {
+                    let named = self.named(key, true);
+                    self.bump();
+                    return named;
+                }
+                // A bare name on the last line, without a line break.
+                None => return self.named(key, true),
+                Some(c)
+                    if is_blank(c)
+                        || c.is_alphanumeric()
+                        || matches!(c, '_' | '.' | '-' | '[' | ']') =>
+                {
+                    key.push(c);
+                    self.bump();
+                }
+                Some(c) => {
+                    let line: String = key
+                        .chars()
+                        .chain(
+                            self.chars[self.at..]
+                                .iter()
+                                .copied()
+                                .take_while(|c| *c != '\n'),
+                        )
+                        .collect();
+                    return Err(self.error(
+                        "",
+                        &format!(
+                            "unexpected character '{c}' in variable name '{}' (letters, digits, '_', '.', '-', '[', ']')",
+                            line.trim()
+                        ),
+                    ));
+                }
+            }
         }
-        Ok(key)
+        self.named(key, false)
     }
 
-    fn until_quote(&mut self, quote: char, key: &str) -> Result<String, Error> {
+    fn named(&self, key: String, inherited: bool) -> Result<(String, bool), Error> {
+        let key = key.trim_end().to_string();
+        if key.contains(' ') {
+            return Err(self.error(&key, "a variable name cannot contain a space"));
+        }
+        Ok((key, inherited))
+    }
+
+    /// After the opening quote: through the closing one. A backslash escapes the quote;
+    /// any other escape is kept as written (double quotes expand it afterwards).
+    fn quoted(&mut self, quote: char, key: &str) -> Result<String, Error> {
+        let (line, column) = (self.line, self.column);
         let mut v = String::new();
-        loop {
-            match self.bump() {
-                Some(c) if c == quote => return Ok(v),
-                Some(c) => v.push(c),
-                None => return Err(self.error(key, &format!("missing closing {quote}"))),
+        let mut escaped = false;
+        while let Some(c) = self.bump() {
+            if c == quote && !escaped {
+                return Ok(v);
             }
+            if c == '\\' && !escaped {
+                escaped = true;
+                continue;
+            }
+            if escaped && c != quote {
+                v.push('\\');
+            }
+            escaped = false;
+            v.push(c);
         }
+        let mut e = self.error(
+            key,
+            &format!("unterminated quoted value (missing closing {quote})"),
+        );
+        if let Error::EnvFile { at, .. } = &mut e {
+            at.line = line;
+            at.column = column.saturating_sub(1).max(1);
+        }
+        Err(e)
     }
 
-    fn double_quoted(&mut self, key: &str) -> Result<String, Error> {
-        let mut v = String::new();
-        loop {
-            match self.bump() {
-                Some('"') => return Ok(v),
-                Some('\\') => match self.bump() {
-                    Some('n') => v.push('\n'),
-                    Some('r') => v.push('\r'),
-                    Some('t') => v.push('\t'),
-                    Some('\\') => v.push('\\'),
-                    Some('"') => v.push('"'),
-                    // Kept escaped for the interpolation that follows, which turns
-                    // `$$` into one literal `$`.
-                    Some('$') => v.push_str("$$"),
-                    Some(c) => {
-                        v.push('\\');
-                        v.push(c);
-                    }
-                    None => return Err(self.error(key, "missing closing \"")),
-                },
-                Some(c) => v.push(c),
-                None => return Err(self.error(key, "missing closing \"")),
-            }
-        }
-    }
-
-    fn rest_is_comment(&mut self, key: &str) -> Result<(), Error> {
-        self.skip_blanks();
-        match self.peek() {
-            None => Ok(()),
-            Some('\n') => {
-                self.bump();
-                Ok(())
-            }
-            Some('#') => {
-                self.skip_line();
-                Ok(())
-            }
-            Some(c) => Err(self.error(
-                key,
-                &format!("unexpected '{c}' after the closing quote (quote the whole value)"),
-            )),
-        }
-    }
-
+    /// To the end of the line, without a ` #` comment and trailing space.
     fn unquoted(&mut self) -> String {
         let mut v = String::new();
-        while let Some(c) = self.peek() {
+        while let Some(c) = self.bump() {
             if c == '\n' {
-                self.bump();
-                break;
-            }
-            if c == '#' && v.ends_with([' ', '\t']) {
-                self.skip_line();
                 break;
             }
             v.push(c);
-            self.bump();
+        }
+        if let Some(i) = v.find(" #") {
+            v.truncate(i);
         }
         v.trim_end().to_string()
     }
@@ -278,6 +326,8 @@ impl Scanner<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn parse(text: &str) -> Vec<(String, String)> {
@@ -293,7 +343,8 @@ mod tests {
             ("export A=1", &[("A", "1")]),
             ("A=x # note", &[("A", "x")]),
             ("A=x#not-a-comment", &[("A", "x#not-a-comment")]),
-            ("A= # only a comment", &[("A", "")]),
+            // compose-go cuts comments at ' #' only: right after '=' it is the value.
+            ("A= # not a comment", &[("A", "# not a comment")]),
             ("A=", &[("A", "")]),
             ("A='single # kept $X \\n'", &[("A", "single # kept $X \\n")]),
             ("A=\"a\\nb\\t\\\"c\\\"\"", &[("A", "a\nb\t\"c\"")]),
@@ -309,6 +360,16 @@ mod tests {
             ("BARE\nA=1", &[("A", "1")]),
             ("A.b-c=1", &[("A.b-c", "1")]),
             ("A=1\nA=2", &[("A", "1"), ("A", "2")]),
+            // Issue 16.5: each of these rejected the whole file.
+            ("\u{feff}A=1", &[("A", "1")]),
+            ("K='Let\\'s go'", &[("K", "Let's go")]),
+            ("K: v", &[("K", "v")]),
+            ("1K=v", &[("1K", "v")]),
+            ("=\"v\"", &[("", "v")]),
+            (
+                "K=\"\\a\\b\\f\\v\\0101\"",
+                &[("K", "\u{7}\u{8}\u{c}\u{b}A")],
+            ),
         ];
         for (text, want) in cases {
             let want: Vec<(String, String)> = want
@@ -321,27 +382,98 @@ mod tests {
 
     #[test]
     fn bare_keys_and_expansion_flags() {
-        let e = parse_entries("A\nB='x'\nC=\"y\"\nD=z", Path::new(".env")).unwrap();
+        let e = parse_entries("A\nB='x'\nC=\"y\"\nD=z\nE", Path::new(".env")).unwrap();
         assert_eq!(e[0].value, None);
         assert!(!e[1].expand);
         assert!(e[2].expand && e[3].expand);
         assert_eq!(e[3].line, 4);
+        assert_eq!((e[4].key.as_str(), e[4].value.as_ref()), ("E", None));
     }
 
     #[test]
     fn errors_have_positions() {
         let cases = [
-            ("A=1\nB=\"open", ".env:2:", "missing closing"),
-            ("A=1\n1A=2", ".env:2:", "not a variable name"),
-            ("A 1", ".env:1:3", "expected '='"),
-            ("A='x' y", ".env:1:7", "after the closing quote"),
-            ("=1", ".env:1:1", "where a variable name"),
+            ("A=1\nB=\"open", ".env:2:3", "unterminated quoted value"),
+            ("A=1\nA$B=2", ".env:2:2", "unexpected character '$'"),
+            ("A 1", ".env:1:4", "cannot contain a space"),
         ];
         for (text, pos, msg) in cases {
             let e = parse_env_file(text, Path::new(".env"))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(pos) && e.contains(msg), "{text:?}: {e}");
+        }
+    }
+
+    fn data(rel: &str) -> serde_json::Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/dotenv")
+            .join(rel);
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+    }
+
+    fn strings(v: Option<&serde_json::Value>) -> BTreeMap<String, String> {
+        v.and_then(|v| v.as_object())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// compose-go's dotenv fixtures, with the values its tests expect (issue 16.5).
+    #[test]
+    fn compose_go_dotenv_fixtures() {
+        let expected = data("expected.json");
+        let cases = expected.as_object().unwrap();
+        assert!(cases.len() >= 16);
+        for (name, case) in cases {
+            let file = case.get("file").and_then(|f| f.as_str()).unwrap_or(name);
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/dotenv/fixtures")
+                .join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let env = strings(case.get("env"));
+            let got = super::super::resolve::read_env(&text, &path, &env);
+            if let Some(err) = case.get("error").and_then(|e| e.as_str()) {
+                let e = got.expect_err(name).to_string();
+                let text = case["error_text"].as_str().unwrap();
+                assert!(e.contains(err) && e.contains(text), "{name}: {e}");
+                continue;
+            }
+            let got: BTreeMap<String, String> = got
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .into_iter()
+                .collect();
+            assert_eq!(got, strings(case.get("values")), "{name}");
+        }
+    }
+
+    /// The one-line cases of compose-go's parser tests.
+    #[test]
+    fn compose_go_dotenv_lines() {
+        let cases = data("lines.json");
+        let cases = cases.as_array().unwrap();
+        assert!(cases.len() > 60);
+        for case in cases {
+            let input = case[0].as_str().unwrap();
+            let got = super::super::resolve::read_env(input, Path::new(".env"), &BTreeMap::new());
+            match case[1].as_str() {
+                Some(key) => {
+                    let got = got.unwrap_or_else(|e| panic!("{input:?}: {e}"));
+                    let value = got
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.as_str());
+                    assert_eq!(value, case[2].as_str(), "{input:?}");
+                }
+                None => {
+                    let e = got.expect_err(input).to_string();
+                    assert!(e.contains(case[2].as_str().unwrap()), "{input:?}: {e}");
+                }
+            }
         }
     }
 }

@@ -12,11 +12,12 @@ pub enum Error {
     #[error("no stack file in '{}': looked for {}; name one with -f", dir.display(), tried.join(", "))]
     NotFound { dir: PathBuf, tried: Vec<String> },
 
-    #[error("cannot read '{}': {source}", path.display())]
+    // Not a `#[source]`: the reason is part of the message already, and the printer
+    // of a whole chain would say it twice.
+    #[error("cannot read '{}': {reason}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 
     #[error("{at}: not valid YAML: {message}")]
@@ -122,7 +123,7 @@ pub enum Error {
     /// `at` is the `name:` key when the name came from the file; `source` says where
     /// the name came from otherwise (`-p`, the directory).
     #[error(
-        "{}project name '{raw}' ({source_desc}) has no usable characters (allowed: a-z, 0-9, '_', '-', starting with a letter or digit); name the project with -p",
+        "{}project name '{raw}' ({source_desc}) is not allowed: a project name must consist only of lowercase letters (a-z), digits, '-' and '_', and start with a letter or digit (Compose's rule); name the project with -p or 'name:'",
         at_prefix(at)
     )]
     ProjectName {
@@ -169,9 +170,6 @@ impl Error {
     /// The error with secret values masked in everything it quotes (values, paths,
     /// names): a message must not show what `config` masks.
     pub(crate) fn redact(self, secrets: &SecretValues) -> Error {
-        if secrets.is_empty() {
-            return self;
-        }
         let key_of = |e: &Error| match e {
             Error::UnknownKey { key, .. }
             | Error::Strict { key, .. }
@@ -200,9 +198,9 @@ impl Error {
         };
         match self {
             e @ (Error::NotFound { .. } | Error::Syntax { .. }) => e,
-            Error::Read { path, source } => Error::Read {
+            Error::Read { path, reason } => Error::Read {
                 path: p(path),
-                source,
+                reason,
             },
             Error::UnknownKey {
                 at,

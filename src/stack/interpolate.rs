@@ -1,11 +1,16 @@
 //! Compose variable interpolation in a string: `$VAR`, `${VAR}`, `${VAR:-d}`,
 //! `${VAR-d}`, `${VAR:?msg}`, `${VAR?msg}`, `${VAR:+alt}`, `${VAR+alt}`, nesting in
-//! the default/alternative/message, and `$$` for a literal `$`.
+//! the default/alternative/message, and `$$` for a literal `$`. As in Compose, a `$`
+//! followed by neither a name, `{` nor `$` is itself (`costs 5$`, `^foo$`, `$1`).
 //!
 //! Pure: variables come from the caller's lookup. It must not read the process
 //! environment, nor know which parts of a file are values (the loader decides that).
 
 use super::error::InterpolationError;
+
+/// The deepest nesting of `${…}` inside a default, alternative or message. Compose has
+/// no limit, but 50k levels overflowed the stack (SIGABRT); real files nest two or three.
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// Expands `s`. Unset variables without a default become empty strings (as in Compose);
 /// see [`interpolate_tracking`] to learn which.
@@ -32,6 +37,7 @@ pub(crate) fn interpolate_tracking(
         at: 0,
         lookup,
         unset,
+        depth: 0,
     };
     p.expand(false, true)
 }
@@ -42,12 +48,18 @@ struct Expander<'a> {
     at: usize,
     lookup: &'a dyn Fn(&str) -> Option<String>,
     unset: &'a mut Vec<String>,
+    depth: usize,
 }
 
 impl Expander<'_> {
     fn syntax(&self, message: &str) -> InterpolationError {
+        // A hostile value can be megabytes long; the start is enough to find it.
+        let text = match self.text.char_indices().nth(200) {
+            Some((cut, _)) => format!("{}…", &self.text[..cut]),
+            None => self.text.to_string(),
+        };
         InterpolationError::Syntax {
-            text: self.text.to_string(),
+            text,
             message: message.to_string(),
         }
     }
@@ -92,7 +104,8 @@ impl Expander<'_> {
                     out.push_str(&self.plain(&name, eval));
                 }
                 _ => {
-                    return Err(self.syntax("'$' must be followed by a variable name, '{' or '$'"));
+                    out.push('$');
+                    self.at += 1;
                 }
             }
         }
@@ -128,6 +141,18 @@ impl Expander<'_> {
 
     /// After `${`: the name, an optional operator and its argument, through `}`.
     fn braced(&mut self, eval: bool) -> Result<String, InterpolationError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.syntax(&format!(
+                "'${{' is nested more than {MAX_NESTING} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let r = self.braced_inner(eval);
+        self.depth -= 1;
+        r
+    }
+
+    fn braced_inner(&mut self, eval: bool) -> Result<String, InterpolationError> {
         let name = self.name();
         if name.is_empty() {
             return Err(self.syntax("'${' must be followed by a variable name"));
@@ -187,6 +212,34 @@ impl Expander<'_> {
     }
 }
 
+/// A `$` that Compose keeps as a literal but that looks like a mistyped variable
+/// (`$ {NAME}`): the text to warn about, if any.
+pub(crate) fn typo_hint(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' && b.get(i + 1) == Some(&b'$') {
+            i += 2;
+            continue;
+        }
+        if b[i] == b'$' {
+            let gap = b[i + 1..]
+                .iter()
+                .take_while(|c| matches!(c, b' ' | b'\t'))
+                .count();
+            if gap > 0 && b.get(i + 1 + gap) == Some(&b'{') {
+                let end = b[i..]
+                    .iter()
+                    .position(|c| *c == b'}')
+                    .map_or(b.len(), |p| i + p + 1);
+                return Some(String::from_utf8_lossy(&b[i..end]).into_owned());
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }
@@ -236,6 +289,14 @@ mod tests {
             ("$${SET}", "${SET}"),
             ("a $$b", "a $b"),
             ("${UNSET:-a:b/c}", "a:b/c"),
+            // Issue 16.3: a `$` without a name after it is a literal, as in Compose.
+            ("costs 5$", "costs 5$"),
+            ("pa$ word", "pa$ word"),
+            ("^foo$", "^foo$"),
+            ("$1", "$1"),
+            ("$ {SET}", "$ {SET}"),
+            ("a$-b$.c$@", "a$-b$.c$@"),
+            ("${UNSET:-5$}", "5$"),
         ];
         for (input, want) in cases {
             assert_eq!(interpolate(input, &env).as_deref(), Ok(*want), "{input}");
@@ -259,7 +320,7 @@ mod tests {
             interpolate("${UNSET?${B}}", &env),
             Err(InterpolationError::Required { message, .. }) if message == "b"
         ));
-        for bad in ["${", "${SET", "${}", "${SET!x}", "$1", "cost $", "${A:-x"] {
+        for bad in ["${", "${SET", "${}", "${SET!x}", "${1}", "${A:-x"] {
             assert!(
                 matches!(
                     interpolate(bad, &env),
@@ -268,6 +329,36 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn typo_hints_only_for_a_spaced_brace() {
+        assert_eq!(
+            typo_hint("pw $ {DB_PASS} x").as_deref(),
+            Some("$ {DB_PASS}")
+        );
+        assert_eq!(typo_hint("costs 5$"), None);
+        assert_eq!(typo_hint("^foo$ {"), Some("$ {".into()));
+        assert_eq!(typo_hint("$$ {x}"), None);
+        assert_eq!(typo_hint("${X}"), None);
+    }
+
+    /// Issue 11.5: 50k nested defaults overflowed the stack (SIGABRT).
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}x{}", "${X:-".repeat(50_000), "}".repeat(50_000));
+        match interpolate(&deep, &env) {
+            Err(InterpolationError::Syntax { message, .. }) => {
+                assert!(message.contains("nested more than 64"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok = format!(
+            "{}x{}",
+            "${X:-".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert_eq!(interpolate(&ok, &env).as_deref(), Ok("x"));
     }
 
     #[test]

@@ -16,9 +16,13 @@ mod schema;
 mod yaml;
 
 #[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trust_tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -53,7 +57,7 @@ pub struct LoadOptions {
     pub project_name: Option<String>,
     /// `--env-file`: replaces the default `.env` next to the stack file.
     pub env_files: Vec<PathBuf>,
-    /// `--profile`; `COMPOSE_PROFILES` in `environment` (or `.env`) also enables.
+    /// `--profile`; when empty, `COMPOSE_PROFILES` in `environment` (or `.env`).
     pub profiles: Vec<String>,
     /// Warnings become errors.
     pub strict: bool,
@@ -79,11 +83,16 @@ pub fn load(opts: &LoadOptions) -> Result<Stack, Error> {
         Some(f) => resolve::normalise(&opts.cwd.join(f)),
         None => find_file(&opts.cwd)?,
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
+    let text = read_text_file(&file).map_err(|reason| Error::Read {
         path: file.clone(),
-        source,
+        reason,
     })?;
     load_str(&text, &file, opts)
+}
+
+/// A stack or env file, refused when it is not a regular file or is over the size cap.
+pub(crate) fn read_text_file(path: &Path) -> std::io::Result<String> {
+    crate::capped::read_capped(path, crate::capped::MAX_TEXT_FILE)
 }
 
 /// Loads stack-file text as if read from `file` (whose directory is the project dir).
@@ -146,6 +155,17 @@ fn load_text(
     }
 
     let mut warnings = schema::check(&mut root, &file)?;
+    if let Some((path, first)) = case_collision(&root) {
+        return Err(Error::Invalid {
+            at: pos(&path, &root, true),
+            key: path.to_string(),
+            message: format!(
+                "service '{}' differs from service '{first}' only in letter case; Docker's DNS does not tell them apart",
+                path.last_key().unwrap_or_default()
+            ),
+            allowed: "service names that differ in more than letter case; rename one".into(),
+        });
+    }
     if opts.strict {
         strict(&warnings)?;
     }
@@ -159,13 +179,27 @@ fn load_text(
         vars.get(name).cloned()
     };
     let mut unset: Vec<(String, KeyPath)> = Vec::new();
+    let mut typos: Vec<(String, KeyPath)> = Vec::new();
     let raw_ports = port_texts(&root);
-    let interpolated = interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset);
+    let interpolated =
+        interpolate_tree(&mut root, &KeyPath::root(), &lookup, &mut unset, &mut typos);
     for (name, value) in &vars {
-        if looks_secret(name) && (from_files.contains(name) || used.borrow().contains(name)) {
+        let used = used.borrow().contains(name);
+        let from_file = from_files.contains(name);
+        if looks_secret(name) && (from_file || used) {
             secrets.insert(value);
         }
+        // Every `.env` value the file uses, whatever its name (`DB_PASS`, `*_PW`): only
+        // text the stack file itself spells out (an image name, a literal class path)
+        // is not worth hiding.
+        if from_file && used && !yaml.contains(value.as_str()) {
+            secrets.insert(value);
+        }
+        if from_file || used {
+            secrets.insert_url_passwords(value);
+        }
     }
+    collect_url_passwords(&root, secrets);
     if !secrets.is_empty() {
         taint(&root, &KeyPath::root(), secrets);
     }
@@ -185,6 +219,15 @@ fn load_text(
             },
         });
     }
+    for (text, path) in typos {
+        warnings.push(Diagnostic {
+            position: Some(pos(&path, &root, false)),
+            key: path.to_string(),
+            message: format!(
+                "'{text}' is kept as written, '$' included (a '$' without a name after it is literal, as in Compose); for a variable write '${{NAME}}' without the space, for a literal '$' write '$$'"
+            ),
+        });
+    }
     for (name, path) in unset {
         warnings.push(Diagnostic {
             position: Some(pos(&path, &root, false)),
@@ -201,15 +244,19 @@ fn load_text(
         at: pos(&e.path, &root, false),
         key: e.path.to_string(),
         message: shape_message(&e.message),
-        allowed: allowed_for(&e.path).into(),
+        allowed: allowed_for(&e.path, &e.message).into(),
     })?;
 
     let project = project_name(opts, raw.name.as_ref().map(|t| t.0.as_str()), &dir, || {
         pos(&KeyPath::root().key("name"), &root, false)
     })?;
 
+    // As Compose: `--profile` replaces COMPOSE_PROFILES (environment or .env), it does
+    // not add to it.
     let mut profiles: BTreeSet<String> = opts.profiles.iter().cloned().collect();
-    if let Some(p) = vars.get("COMPOSE_PROFILES") {
+    if profiles.is_empty()
+        && let Some(p) = vars.get("COMPOSE_PROFILES")
+    {
         profiles.extend(
             p.split(',')
                 .map(str::trim)
@@ -247,6 +294,17 @@ fn load_text(
         volumes,
         mut settings,
     } = resolve::resolve(&cx, raw, &mut warnings)?;
+    // `env_file:` values reach containers only, but a message may still quote one.
+    for service in services.values() {
+        for env in service.environment.values() {
+            if matches!(env.source, EnvSource::EnvFile(_)) && !yaml.contains(env.value.as_str()) {
+                secrets.insert(&env.value);
+            }
+            secrets.insert_url_passwords(&env.value);
+        }
+    }
+    // The project name is in every object's name: masking it would hide nothing.
+    secrets.remove(project.as_str());
     settings.secret_values = secrets.clone();
     settings.port_variables = port_variables(&raw_ports, &port_texts(&root), &vars, &origin_of);
     if opts.strict {
@@ -418,10 +476,10 @@ fn variables(
     };
     let mut from_files: BTreeMap<String, String> = BTreeMap::new();
     for (path, required) in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_text_file(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
-            Err(source) => return Err(Error::Read { path, source }),
+            Err(reason) => return Err(Error::Read { path, reason }),
         };
         // `$VAR` in a .env value sees the environment first, then earlier lines.
         let mut scope = from_files.clone();
@@ -450,9 +508,13 @@ fn interpolate_tree(
     path: &KeyPath,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<(String, KeyPath)>,
+    typos: &mut Vec<(String, KeyPath)>,
 ) -> Result<(), (KeyPath, InterpolationError)> {
     match &mut node.value {
         Value::String(s) => {
+            if let Some(t) = interpolate::typo_hint(s) {
+                typos.push((t, path.clone()));
+            }
             let mut names = Vec::new();
             *s = interpolate_tracking(s, lookup, &mut names).map_err(|e| (path.clone(), e))?;
             for n in names {
@@ -463,18 +525,52 @@ fn interpolate_tree(
         }
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate_tree(item, &path.index(i), lookup, unset)?;
+                interpolate_tree(item, &path.index(i), lookup, unset, typos)?;
             }
         }
         Value::Map(entries) => {
             for e in entries.iter_mut() {
                 let p = path.key(&e.key);
-                interpolate_tree(&mut e.value, &p, lookup, unset)?;
+                interpolate_tree(&mut e.value, &p, lookup, unset, typos)?;
             }
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
     Ok(())
+}
+
+/// The second of two service names that differ only in case (`WEB` and `web`: one name
+/// on the network's DNS), with the first.
+fn case_collision(root: &Node) -> Option<(KeyPath, String)> {
+    let Value::Map(top) = &root.value else {
+        return None;
+    };
+    let services = top.iter().find(|e| e.key == "services")?;
+    let Value::Map(entries) = &services.value.value else {
+        return None;
+    };
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for e in entries {
+        if let Some(first) = seen.insert(e.key.to_lowercase(), &e.key) {
+            return Some((
+                KeyPath::root().key("services").key(&e.key),
+                first.to_string(),
+            ));
+        }
+    }
+    None
+}
+
+/// Records the password of every URL written in a string value of the file.
+fn collect_url_passwords(node: &Node, secrets: &mut SecretValues) {
+    match &node.value {
+        Value::String(s) => secrets.insert_url_passwords(s),
+        Value::Seq(items) => items.iter().for_each(|i| collect_url_passwords(i, secrets)),
+        Value::Map(entries) => entries
+            .iter()
+            .for_each(|e| collect_url_passwords(&e.value, secrets)),
+        _ => {}
+    }
 }
 
 /// Marks the key paths of string values that hold a secret value.
@@ -512,26 +608,40 @@ fn project_name(
             .unwrap_or_default();
         (d, "from the stack file's directory name", None)
     };
-    ProjectName::normalise(&raw).ok_or(Error::ProjectName {
-        at,
+    let err = |raw: String| Error::ProjectName {
+        at: at.clone(),
         raw,
         source_desc: source_desc.into(),
-    })
+    };
+    let name = ProjectName::normalise(&raw).ok_or_else(|| err(raw.clone()))?;
+    // A name the user wrote must already be valid, as Compose requires: normalising
+    // `../../etc` into `etc` silently would act on another project's objects. Only a
+    // directory name is normalised (Compose does that too).
+    if (at.is_some() || opts.project_name.is_some()) && name.as_str() != raw {
+        return Err(err(raw));
+    }
+    Ok(name)
 }
 
 /// serde's message, in the words of a stack file rather than of Rust types.
 fn shape_message(m: &str) -> String {
     if m.contains("did not match any variant") {
         "this value has a form that is not allowed here".into()
+    } else if m.starts_with("invalid length") && m.contains("expected struct") {
+        // A list where a mapping belongs ("expected struct RawVolume with 3 elements").
+        "wrong kind of value: a list".into()
     } else if let Some(rest) = m.strip_prefix("invalid type: ") {
-        format!("wrong kind of value: {rest}")
+        // serde names what it expected in Rust's words ("struct RawHealthcheck", "u16");
+        // what is allowed is said separately, in the file's words.
+        let got = rest.split(", expected").next().unwrap_or(rest);
+        format!("wrong kind of value: {got}")
     } else {
         m.to_string()
     }
 }
 
 /// What a key takes, for the message of a value of the wrong shape.
-fn allowed_for(path: &KeyPath) -> &'static str {
+fn allowed_for(path: &KeyPath, serde_message: &str) -> &'static str {
     let in_service = matches!(path.0.first(), Some(node::Seg::Key(k)) if k == "services");
     match path.last_key() {
         Some("ports") => resolve::PORT_ALLOWED,
@@ -547,6 +657,9 @@ fn allowed_for(path: &KeyPath) -> &'static str {
             "a string (split like a shell) or a list of strings"
         }
         Some("test") => "['CMD', 'prog', 'arg'…], ['CMD-SHELL', 'command'], ['NONE'], or a string",
+        Some("healthcheck") => {
+            "a mapping with 'test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable'"
+        }
         Some("env_file") => {
             "a path, a list of paths, or a list of mappings with 'path' and 'required'"
         }
@@ -568,6 +681,13 @@ fn allowed_for(path: &KeyPath) -> &'static str {
         _ if path.0.len() == 2 && in_service => {
             "a mapping of settings ('image', 'build', 'command', 'environment', 'ports', …)"
         }
+        // serde's "expected struct RawX" is not for a user's eyes, but it knows the kind.
+        _ if serde_message.contains("expected struct")
+            || serde_message.contains("expected a map") =>
+        {
+            "a mapping"
+        }
+        _ if serde_message.contains("expected a sequence") => "a list",
         _ => "a string",
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::model::Condition;
 use crate::model::{ProjectName, Protocol, ServiceName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -115,6 +116,11 @@ impl SecretValues {
         }
     }
 
+    /// Forgets `value` (one that is shown anyway, like the project name).
+    pub(crate) fn remove(&mut self, value: &str) {
+        self.values.remove(value);
+    }
+
     /// Records that the value at `path` holds a secret.
     pub(crate) fn taint(&mut self, path: String) {
         self.paths.insert(path);
@@ -129,8 +135,17 @@ impl SecretValues {
         self.values.is_empty()
     }
 
+    /// Also records the password of every `scheme://user:password@host` inside `text`,
+    /// so it is masked where it shows up outside the URL too.
+    pub fn insert_url_passwords(&mut self, text: &str) {
+        for (start, end) in url_passwords(text) {
+            self.insert(&text[start..end]);
+        }
+    }
+
     /// `text` with every occurrence of a secret value replaced by [`MASK`] (longest
-    /// first, so a secret containing another is masked whole).
+    /// first, so a secret containing another is masked whole), and the password of every
+    /// `scheme://user:password@host` masked whatever it is.
     pub fn mask(&self, text: &str) -> String {
         let mut values: Vec<&String> = self.values.iter().collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
@@ -140,7 +155,7 @@ impl SecretValues {
                 out = out.replace(v.as_str(), MASK);
             }
         }
-        out
+        mask_url_passwords(&out)
     }
 
     /// A message about the value at key path `key`: as [`SecretValues::mask`], and when
@@ -171,6 +186,50 @@ impl SecretValues {
         }
         out
     }
+}
+
+/// Byte ranges of the passwords in `scheme://user:password@host` URLs inside `text`.
+///
+/// The userinfo ends at the first `@` before any `/`, `?`, `#` or whitespace, as in a URL;
+/// `host:port/path` (no `@`) has no password.
+pub fn url_passwords(text: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("://") {
+        let start = from + i + 3;
+        let authority_end = text[start..]
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .map_or(text.len(), |n| start + n);
+        let authority = &text[start..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            if let Some(colon) = userinfo.find(':') {
+                let (p_start, p_end) = (start + colon + 1, start + at);
+                if p_end > p_start && text[p_start..p_end] != *MASK {
+                    found.push((p_start, p_end));
+                }
+            }
+        }
+        from = start;
+    }
+    found
+}
+
+/// `text` with the password of every URL in it replaced by [`MASK`].
+pub fn mask_url_passwords(text: &str) -> String {
+    let ranges = url_passwords(text);
+    if ranges.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, end) in ranges {
+        out.push_str(&text[last..start]);
+        out.push_str(MASK);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -324,23 +383,6 @@ pub enum MountSource {
     /// A host path, absolute, checked to exist at load time.
     Bind(PathBuf),
     Tmpfs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Condition {
-    Started,
-    Healthy,
-    CompletedSuccessfully,
-}
-
-impl Condition {
-    pub fn as_compose(self) -> &'static str {
-        match self {
-            Self::Started => "service_started",
-            Self::Healthy => "service_healthy",
-            Self::CompletedSuccessfully => "service_completed_successfully",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

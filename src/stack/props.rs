@@ -65,7 +65,8 @@ fn env_line(key: &str, value: &str, style: u8) -> String {
         && !value.contains(['\n', '\r', '#']);
     if style == 0 && bare_ok {
         format!("{key}={value}")
-    } else if style <= 1 && !value.contains(['\'', '\r']) {
+    } else if style <= 1 && !value.contains(['\'', '\r']) && !value.ends_with('\\') {
+        // A backslash before the closing quote escapes it (compose-go's dotenv).
         format!("{key}='{value}'")
     } else {
         let mut s = String::from("\"");
@@ -410,7 +411,7 @@ proptest! {
         let dir = tempdir();
         let mut text = String::new();
         for (key, value) in &entries {
-            let line = if value.contains(['\'', '\r']) {
+            let line = if value.contains(['\'', '\r']) || value.ends_with('\\') {
                 env_line(key, value, 2).replace('$', "\\$")
             } else {
                 env_line(key, value, 1)

@@ -62,9 +62,6 @@ pub fn render_config(stack: &Stack, show_secrets: bool) -> String {
 /// Masks secret values inside every string (a password interpolated into a URL, a
 /// command); keys are never interpolated, so only values are looked at.
 fn mask_strings(value: &mut Value, secrets: &SecretValues) {
-    if secrets.is_empty() {
-        return;
-    }
     match value {
         Value::String(s) => {
             let masked = secrets.mask(s);

@@ -516,7 +516,7 @@ fn env_files(
     };
     for (file, required, p) in items {
         let abs = cx.host_path(&file, &p)?;
-        let text = match std::fs::read_to_string(&abs) {
+        let text = match super::read_text_file(&abs) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if required {
@@ -552,8 +552,8 @@ fn env_files(
 }
 
 /// Reads env-file text into values: bare `KEY`s are taken from `vars` (or left out), and
-/// `$VAR` in unquoted and double-quoted values is expanded from the file's earlier
-/// entries, then `vars`, as Compose does. A value whose `$` is not valid interpolation
+/// `$VAR` in unquoted and double-quoted values is expanded from `vars`, then the file's
+/// earlier entries, as Compose does. A value whose `$` is not valid interpolation
 /// syntax is kept as written: env files hold passwords, and Compose's dotenv is lenient
 /// there too.
 pub(crate) fn read_env(
@@ -569,12 +569,14 @@ pub(crate) fn read_env(
                 None => continue,
             },
             Some(v) if e.expand => {
+                // As compose-go: the caller's variables first, then earlier lines.
                 let lookup = |name: &str| {
-                    out.iter()
-                        .rev()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                        .or_else(|| vars.get(name).cloned())
+                    vars.get(name).cloned().or_else(|| {
+                        out.iter()
+                            .rev()
+                            .find(|(k, _)| k == name)
+                            .map(|(_, v)| v.clone())
+                    })
                 };
                 match interpolate_tracking(&v, &lookup, &mut Vec::new()) {
                     Ok(x) => x,
@@ -694,6 +696,13 @@ fn port_number(s: &str) -> Result<u16, String> {
 fn port_range(s: &str) -> Result<(u16, u16), String> {
     match s.split_once('-') {
         Some((a, b)) => {
+            // `-1` or `80-`: a half of a range is missing; the message quotes what was
+            // written, not the empty half.
+            if a.trim().is_empty() || b.trim().is_empty() {
+                return Err(format!(
+                    "'{s}' is not a port number or a range (a range is 'FROM-TO', e.g. '8000-8010')"
+                ));
+            }
             let (a, b) = (port_number(a)?, port_number(b)?);
             if b < a {
                 return Err(format!("range '{s}' ends before it starts"));

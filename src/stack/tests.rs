@@ -600,7 +600,7 @@ fn interpolation_errors() {
             "'PW' is not set: set PW in .env",
         ],
     );
-    let e = p.err("services:\n  db:\n    image: x\n    command: echo $1\n");
+    let e = p.err("services:\n  db:\n    image: x\n    command: echo ${1}\n");
     assert_contains(&e, &["compose.yaml:4:14", "invalid interpolation", "'$$'"]);
 }
 
@@ -751,9 +751,9 @@ fn profiles() {
 #[test]
 fn project_name_rules() {
     let p = Project::new();
-    let yaml = "name: From-File\nservices:\n  a:\n    image: x\n";
+    let yaml = "name: from-file\nservices:\n  a:\n    image: x\n";
     let mut opts = p.opts();
-    opts.project_name = Some("Given".into());
+    opts.project_name = Some("given".into());
     assert_eq!(p.load_with(yaml, &opts).unwrap().project.as_str(), "given");
     opts.project_name = None;
     assert_eq!(
@@ -792,7 +792,7 @@ fn project_name_rules() {
             "name the project with -p",
         ],
     );
-    opts.environment.insert("PROJ".into(), "Env_Name".into());
+    opts.environment.insert("PROJ".into(), "env_name".into());
     let s = p.load_with("name: ${PROJ}\nservices: {}\n", &opts).unwrap();
     assert_eq!(s.project.as_str(), "env_name");
 }
@@ -1083,8 +1083,9 @@ fn secret_variables_are_masked_wherever_interpolated() {
         .unwrap();
     let masked = render_config(&stack, false);
     assert!(!masked.contains("hunter22"), "{masked}");
+    // Every `.env` value is masked (issue 11 item 12), not only secret-looking ones.
     assert!(
-        masked.contains("postgres://u:********@db/visible"),
+        masked.contains("postgres://u:********@db/********"),
         "{masked}"
     );
     assert!(render_config(&stack, true).contains("pw-hunter22"));

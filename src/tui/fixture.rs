@@ -179,7 +179,7 @@ impl AppState {
     }
 }
 
-/// As `commands::endpoints` words the fixture's stack: passwords masked or named only.
+/// As `ops::endpoints` words the fixture's stack: passwords masked or named only.
 fn fixture_endpoints() -> Vec<EndpointRow> {
     let row = |kind, title: &str, value: &str, note: &str| EndpointRow {
         kind,

@@ -1,7 +1,8 @@
 //! The terminal: raw mode, alternate screen and mouse capture, entered by a guard and
 //! restored on every way out — drop (normal quit or an error unwinding through the app
-//! loop), a panic (hook), SIGTERM and SIGHUP (the app loop awaits [`Signals`] and then
-//! drops the guard), and around an exec session ([`TerminalGuard::suspend`]).
+//! loop), a panic (hook), SIGTERM, SIGHUP, SIGINT and SIGQUIT (the app loop awaits
+//! [`Signals`] and then drops the guard), and around an exec session
+//! ([`TerminalGuard::suspend`]).
 //!
 //! The only module of the TUI that writes to the tty. It owns no application state.
 
@@ -112,13 +113,32 @@ pub fn install_panic_hook() {
 pub enum Signal {
     Terminate,
     Hangup,
+    /// SIGINT from outside (`kill -INT`, `timeout -s INT`): in raw mode Ctrl-C is a key.
+    Interrupt,
+    Quit,
 }
 
-/// SIGTERM and SIGHUP as a stream for the app loop's `select!` (in raw mode Ctrl-C is a
-/// key, not SIGINT). On a signal the loop breaks and the guard's drop restores.
+impl Signal {
+    /// 128 + the signal's number, as shells report a process ended by it.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Hangup => 129,
+            Self::Interrupt => 130,
+            Self::Quit => 131,
+            Self::Terminate => 143,
+        }
+    }
+}
+
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT as a stream for the app loop's `select!`. On a
+/// signal the loop breaks and the guard's drop restores the terminal; left to their
+/// default action, INT and QUIT would end the process with the terminal still raw, on
+/// the alternate screen, with mouse reporting on and the cursor hidden.
 pub struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -128,6 +148,8 @@ impl Signals {
         Ok(Self {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
         })
     }
 
@@ -135,6 +157,8 @@ impl Signals {
         tokio::select! {
             _ = self.term.recv() => Signal::Terminate,
             _ = self.hup.recv() => Signal::Hangup,
+            _ = self.int.recv() => Signal::Interrupt,
+            _ = self.quit.recv() => Signal::Quit,
         }
     }
 }

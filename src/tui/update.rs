@@ -11,7 +11,8 @@ use ratatui::layout::{Position, Rect};
 
 use crate::logs::{LineKey, Matcher, Scope};
 use crate::model::{
-    ContainerState, EngineEvent, Health, LogLine, NoticeLevel, Progress, ServiceName,
+    ContainerId, ContainerInfo, ContainerState, EngineEvent, Health, LogLine, NoticeLevel,
+    Progress, ServiceName,
 };
 
 use super::keymap::{self, Action};
@@ -317,85 +318,89 @@ fn on_prompt_key(state: &mut AppState, k: KeyEvent, ctrl_c: bool) -> Vec<Command
     Vec::new()
 }
 
+/// Enter in a prompt: what the typed text does depends on the prompt's mode.
 fn submit_prompt(state: &mut AppState) -> Vec<Command> {
     let mode = std::mem::replace(&mut state.mode, Mode::Normal);
     match mode {
-        Mode::Search(p) => {
-            if p.input.is_empty() {
-                clear_search(state);
-                return Vec::new();
-            }
-            match Matcher::new(&p.input, p.regex) {
-                Ok(m) => {
-                    state.logs.store.set_search(Some(m));
-                    // Start from the newest match on or above the screen's last line.
-                    let (cols, rows) = views::logs_viewport(state);
-                    let below = views::logs::window(state, cols, rows)
-                        .lines
-                        .last()
-                        .map(|s| s.line.key);
-                    let view = state.logs.store.view(state.logs.scope);
-                    let found = match below {
-                        Some(k) if view.is_match(k) => Some(k),
-                        Some(k) => view
-                            .prev_match(Some(k))
-                            .or_else(|| view.next_match(Some(k))),
-                        None => None,
-                    };
-                    match found {
-                        Some(k) => {
-                            state.logs.current_match = Some(k);
-                            reveal(state, k);
-                        }
-                        None => {
-                            state.logs.current_match = None;
-                            state.notify(NoticeLevel::Info, format!("no match for '{}'", p.input));
-                        }
-                    }
-                }
-                Err(e) => {
-                    state.mode = Mode::Search(Prompt {
-                        error: Some(e.to_string()),
-                        ..p
-                    })
-                }
-            }
-            Vec::new()
-        }
-        Mode::Filter(p) => {
-            if p.input.is_empty() {
-                state.logs.store.set_filter(None);
-            } else {
-                match Matcher::new(&p.input, p.regex) {
-                    Ok(m) => state.logs.store.set_filter(Some(m)),
-                    Err(e) => {
-                        state.mode = Mode::Filter(Prompt {
-                            error: Some(e.to_string()),
-                            ..p
-                        });
-                        return Vec::new();
-                    }
-                }
-            }
-            state.logs.current_match = None;
-            state.logs.scroll = Scroll::Follow;
-            Vec::new()
-        }
+        Mode::Search(p) => submit_search(state, p),
+        Mode::Filter(p) => submit_filter(state, p),
         Mode::ExecPrompt { service, prompt } => {
             let command = prompt.input.trim().to_string();
             if command.is_empty() {
                 return Vec::new();
             }
-            vec![Command::Exec {
+            return vec![Command::Exec {
                 service,
                 command: Some(command),
-            }]
+            }];
         }
-        other => {
-            state.mode = other;
-            Vec::new()
+        other => state.mode = other,
+    }
+    Vec::new()
+}
+
+/// A search: set it and move to the newest match on or above the screen's last line;
+/// an invalid pattern stays in the prompt with its error.
+fn submit_search(state: &mut AppState, p: Prompt) {
+    if p.input.is_empty() {
+        clear_search(state);
+        return;
+    }
+    let m = match Matcher::new(&p.input, p.regex) {
+        Ok(m) => m,
+        Err(e) => {
+            state.mode = Mode::Search(Prompt {
+                error: Some(e.to_string()),
+                ..p
+            });
+            return;
+        }
+    };
+    state.logs.store.set_search(Some(m));
+    let (cols, rows) = views::logs_viewport(state);
+    let below = views::logs::window(state, cols, rows)
+        .lines
+        .last()
+        .map(|s| s.line.key);
+    let view = state.logs.store.view(state.logs.scope);
+    let found = match below {
+        Some(k) if view.is_match(k) => Some(k),
+        Some(k) => view
+            .prev_match(Some(k))
+            .or_else(|| view.next_match(Some(k))),
+        None => None,
+    };
+    match found {
+        Some(k) => {
+            state.logs.current_match = Some(k);
+            reveal(state, k);
+        }
+        None => {
+            state.logs.current_match = None;
+            state.notify(NoticeLevel::Info, format!("no match for '{}'", p.input));
         }
     }
+}
+
+/// A filter: set (or, when empty, clear) it and follow the newest lines; an invalid
+/// pattern stays in the prompt with its error.
+fn submit_filter(state: &mut AppState, p: Prompt) {
+    if p.input.is_empty() {
+        state.logs.store.set_filter(None);
+    } else {
+        match Matcher::new(&p.input, p.regex) {
+            Ok(m) => state.logs.store.set_filter(Some(m)),
+            Err(e) => {
+                state.mode = Mode::Filter(Prompt {
+                    error: Some(e.to_string()),
+                    ..p
+                });
+                return;
+            }
+        }
+    }
+    state.logs.current_match = None;
+    state.logs.scroll = Scroll::Follow;
 }
 
 fn clear_search(state: &mut AppState) {
@@ -403,40 +408,18 @@ fn clear_search(state: &mut AppState) {
     state.logs.current_match = None;
 }
 
+/// What a Normal-mode key's action does: the simple ones here, each group of the rest
+/// (moving, acting on the selected service, opening a prompt) in a function of its own.
 fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
-    let (_, rows) = views::logs_viewport(state);
     match action {
-        Action::SelectNext | Action::SelectPrev => {
-            let n = state.services.len();
-            if n > 0 {
-                state.selected = if action == Action::SelectNext {
-                    (state.selected + 1).min(n - 1)
-                } else {
-                    state.selected.saturating_sub(1)
-                };
-                // A single-service log view follows the selection.
-                if matches!(state.logs.scope, Scope::Service(_))
-                    && let Some(idx) = state.selected_idx()
-                {
-                    set_scope(state, Scope::Service(idx));
-                }
-            }
-        }
-        Action::ScrollDown => scroll_down(state, 1),
-        Action::ScrollUp => scroll_up(state, 1),
-        Action::PageDown => scroll_down(state, rows.saturating_sub(1).max(1)),
-        Action::PageUp => scroll_up(state, rows.saturating_sub(1).max(1)),
-        Action::Top => {
-            let view = state.logs.store.view(state.logs.scope);
-            if let Some(first) = view.forward(None).next() {
-                let received = view.received();
-                state.logs.scroll = Scroll::Paused {
-                    top: first.key,
-                    received_at_pause: paused_base(state, received),
-                };
-            }
-        }
-        Action::Bottom => state.logs.scroll = Scroll::Follow,
+        Action::SelectNext => select_step(state, true),
+        Action::SelectPrev => select_step(state, false),
+        Action::ScrollDown
+        | Action::ScrollUp
+        | Action::PageDown
+        | Action::PageUp
+        | Action::Top
+        | Action::Bottom => scroll_logs(state, action),
         Action::SwitchPane => {
             state.focus = match state.focus {
                 Focus::Services => Focus::Logs,
@@ -458,81 +441,9 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
                 return vec![Command::Restart(name)];
             }
         }
-        Action::StopStart => {
-            if let Some(row) = state.selected_row() {
-                let name = row.name.clone();
-                return match row.status() {
-                    Status::Stopping => {
-                        state.notify(NoticeLevel::Info, format!("'{name}' is already stopping"));
-                        Vec::new()
-                    }
-                    s if s.is_running() || matches!(s, Status::Restarting | Status::Paused) => {
-                        if let Some(row) = state.services.get_mut(state.selected) {
-                            mark_stopping(row);
-                        }
-                        state.notify(NoticeLevel::Info, format!("stopping '{name}'"));
-                        vec![Command::Stop(name)]
-                    }
-                    Status::NotCreated => {
-                        state.notify(
-                            NoticeLevel::Warning,
-                            format!("'{name}' has no container yet: 'devstack up' creates it"),
-                        );
-                        Vec::new()
-                    }
-                    _ => {
-                        state.notify(NoticeLevel::Info, format!("starting '{name}'"));
-                        vec![Command::Start(name)]
-                    }
-                };
-            }
-        }
-        Action::Exec | Action::ExecCommand => {
-            if let Some(name) = running_selected(state) {
-                if action == Action::Exec {
-                    return vec![Command::Exec {
-                        service: name,
-                        command: None,
-                    }];
-                }
-                state.mode = Mode::ExecPrompt {
-                    service: name,
-                    prompt: Prompt::default(),
-                };
-            }
-        }
-        Action::DbConsole => {
-            let consoles: Vec<usize> = state
-                .services
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.console)
-                .map(|(i, _)| i)
-                .collect();
-            let pick = if consoles.contains(&state.selected) {
-                Some(state.selected)
-            } else if consoles.len() == 1 {
-                Some(consoles[0])
-            } else {
-                None
-            };
-            match (pick, consoles.len()) {
-                (Some(i), _) => {
-                    let row = &state.services[i];
-                    let name = row.name.clone();
-                    if row.status().is_running() {
-                        return vec![Command::DbConsole(name)];
-                    }
-                    let (_, word, _) = views::style::status(row.status());
-                    state.notify(NoticeLevel::Warning, format!("'{name}' is {word}: start it with 's' first"));
-                }
-                (None, 0) => state.notify(
-                    NoticeLevel::Warning,
-                    "no database service: use a 'postgres' image or set 'x-devstack: {console: psql}'",
-                ),
-                (None, _) => state.notify(NoticeLevel::Info, "several database services: select one, then press 'p'"),
-            }
-        }
+        Action::StopStart => return stop_or_start(state),
+        Action::Exec | Action::ExecCommand => return exec_selected(state, action),
+        Action::DbConsole => return db_console(state),
         Action::Endpoints => {
             if state.endpoints.is_empty() {
                 state.notify(
@@ -555,44 +466,13 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
                 });
             }
         }
-        Action::Search => {
-            let regex = state.logs.store.search().is_some_and(Matcher::is_regex);
-            state.mode = Mode::Search(Prompt {
-                regex,
-                ..Prompt::default()
-            });
-        }
-        Action::Filter => {
-            let (input, regex) = state
-                .logs
-                .store
-                .filter()
-                .map_or((String::new(), false), |m| {
-                    (m.pattern().to_string(), m.is_regex())
-                });
-            state.mode = Mode::Filter(Prompt {
-                input,
-                regex,
-                error: None,
-            });
-        }
+        Action::Search => open_search(state),
+        Action::Filter => open_filter(state),
         Action::SearchNext | Action::SearchPrev => step_match(state, action == Action::SearchNext),
         Action::ToggleWrap => state.logs.wrap = !state.logs.wrap,
         Action::ToggleTimestamps => state.logs.timestamps = !state.logs.timestamps,
         Action::ToggleRawJson => state.logs.raw_json = !state.logs.raw_json,
-        Action::Cancel => {
-            // One thing per press, most transient first.
-            if let Some(i) = state.notices.iter().rposition(|_| true) {
-                state.notices.remove(i);
-            } else if state.logs.store.search().is_some() {
-                clear_search(state);
-            } else if state.logs.store.filter().is_some() {
-                state.logs.store.set_filter(None);
-                state.logs.scroll = Scroll::Follow;
-            } else {
-                state.dirty = false;
-            }
-        }
+        Action::Cancel => cancel_one(state),
         Action::Help => state.mode = Mode::Help,
         Action::Messages => {
             if state.history.is_empty() {
@@ -608,6 +488,181 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         Action::StopAndQuit => state.mode = Mode::Confirm(PendingAction::StopAndQuit),
     }
     Vec::new()
+}
+
+/// Moves the selection one service down (`forward`) or up; a single-service log view
+/// follows it.
+fn select_step(state: &mut AppState, forward: bool) {
+    let n = state.services.len();
+    if n == 0 {
+        return;
+    }
+    state.selected = if forward {
+        (state.selected + 1).min(n - 1)
+    } else {
+        state.selected.saturating_sub(1)
+    };
+    if matches!(state.logs.scope, Scope::Service(_))
+        && let Some(idx) = state.selected_idx()
+    {
+        set_scope(state, Scope::Service(idx));
+    }
+}
+
+/// Line, page, top and bottom moves of the logs pane.
+fn scroll_logs(state: &mut AppState, action: Action) {
+    let (_, rows) = views::logs_viewport(state);
+    let page = rows.saturating_sub(1).max(1);
+    match action {
+        Action::ScrollDown => scroll_down(state, 1),
+        Action::ScrollUp => scroll_up(state, 1),
+        Action::PageDown => scroll_down(state, page),
+        Action::PageUp => scroll_up(state, page),
+        Action::Top => {
+            let view = state.logs.store.view(state.logs.scope);
+            if let Some(first) = view.forward(None).next() {
+                let received = view.received();
+                state.logs.scroll = Scroll::Paused {
+                    top: first.key,
+                    received_at_pause: paused_base(state, received),
+                };
+            }
+        }
+        Action::Bottom => state.logs.scroll = Scroll::Follow,
+        _ => {}
+    }
+}
+
+/// `s`: stops a service that runs (or restarts, or is paused), starts one that does not.
+fn stop_or_start(state: &mut AppState) -> Vec<Command> {
+    let Some(row) = state.selected_row() else {
+        return Vec::new();
+    };
+    let name = row.name.clone();
+    match row.status() {
+        Status::Stopping => {
+            state.notify(NoticeLevel::Info, format!("'{name}' is already stopping"));
+            Vec::new()
+        }
+        s if s.is_running() || matches!(s, Status::Restarting | Status::Paused) => {
+            if let Some(row) = state.services.get_mut(state.selected) {
+                mark_stopping(row);
+            }
+            state.notify(NoticeLevel::Info, format!("stopping '{name}'"));
+            vec![Command::Stop(name)]
+        }
+        Status::NotCreated => {
+            state.notify(
+                NoticeLevel::Warning,
+                format!("'{name}' has no container yet: 'devstack up' creates it"),
+            );
+            Vec::new()
+        }
+        _ => {
+            state.notify(NoticeLevel::Info, format!("starting '{name}'"));
+            vec![Command::Start(name)]
+        }
+    }
+}
+
+/// `x` hands the terminal to a shell in the selected service; `X` asks for a command
+/// first.
+fn exec_selected(state: &mut AppState, action: Action) -> Vec<Command> {
+    let Some(name) = running_selected(state) else {
+        return Vec::new();
+    };
+    if action == Action::Exec {
+        return vec![Command::Exec {
+            service: name,
+            command: None,
+        }];
+    }
+    state.mode = Mode::ExecPrompt {
+        service: name,
+        prompt: Prompt::default(),
+    };
+    Vec::new()
+}
+
+/// `p`: psql in the selected database service, or in the only one there is.
+fn db_console(state: &mut AppState) -> Vec<Command> {
+    let consoles: Vec<usize> = state
+        .services
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.console)
+        .map(|(i, _)| i)
+        .collect();
+    let pick = if consoles.contains(&state.selected) {
+        Some(state.selected)
+    } else if consoles.len() == 1 {
+        Some(consoles[0])
+    } else {
+        None
+    };
+    match (pick, consoles.len()) {
+        (Some(i), _) => {
+            let row = &state.services[i];
+            let name = row.name.clone();
+            if row.status().is_running() {
+                return vec![Command::DbConsole(name)];
+            }
+            let (_, word, _) = views::style::status(row.status());
+            state.notify(
+                NoticeLevel::Warning,
+                format!("'{name}' is {word}: start it with 's' first"),
+            );
+        }
+        (None, 0) => state.notify(
+            NoticeLevel::Warning,
+            "no database service: use a 'postgres' image or set 'x-devstack: {console: psql}'",
+        ),
+        (None, _) => state.notify(
+            NoticeLevel::Info,
+            "several database services: select one, then press 'p'",
+        ),
+    }
+    Vec::new()
+}
+
+/// `/`: the search prompt, keeping whether the last search was a regex.
+fn open_search(state: &mut AppState) {
+    let regex = state.logs.store.search().is_some_and(Matcher::is_regex);
+    state.mode = Mode::Search(Prompt {
+        regex,
+        ..Prompt::default()
+    });
+}
+
+/// `f`: the filter prompt, holding the current filter to edit.
+fn open_filter(state: &mut AppState) {
+    let (input, regex) = state
+        .logs
+        .store
+        .filter()
+        .map_or((String::new(), false), |m| {
+            (m.pattern().to_string(), m.is_regex())
+        });
+    state.mode = Mode::Filter(Prompt {
+        input,
+        regex,
+        error: None,
+    });
+}
+
+/// Esc: undoes one thing per press, most transient first — a notice, the search, the
+/// filter.
+fn cancel_one(state: &mut AppState) {
+    if let Some(i) = state.notices.iter().rposition(|_| true) {
+        state.notices.remove(i);
+    } else if state.logs.store.search().is_some() {
+        clear_search(state);
+    } else if state.logs.store.filter().is_some() {
+        state.logs.store.set_filter(None);
+        state.logs.scroll = Scroll::Follow;
+    } else {
+        state.dirty = false;
+    }
 }
 
 /// A stop or restart was asked for: the row shows "stopping" until its container stops
@@ -833,75 +888,7 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
                 };
             }
         }
-        EngineEvent::Container(info) => {
-            let service = info.service.clone();
-            let Some(row) = state.row_mut(&service) else {
-                return Vec::new();
-            };
-            let prev = row.container.take();
-            let last_id = row.last_container_id.replace(info.id.clone());
-            let new_container = last_id.as_ref().is_some_and(|id| *id != info.id);
-            let new_run = new_container
-                || prev
-                    .as_ref()
-                    .is_some_and(|p| p.started_at != info.started_at);
-            // Everything shown about a service describes its current container's current
-            // run: probe results, a stop under way, a failure of an earlier attempt.
-            if new_run {
-                row.health_log = None;
-            }
-            if new_run || info.state != ContainerState::Running {
-                row.stopping = None;
-            }
-            let ready = info.state == ContainerState::Running
-                && matches!(info.health, Health::Healthy | Health::None);
-            match &row.progress {
-                Some(Progress::Failed { .. }) if new_container || ready => row.progress = None,
-                Some(Progress::WaitingHealthy { .. }) if info.health != Health::Starting => {
-                    row.progress = None
-                }
-                _ => {}
-            }
-            let mut markers: Vec<(i64, String)> = Vec::new();
-            let started_nanos = info.started_at.map(|s| s.saturating_mul(1_000_000_000));
-            if new_container {
-                markers.push((
-                    started_nanos.unwrap_or(0),
-                    format!("— new container {} —", info.id.short()),
-                ));
-            } else if let Some(p) = &prev {
-                if p.state != ContainerState::Exited && info.state == ContainerState::Exited {
-                    markers.push((
-                        0,
-                        format!(
-                            "— container exited with code {} —",
-                            info.exit_code.unwrap_or(0)
-                        ),
-                    ));
-                }
-                if p.started_at.is_some()
-                    && info.started_at != p.started_at
-                    && info.state == ContainerState::Running
-                {
-                    markers.push((
-                        started_nanos.unwrap_or(0),
-                        "— container restarted —".to_string(),
-                    ));
-                }
-            }
-            // Old probe failures are noise once the service is healthy again.
-            if info.health == Health::Healthy {
-                row.health_log = None;
-            }
-            row.container = Some(info);
-            expire_notices(state);
-            for (ts, text) in markers {
-                // A marker goes after what the old container printed: no earlier than
-                // its last line (the store keeps order, this keeps the shown time sane).
-                let last = state.logs.store.last_ts(&service).unwrap_or(0);
-                state.logs.store.push_marker(&service, ts.max(last), text);
-            }
-        }
+        EngineEvent::Container(info) => on_container(state, info),
         EngineEvent::ContainerRemoved { service, id } => {
             if let Some(row) = state.row_mut(&service)
                 && row.container.as_ref().is_some_and(|c| c.id == id)
@@ -943,15 +930,7 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
         EngineEvent::DaemonLost { reason } => state.daemon = Daemon::Lost { reason },
         EngineEvent::DaemonBack => {
             state.daemon = Daemon::Connected;
-            let names: Vec<ServiceName> = state.services.iter().map(|r| r.name.clone()).collect();
-            let resume = names
-                .into_iter()
-                .map(|n| {
-                    let since = state.logs.store.resume(&n);
-                    (n, since)
-                })
-                .collect();
-            return vec![Command::ResumeLogs(resume)];
+            return vec![Command::ResumeLogs(resume_points(state))];
         }
         EngineEvent::UpFinished { error } => {
             // `up` is over: nothing pulls, builds or waits any more. A row that failed
@@ -982,4 +961,104 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
         EngineEvent::Notice { level, message } => state.notify(level, message),
     }
     Vec::new()
+}
+
+/// A container's new state on its service's row, and a marker line in the logs where
+/// the container changed: a new one (recreated), an exit, a restart.
+fn on_container(state: &mut AppState, info: ContainerInfo) {
+    let service = info.service.clone();
+    let Some(row) = state.row_mut(&service) else {
+        return;
+    };
+    let prev = row.container.take();
+    let last_id = row.last_container_id.replace(info.id.clone());
+    let markers = container_markers(prev.as_ref(), last_id.as_ref(), &info);
+    forget_stale(row, prev.as_ref(), last_id.as_ref(), &info);
+    // Old probe failures are noise once the service is healthy again.
+    if info.health == Health::Healthy {
+        row.health_log = None;
+    }
+    row.container = Some(info);
+    expire_notices(state);
+    for (ts, text) in markers {
+        // A marker goes after what the old container printed: no earlier than
+        // its last line (the store keeps order, this keeps the shown time sane).
+        let last = state.logs.store.last_ts(&service).unwrap_or(0);
+        state.logs.store.push_marker(&service, ts.max(last), text);
+    }
+}
+
+/// Everything shown about a service describes its current container's current run:
+/// probe results, a stop under way, a failure of an earlier attempt go when they no
+/// longer do.
+fn forget_stale(
+    row: &mut super::state::ServiceRow,
+    prev: Option<&ContainerInfo>,
+    last_id: Option<&ContainerId>,
+    info: &ContainerInfo,
+) {
+    let new_container = last_id.is_some_and(|id| *id != info.id);
+    let new_run = new_container || prev.is_some_and(|p| p.started_at != info.started_at);
+    if new_run {
+        row.health_log = None;
+    }
+    if new_run || info.state != ContainerState::Running {
+        row.stopping = None;
+    }
+    let ready = info.state == ContainerState::Running
+        && matches!(info.health, Health::Healthy | Health::None);
+    match &row.progress {
+        Some(Progress::Failed { .. }) if new_container || ready => row.progress = None,
+        Some(Progress::WaitingHealthy { .. }) if info.health != Health::Starting => {
+            row.progress = None
+        }
+        _ => {}
+    }
+}
+
+/// The marker lines (timestamp in nanoseconds, text) a container's new state calls for,
+/// against the row's previous container and the last container id it showed.
+fn container_markers(
+    prev: Option<&ContainerInfo>,
+    last_id: Option<&ContainerId>,
+    info: &ContainerInfo,
+) -> Vec<(i64, String)> {
+    let mut markers: Vec<(i64, String)> = Vec::new();
+    let started_nanos = info.started_at.map(|s| s.saturating_mul(1_000_000_000));
+    if last_id.is_some_and(|id| *id != info.id) {
+        markers.push((
+            started_nanos.unwrap_or(0),
+            format!("— new container {} —", info.id.short()),
+        ));
+    } else if let Some(p) = prev {
+        if p.state != ContainerState::Exited && info.state == ContainerState::Exited {
+            markers.push((
+                0,
+                format!(
+                    "— container exited with code {} —",
+                    info.exit_code.unwrap_or(0)
+                ),
+            ));
+        }
+        if p.started_at.is_some()
+            && info.started_at != p.started_at
+            && info.state == ContainerState::Running
+        {
+            markers.push((
+                started_nanos.unwrap_or(0),
+                "— container restarted —".to_string(),
+            ));
+        }
+    }
+    markers
+}
+
+/// Where each service's logs resume after the daemon came back: after the last line
+/// seen.
+fn resume_points(state: &mut AppState) -> Vec<(ServiceName, Option<i64>)> {
+    state
+        .services
+        .iter()
+        .map(|r| (r.name.clone(), state.logs.store.resume(&r.name)))
+        .collect()
 }

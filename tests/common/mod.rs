@@ -1,22 +1,27 @@
-//! Test support for tests that run against the real Docker daemon: the fixture image
-//! (built offline from the host's static busybox), a per-test project that cleans up
-//! after itself even when the test fails (optionally with its own folder of files),
-//! builders for stacks in code, and helpers to look into a service's container.
+//! The one test-support kit of the integration tests (`mod common;`): `engine()`, the
+//! fixture image (built offline from the host's static busybox, `fixture_image`), one
+//! [`Project`] guard per test (a unique name and a folder; everything labelled with the
+//! name goes on drop, also after a failed assertion), the `devstack` binary run in that
+//! folder, [`poll_until`] for waiting on a condition, builders for stacks in code, and
+//! helpers to look into a service's container. `daemon` looks at the daemon without
+//! devstack; `pty` is a pseudo-terminal.
 //!
-//! Shared by every integration-test binary (`mod common;`); not every binary uses all
-//! of it.
+//! Not every test binary uses all of it.
 #![allow(dead_code)]
 // Test support: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
+pub mod daemon;
 pub mod pty;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use devstack::engine::Engine;
 use devstack::model::{ContainerInfo, ProjectName, ServiceName};
@@ -170,23 +175,127 @@ fn rootfs_tar() -> Vec<u8> {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A project name unique to one test; on drop, everything labelled with it goes
-/// (containers, network, volumes, then the images built for it), also after a failed
-/// assertion.
-pub struct TestProject {
+/// One test's project: a name no other test uses and a folder for its files (stack file,
+/// Dockerfile, code). On drop, everything labelled with the name goes — containers,
+/// network, volumes, then the images built for it — also after a failed assertion; then
+/// the folder.
+pub struct Project {
     pub name: ProjectName,
+    pub dir: tempfile::TempDir,
+    /// The stack file `cmd` passes with `-f` (`compose.yaml` in the folder unless set).
+    pub file: PathBuf,
 }
 
-impl TestProject {
+impl Project {
     pub fn new() -> Self {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = tempfile::Builder::new()
+            .prefix("devstack-test")
+            .tempdir()
+            .expect("a temporary folder");
         Self {
             name: ProjectName(format!("devstack-test-{}-{n}", std::process::id())),
+            file: dir.path().join("compose.yaml"),
+            dir,
         }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file of the project (parents created); returns its path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("create folders");
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+        p
+    }
+
+    /// Loads the folder's stack file (`compose.yaml`, `devstack.yaml`, …) as `devstack`
+    /// would, with this project's name.
+    pub fn load(&self) -> Stack {
+        stack_file::load(&stack_file::LoadOptions {
+            file: None,
+            cwd: self.dir.path().to_path_buf(),
+            project_name: Some(self.name.to_string()),
+            env_files: vec![],
+            profiles: vec![],
+            strict: false,
+            environment: BTreeMap::new(),
+        })
+        .unwrap_or_else(|e| panic!("load the test stack: {e}"))
+    }
+
+    /// `devstack -p <name> -f <file> ARGS…` in the project's folder, with no stdin and
+    /// without the caller's `NO_COLOR` (colour is decided by the test, not the machine).
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_devstack"));
+        c.current_dir(self.dir.path())
+            .arg("-p")
+            .arg(self.name.as_str())
+            .arg("-f")
+            .arg(&self.file)
+            .args(args)
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs to completion; output captured.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run devstack")
+    }
+
+    /// Runs with `input` on stdin; output captured.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn devstack");
+        child
+            .stdin
+            .take()
+            .expect("a stdin pipe")
+            .write_all(input.as_bytes())
+            .expect("write devstack's stdin");
+        child.wait_with_output().expect("collect devstack's output")
+    }
+
+    /// Runs and requires success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "devstack {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts devstack with stdout and stderr piped; killed if the test lets go of it.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        Running(Some(
+            self.cmd(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn devstack"),
+        ))
+    }
+
+    /// What the daemon has under this project's label, seen without devstack.
+    pub fn objects(&self) -> daemon::Objects {
+        daemon::objects_labelled(self.name.as_str())
     }
 }
 
-impl Drop for TestProject {
+impl Drop for Project {
     fn drop(&mut self) {
         let project = self.name.clone();
         // Drop cannot await, and the test's runtime may be the one panicking: a fresh
@@ -218,49 +327,97 @@ impl Drop for TestProject {
     }
 }
 
-/// A test project with its own folder (stack file, Dockerfile, code). Dropping it
-/// removes the project's objects first (the guard), then the folder.
-pub struct Project {
-    guard: TestProject,
-    pub name: ProjectName,
-    pub dir: tempfile::TempDir,
+/// A devstack process that is killed (SIGKILL) if the test lets go of it running.
+pub struct Running(Option<Child>);
+
+impl Running {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("the process is still held")
+    }
+
+    pub fn pid(&mut self) -> u32 {
+        self.child().id()
+    }
+
+    /// Whether it has not exited yet.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child().try_wait(), Ok(None))
+    }
+
+    /// SIGKILL (what `Child::kill` sends on Unix); says whether it was still running.
+    pub fn kill(&mut self) -> bool {
+        let running = self.is_running();
+        let _ = self.child().kill();
+        running
+    }
+
+    /// Waits for exit with a deadline (kills it and panics when the deadline passes);
+    /// returns the exit status and what it printed.
+    pub fn wait_output(mut self, deadline: Duration) -> (std::process::ExitStatus, String, String) {
+        if block_on(poll_until(deadline, || (!self.is_running()).then_some(()))).is_none() {
+            self.kill();
+            panic!("devstack did not exit within {deadline:?}");
+        }
+        let child = self.0.take().expect("the process is still held");
+        let out = child.wait_with_output().expect("collect devstack's output");
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
 }
 
-impl Project {
-    pub fn new() -> Self {
-        let guard = TestProject::new();
-        Self {
-            name: guard.name.clone(),
-            guard,
-            dir: tempfile::tempdir().expect("a temporary folder"),
+impl From<Child> for Running {
+    fn from(child: Child) -> Self {
+        Self(Some(child))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
+}
 
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
+/// Calls `check` every 20 ms until it returns `Some`, and returns that; `None` once
+/// `deadline` has passed, for the caller to fail with what it knows then
+/// (`.expect("…")`, or `unwrap_or_else(|| panic!(…))` with the state seen). Deadlines are
+/// generous: other builds share the machine. Async, so that the test's own tasks run
+/// while it waits; a test without a runtime wraps it in [`block_on`].
+pub async fn poll_until<T>(deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
 
-    /// Writes a file of the project (parents created).
-    pub fn write(&self, rel: &str, text: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().expect("a parent")).expect("create folders");
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
-    }
+/// One runtime for the synchronous tests of a binary (those that drive the `devstack`
+/// binary as a user would and make a few daemon calls of their own).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("test runtime")
+    })
+    .block_on(f)
+}
 
-    /// Loads the folder's stack file (`compose.yaml`, `devstack.yaml`, …) as `devstack`
-    /// would, with this project's name.
-    pub fn load(&self) -> Stack {
-        stack_file::load(&stack_file::LoadOptions {
-            file: None,
-            cwd: self.dir.path().to_path_buf(),
-            project_name: Some(self.name.to_string()),
-            env_files: vec![],
-            profiles: vec![],
-            strict: false,
-            environment: BTreeMap::new(),
-        })
-        .unwrap_or_else(|e| panic!("load the test stack: {e}"))
-    }
+/// The directory of stack-file fixtures (`tests/fixtures/{valid,invalid}`).
+pub fn fixtures() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
 }
 
 /// A command that keeps a container running and stops at once on SIGTERM (as PID 1 a
