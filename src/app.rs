@@ -50,6 +50,9 @@ pub struct AppConfig {
     pub watch: bool,
     /// `--stats-file`: append the loop's [`Counters`] here once a second.
     pub stats_file: Option<PathBuf>,
+    /// The command line that names this stack (`devstack -p h1`), for the hints the UI
+    /// and its quit message give.
+    pub cli: String,
 }
 
 /// What the user left the UI with.
@@ -57,6 +60,8 @@ pub struct AppConfig {
 pub enum Outcome {
     Quit {
         stopped: bool,
+        /// The `up` this UI ran failed (the process exits non-zero).
+        up_failed: bool,
     },
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT.
     Signalled(crate::tui::terminal::Signal),
@@ -68,6 +73,8 @@ pub enum Handoff {
     Exec {
         service: ServiceName,
         request: ExecRequest,
+        /// A command (`X`), not a shell: keep its output on screen until a key.
+        hold: bool,
     },
     Quit {
         stopped: bool,
@@ -142,6 +149,10 @@ impl App {
         );
         state.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         state.endpoints = endpoint_rows(&stack);
+        state.cli = config.cli.clone();
+        if config.up.is_some() {
+            state.up = tui::UpState::Running;
+        }
         let masker = crate::mask::Masker::for_stack(&stack);
         for row in &mut state.services {
             row.image = masker.text(&row.image);
@@ -314,6 +325,7 @@ impl App {
             Command::Stop(s) => self.lifecycle(s, Lifecycle::Stop),
             Command::Start(s) => self.lifecycle(s, Lifecycle::Start),
             Command::Exec { service, command } => {
+                let hold = command.is_some();
                 let request = ExecRequest {
                     cmd: command
                         .map(|c| vec!["sh".to_string(), "-c".to_string(), c])
@@ -322,7 +334,11 @@ impl App {
                     stdin: true,
                     ..ExecRequest::default()
                 };
-                return Some(Handoff::Exec { service, request });
+                return Some(Handoff::Exec {
+                    service,
+                    request,
+                    hold,
+                });
             }
             Command::DbConsole(service) => {
                 let console = self.stack.services.get(&service).map(console_for)?;
@@ -332,7 +348,11 @@ impl App {
                     stdin: true,
                     ..ExecRequest::default()
                 };
-                return Some(Handoff::Exec { service, request });
+                return Some(Handoff::Exec {
+                    service,
+                    request,
+                    hold: false,
+                });
             }
             Command::Reset { volumes } => self.reset_volumes(volumes),
             Command::Quit { stop_stack: false } => return Some(Handoff::Quit { stopped: false }),
@@ -453,14 +473,8 @@ async fn up_then_watch(
 ) {
     if let Some((options, timeout)) = up {
         let result = bring_up::converge_with(&engine, &stack, options, timeout, tx.clone()).await;
-        let (level, message) = match result {
-            Ok(_) => (
-                NoticeLevel::Info,
-                format!("{}: all services ready", stack.project),
-            ),
-            Err(e) => (NoticeLevel::Error, format!("up failed: {e}")),
-        };
-        let _ = tx.send(EngineEvent::Notice { level, message }).await;
+        let error = result.err().map(|e| e.to_string());
+        let _ = tx.send(EngineEvent::UpFinished { error }).await;
     }
     // Watching starts once the stack is up, so a save during `up` does not restart a
     // container that is still being created.
@@ -490,17 +504,7 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
         }
     };
     while let Some(o) = outcomes.recv().await {
-        let (level, message) = match &o.result {
-            Ok(what) => (
-                NoticeLevel::Info,
-                format!(
-                    "{}: {what} ({} ms after the save)",
-                    o.service,
-                    o.since_save.as_millis()
-                ),
-            ),
-            Err(e) => (NoticeLevel::Error, format!("{}: {e}", o.service)),
-        };
+        let (level, message) = watch_notice(&o);
         if tx
             .send(EngineEvent::Notice { level, message })
             .await
@@ -510,6 +514,18 @@ async fn watch_and_report(engine: Engine, stack: Arc<Stack>, tx: mpsc::Sender<En
         }
     }
     watcher.abort();
+}
+
+/// The notice for one watch action.
+fn watch_notice(o: &live::WatchOutcome) -> (NoticeLevel, String) {
+    match &o.result {
+        // `what` names the service already ("pipeline: restarted after …").
+        Ok(what) => (
+            NoticeLevel::Info,
+            format!("{what} ({} ms after the save)", o.since_save.as_millis()),
+        ),
+        Err(e) => (NoticeLevel::Error, format!("{}: {e}", o.service)),
+    }
 }
 
 /// Runs the UI on the real terminal until the user quits or a signal arrives.
@@ -531,9 +547,16 @@ pub async fn run(engine: Engine, stack: Stack, config: AppConfig) -> Result<Outc
         drop(input);
         match step {
             Step::Exit(outcome) => break outcome,
-            Step::Exec { service, request } => {
+            Step::Exec {
+                service,
+                request,
+                hold,
+            } => {
                 guard.suspend()?;
                 let result = run_exec(&app, &service, request).await;
+                if hold {
+                    hold_output(&service, &result).await?;
+                }
                 guard.resume()?;
                 let size = guard.terminal().size()?;
                 app.handle(Event::Resize(size.width, size.height));
@@ -543,10 +566,45 @@ pub async fn run(engine: Engine, stack: Stack, config: AppConfig) -> Result<Outc
     };
     app.finish().await;
     drop(guard);
-    if let Outcome::Quit { stopped } = outcome {
+    if let Outcome::Quit { stopped, .. } = outcome {
         println!("{}", tui::quit_message(&app.state, stopped));
     }
     Ok(outcome)
+}
+
+/// The line under a command's output (`X`): how it ended and what returns to the UI.
+pub fn exec_footer(service: &ServiceName, result: &Result<i64, String>) -> String {
+    let how = match result {
+        Ok(0) => "exited with code 0".to_string(),
+        Ok(code) => format!("exited with code {code}"),
+        Err(e) => format!("failed: {e}"),
+    };
+    format!("devstack: the command in '{service}' {how} — press any key to return to the UI")
+}
+
+/// Keeps a command's output on the normal screen until a key is pressed (as lazydocker
+/// does): without it the UI would cover the output the moment the command ends.
+async fn hold_output(
+    service: &ServiceName,
+    result: &Result<i64, String>,
+) -> Result<(), ops::Error> {
+    println!("\r\n{}", exec_footer(service, result));
+    crossterm::terminal::enable_raw_mode()?;
+    let mut input = EventStream::new();
+    let waited = loop {
+        match input.next().await {
+            Some(Ok(TermEvent::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => {
+                break Ok(());
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        }
+    };
+    drop(input);
+    // The guard's resume sets raw mode again; this only undoes ours on every path.
+    crossterm::terminal::disable_raw_mode()?;
+    Ok(waited?)
 }
 
 async fn run_exec(
@@ -578,6 +636,7 @@ enum Step {
     Exec {
         service: ServiceName,
         request: ExecRequest,
+        hold: bool,
     },
 }
 
@@ -630,8 +689,21 @@ where
             handoff = handoff.or(asked);
         }
         match handoff {
-            Some(Handoff::Quit { stopped }) => return Ok(Step::Exit(Outcome::Quit { stopped })),
-            Some(Handoff::Exec { service, request }) => return Ok(Step::Exec { service, request }),
+            Some(Handoff::Quit { stopped }) => {
+                let up_failed = matches!(app.state.up, tui::UpState::Failed(_));
+                return Ok(Step::Exit(Outcome::Quit { stopped, up_failed }));
+            }
+            Some(Handoff::Exec {
+                service,
+                request,
+                hold,
+            }) => {
+                return Ok(Step::Exec {
+                    service,
+                    request,
+                    hold,
+                });
+            }
             None => {}
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
@@ -661,6 +733,38 @@ mod tests {
 
     use super::*;
     use crate::stack::{LoadOptions, load_str};
+
+    /// Issue 14: the restart notice read "pipeline: pipeline: restarted …".
+    #[test]
+    fn a_watch_notice_names_the_service_once() {
+        let outcome = live::WatchOutcome {
+            service: ServiceName::new("pipeline"),
+            result: Ok("pipeline: restarted after change to src/load.py".into()),
+            since_save: Duration::from_millis(120),
+            own: Duration::from_millis(20),
+            issued: Duration::from_millis(100),
+        };
+        assert_eq!(
+            watch_notice(&outcome),
+            (
+                NoticeLevel::Info,
+                "pipeline: restarted after change to src/load.py (120 ms after the save)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn the_line_under_a_commands_output_says_how_it_ended_and_what_returns() {
+        let web = ServiceName::new("web");
+        assert_eq!(
+            exec_footer(&web, &Ok(3)),
+            "devstack: the command in 'web' exited with code 3 — press any key to return to the UI"
+        );
+        assert!(
+            exec_footer(&web, &Err("no such container".into()))
+                .contains("failed: no such container")
+        );
+    }
 
     #[test]
     fn endpoint_rows_for_the_tui_keep_order_kind_and_no_password() {

@@ -130,7 +130,10 @@ pub async fn run(
     let mut session = engine.exec_start(container, &request).await?;
     let mut resize = if request.tty {
         if let Ok((cols, rows)) = crossterm::terminal::size() {
-            engine.exec_resize(&session.id, cols, rows).await?;
+            // A command that has already ended cannot be resized (the daemon answers
+            // 500 "cannot resize a stopped container"); its output and exit code still
+            // follow, and a daemon that is really gone fails the exit-code read below.
+            let _ = engine.exec_resize(&session.id, cols, rows).await;
         }
         Some(
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
@@ -174,7 +177,8 @@ pub async fn run(
             },
             Some(()) = recv_resize(&mut resize) => {
                 if let Ok((cols, rows)) = crossterm::terminal::size() {
-                    engine.exec_resize(&session.id, cols, rows).await?;
+                    // As above: the process may have ended between two reads.
+                    let _ = engine.exec_resize(&session.id, cols, rows).await;
                 }
             }
         }

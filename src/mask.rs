@@ -42,12 +42,20 @@ impl Masker {
             EngineEvent::Container(info) => EngineEvent::Container(self.container(info)),
             EngineEvent::HealthLog {
                 service,
+                container,
                 failing_streak,
-                output,
+                probe,
             } => EngineEvent::HealthLog {
                 service,
+                container,
                 failing_streak,
-                output: m(output),
+                probe: probe.map(|p| crate::model::ProbeResult {
+                    exit_code: p.exit_code,
+                    output: m(p.output),
+                }),
+            },
+            EngineEvent::UpFinished { error } => EngineEvent::UpFinished {
+                error: error.map(m),
             },
             EngineEvent::DaemonLost { reason } => EngineEvent::DaemonLost { reason: m(reason) },
             EngineEvent::Notice { level, message } => EngineEvent::Notice {
@@ -87,7 +95,8 @@ impl Masker {
             | Progress::Removing
             | Progress::Creating
             | Progress::Starting
-            | Progress::Done) => p,
+            | Progress::Done
+            | Progress::Ready(_)) => p,
         }
     }
 
@@ -153,8 +162,16 @@ mod tests {
         assert!(!format!("{e:?}").contains("hunter22"), "{e:?}");
         let e = m.event(EngineEvent::HealthLog {
             service: ServiceName::new("web"),
+            container: crate::model::ContainerId("c".into()),
             failing_streak: 1,
-            output: "OCI runtime exec failed: /check-hunter22".into(),
+            probe: Some(crate::model::ProbeResult {
+                exit_code: 126,
+                output: "OCI runtime exec failed: /check-hunter22".into(),
+            }),
+        });
+        assert!(!format!("{e:?}").contains("hunter22"), "{e:?}");
+        let e = m.event(EngineEvent::UpFinished {
+            error: Some("user hunter22 not found".into()),
         });
         assert!(!format!("{e:?}").contains("hunter22"), "{e:?}");
     }

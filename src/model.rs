@@ -346,10 +346,24 @@ pub enum Progress {
         retries: u32,
         last_output: Option<String>,
     },
+    /// Created and started (or kept): its own step of `up` is done.
     Done,
+    /// Ready, as `up --detach` waits for it (said after `Done`, once it is).
+    Ready(Readiness),
     Failed {
         reason: String,
     },
+}
+
+/// How a service became ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Its healthcheck passed.
+    Healthy,
+    /// Running, and it has no healthcheck.
+    Running,
+    /// A job that finished with exit code 0.
+    Completed,
 }
 
 /// Messages from the engine's background tasks to whoever shows the stack (CLI or TUI).
@@ -366,11 +380,14 @@ pub enum EngineEvent {
         service: ServiceName,
         id: ContainerId,
     },
-    /// Latest healthcheck result of a service (output of the last probe).
+    /// Latest healthcheck result of a service's current container: Docker's own
+    /// failing streak, and the last probe of the container's current run (`None` when it
+    /// has not probed since it started).
     HealthLog {
         service: ServiceName,
+        container: ContainerId,
         failing_streak: u32,
-        output: String,
+        probe: Option<ProbeResult>,
     },
     Stats {
         service: ServiceName,
@@ -383,11 +400,146 @@ pub enum EngineEvent {
         reason: String,
     },
     DaemonBack,
+    /// `up` (in the UI) finished: `None` when the stack is ready, else why it failed.
+    UpFinished {
+        error: Option<String>,
+    },
     /// Something the user should read (a failed action, a warning), with its reason.
     Notice {
         level: NoticeLevel,
         message: String,
     },
+}
+
+/// One healthcheck probe as Docker records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeResult {
+    pub exit_code: i64,
+    pub output: String,
+}
+
+/// What a probe's exit code means, when it is known: curl's codes for a probe that runs
+/// curl (the usual HTTP healthcheck), and the shell's and Docker's own for any probe.
+pub fn probe_exit_meaning(probe_command: &str, code: i64) -> Option<&'static str> {
+    // A word of the command, also as the last part of a path (`/usr/bin/curl`).
+    let runs = |tool: &str| {
+        probe_command
+            .split(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
+            .any(|w| w == tool)
+    };
+    if runs("curl") {
+        let m = match code {
+            6 => Some("curl: could not resolve the host"),
+            7 => Some("curl: connection refused"),
+            22 => Some("curl: the server answered with an HTTP error"),
+            28 => Some("curl: timed out"),
+            35 => Some("curl: TLS handshake failed"),
+            52 => Some("curl: empty reply from the server"),
+            56 => Some("curl: connection reset while receiving"),
+            _ => None,
+        };
+        if m.is_some() {
+            return m;
+        }
+    }
+    if runs("pg_isready") {
+        match code {
+            1 => return Some("pg_isready: the server rejects connections (still starting?)"),
+            2 => return Some("pg_isready: no response from the server"),
+            3 => return Some("pg_isready: no attempt made (bad parameters)"),
+            _ => {}
+        }
+    }
+    match code {
+        // Docker records -1 when it ended a probe that ran past its timeout.
+        -1 => Some("the probe ran past its timeout"),
+        126 => Some("the probe's command is not executable"),
+        127 => Some("the probe's command was not found in the image"),
+        137 => Some("the probe was killed"),
+        _ => None,
+    }
+}
+
+/// A probe in one line: its output (progress meters and control characters dropped)
+/// and, when it failed, its exit code and what the code means. A silent probe still
+/// says something: "no output; exit code 7: curl: connection refused".
+pub fn probe_summary(probe_command: &str, exit_code: i64, output: &str) -> String {
+    let out = one_line(output, " ⏎ ");
+    let code = match probe_exit_meaning(probe_command, exit_code) {
+        Some(m) => format!("exit code {exit_code}: {m}"),
+        None => format!("exit code {exit_code}"),
+    };
+    match (out.is_empty(), exit_code) {
+        (true, 0) => "no output; exit code 0".into(),
+        (true, _) => format!("no output; {code}"),
+        (false, 0) => out,
+        (false, _) => format!("{out} ({code})"),
+    }
+}
+
+/// Text from a probe or a daemon message on one line: control characters (a progress
+/// meter's `\r` redraws, escapes) dropped, a redrawn line reduced to its last state,
+/// lines joined with `sep`, curl's progress table left out.
+pub fn one_line(s: &str, sep: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for line in s.split('\n') {
+        // A terminal shows only what follows the last carriage return.
+        let shown = line
+            .rsplit('\r')
+            .find(|p| !p.trim().is_empty())
+            .unwrap_or("");
+        let clean: String = strip_escapes(shown)
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        let clean = clean.trim();
+        if clean.is_empty() || is_progress_meter(clean) {
+            continue;
+        }
+        parts.push(clean.to_string());
+    }
+    parts.join(sep)
+}
+
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // CSI: parameters, then one final byte in '@'..='~'.
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// curl's progress table: its two header lines and rows of numbers and `--:--:--`.
+fn is_progress_meter(line: &str) -> bool {
+    if line.starts_with("% Total") || line.starts_with("Dload") {
+        return true;
+    }
+    let mut fields = 0;
+    for w in line.split_whitespace() {
+        fields += 1;
+        let numeric = w
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '-' | 'k' | 'M' | 'G'));
+        if !numeric {
+            return false;
+        }
+    }
+    fields >= 6
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -444,5 +596,44 @@ mod tests {
         ] {
             assert!(!is_loopback_ip(ip), "{ip}");
         }
+    }
+
+    #[test]
+    fn one_line_drops_curls_progress_meter_and_control_characters() {
+        let curl = "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0\r  0     0    0     0    0     0      0      0 --:--:--  0:00:01 --:--:--     0\ncurl: (7) Failed to connect to localhost port 8080: Connection refused\n";
+        assert_eq!(
+            one_line(curl, " ⏎ "),
+            "curl: (7) Failed to connect to localhost port 8080: Connection refused"
+        );
+        assert_eq!(
+            one_line("a\x1b[31mred\x1b[0m\tb\nsecond\n\n", " | "),
+            "aredb | second"
+        );
+        assert_eq!(one_line("", " "), "");
+    }
+
+    #[test]
+    fn probe_exit_codes_are_explained_when_known() {
+        let curl = "curl --fail http://localhost:8080/api/v2/monitor/health";
+        assert_eq!(
+            probe_exit_meaning(curl, 7),
+            Some("curl: connection refused")
+        );
+        assert_eq!(
+            probe_exit_meaning(curl, 22),
+            Some("curl: the server answered with an HTTP error")
+        );
+        assert_eq!(probe_exit_meaning(curl, 28), Some("curl: timed out"));
+        // Not curl: its 7 means nothing we know.
+        assert_eq!(probe_exit_meaning("pg_isready -U postgres", 7), None);
+        assert_eq!(
+            probe_exit_meaning("pg_isready", 127),
+            Some("the probe's command was not found in the image")
+        );
+        assert_eq!(probe_exit_meaning("true", 1), None);
+        assert_eq!(
+            probe_exit_meaning("CMD-SHELL pg_isready -h 127.0.0.1", 2),
+            Some("pg_isready: no response from the server")
+        );
     }
 }

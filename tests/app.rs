@@ -96,6 +96,7 @@ services:
         up: Some((PlanOptions::default(), Duration::from_secs(60))),
         watch: false,
         stats_file: None,
+        cli: "devstack".into(),
     };
     let mut app = App::start(engine.clone(), stack.clone(), &config);
 
@@ -187,6 +188,7 @@ services:
         up: Some((PlanOptions::default(), Duration::from_secs(60))),
         watch: true,
         stats_file: None,
+        cli: "devstack".into(),
     };
     let mut app = App::start(engine.clone(), stack, &config);
     pump_until(&mut app, "pipeline running and ready notice", |a| {

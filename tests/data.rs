@@ -559,6 +559,7 @@ fn endpoints_of_the_bundled_stacks_name_where_the_passwords_are_never_what() {
         Some(SecretRef {
             variable: v.into(),
             file: dotenv.clone(),
+            from_stack_file: false,
         })
     };
     assert_eq!(
@@ -642,6 +643,7 @@ fn endpoints_of_the_bundled_stacks_name_where_the_passwords_are_never_what() {
             password: Some(SecretRef {
                 variable: "POSTGRES_PASSWORD".into(),
                 file: b.path(".env"),
+                from_stack_file: false,
             }),
         }]
     );

@@ -316,6 +316,7 @@ async fn tui_shows_the_daemon_lost_and_back_and_stores_no_line_twice() {
         up: None,
         watch: false,
         stats_file: None,
+        cli: "devstack".into(),
     };
     let mut app = App::start(through_proxy, stack.clone(), &config);
 

@@ -270,6 +270,7 @@ async fn daemon_errors_are_masked_in_tui_notices() {
         up: Some((PlanOptions::default(), Duration::from_secs(60))),
         watch: false,
         stats_file: None,
+        cli: "devstack".into(),
     };
     let mut app = App::start(engine.clone(), stack, &config);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);

@@ -218,6 +218,7 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
     let ui = UiOptions {
         log_lines: args.log_lines,
         stats_file: args.stats_file.clone(),
+        cli: output::command_prefix(global),
     };
     run_ui(engine, stack, ui, Some((options, timeout))).await
 }
@@ -228,6 +229,7 @@ async fn tui(global: &GlobalArgs, args: &TuiArgs) -> Result<u8, Error> {
     let ui = UiOptions {
         log_lines: args.log_lines,
         stats_file: args.stats_file.clone(),
+        cli: output::command_prefix(global),
     };
     run_ui(engine, stack, ui, None).await
 }
@@ -236,6 +238,8 @@ async fn tui(global: &GlobalArgs, args: &TuiArgs) -> Result<u8, Error> {
 struct UiOptions {
     log_lines: Option<usize>,
     stats_file: Option<PathBuf>,
+    /// `devstack` with the global flags that name this stack.
+    cli: String,
 }
 
 async fn run_ui(
@@ -252,8 +256,13 @@ async fn run_ui(
         up,
         watch: true,
         stats_file: ui.stats_file,
+        cli: ui.cli,
     };
     match crate::app::run(engine, stack, config).await? {
+        // `devstack up` whose up failed reports it, as `up --detach` does.
+        crate::app::Outcome::Quit {
+            up_failed: true, ..
+        } => Ok(1),
         crate::app::Outcome::Quit { .. } => Ok(0),
         crate::app::Outcome::Signalled(signal) => Ok(signal.exit_code()),
     }
@@ -362,13 +371,21 @@ pub fn progress_text(p: &Progress) -> String {
             retries,
             last_output,
         } => {
-            let mut s = format!("waiting healthy ({probes}/{retries} probes)");
+            let _ = retries;
+            let mut s = format!("waiting healthy (probe {probes})");
             if let Some(out) = last_output.as_deref().filter(|o| !o.trim().is_empty()) {
                 s.push_str(&format!(" — last probe: {}", out.trim()));
             }
             s
         }
-        Progress::Done => "ready".into(),
+        // The container runs; whether the service is ready comes next (`Ready`).
+        Progress::Done => "started".into(),
+        Progress::Ready(how) => match how {
+            crate::model::Readiness::Healthy => "healthy",
+            crate::model::Readiness::Running => "running (no healthcheck)",
+            crate::model::Readiness::Completed => "completed",
+        }
+        .into(),
         Progress::Failed { reason } => format!("failed: {reason}"),
     }
 }

@@ -213,6 +213,57 @@ pub fn ps_json(rows: &[ContainerInfo]) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(&entries)
 }
 
+/// `devstack` with the global flags that chose this stack (`-f`, `-p`, `--env-file`,
+/// `--profile`, `--stack`), so a hint names the command that reaches the same stack.
+pub fn command_prefix(global: &crate::cli::GlobalArgs) -> String {
+    let mut out = String::from("devstack");
+    let mut push = |flag: &str, value: &str| {
+        out.push(' ');
+        out.push_str(flag);
+        out.push(' ');
+        out.push_str(&shell_word(value));
+    };
+    for f in &global.file {
+        push("-f", &f.display().to_string());
+    }
+    if let Some(p) = &global.project_name {
+        push("-p", p);
+    }
+    for e in &global.env_file {
+        push("--env-file", &e.display().to_string());
+    }
+    for p in &global.profile {
+        push("--profile", p);
+    }
+    if let Some(s) = &global.stack {
+        push("--stack", s);
+    }
+    if global.strict {
+        out.push_str(" --strict");
+    }
+    out
+}
+
+/// A word as a shell reads it back: quoted when it holds anything but plain characters.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '+' | ',' | '@')
+        });
+    if plain {
+        s.to_string()
+    } else {
+        format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('$', "\\$")
+                .replace('`', "\\`")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,16 +47,23 @@ pub async fn watch(global: &GlobalArgs, args: &ServicesArgs) -> Result<u8, Error
 
 /// What will be watched, one line per rule, and the debounce.
 fn print_rules(stack: &Stack, rules: &Rules, quiet: Duration) {
+    // A `develop.watch` rule and `restart_on_change` on the same bind mount are two
+    // rules with one effect: said once.
+    let mut said = Vec::new();
     for (service, path, action) in rules.describe() {
         let shown = path
             .strip_prefix(&stack.dir)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| path.display().to_string());
         let shown = if shown.is_empty() { ".".into() } else { shown };
-        eprintln!(
+        let line = format!(
             " {service}  {} on changes in '{shown}'",
             action_word(action)
         );
+        if !said.contains(&line) {
+            eprintln!("{line}");
+            said.push(line);
+        }
     }
     eprintln!(
         "watching ({} ms debounce); Ctrl-C to stop",

@@ -22,7 +22,7 @@ use super::track::{
 };
 use super::{Engine, Error, LogOptions};
 use crate::model::{
-    ContainerId, ContainerState, EngineEvent, Health, Progress, ServiceName, Stream,
+    ContainerId, ContainerState, EngineEvent, Health, Progress, Readiness, ServiceName, Stream,
     current_container,
 };
 use crate::plan::{Change, Plan, ServicePlan, SetupAction};
@@ -764,7 +764,14 @@ impl Engine {
                         }
                         GateStatus::Met => {
                             if done.insert(name.clone()) {
-                                newly_ready.push(name.clone());
+                                let how = match status {
+                                    Some(s) if s.health == Health::Healthy => Readiness::Healthy,
+                                    Some(s) if s.state == Some(ContainerState::Running) => {
+                                        Readiness::Running
+                                    }
+                                    _ => Readiness::Completed,
+                                };
+                                newly_ready.push((name.clone(), how));
                             }
                         }
                         GateStatus::Failed(reason) => {
@@ -781,8 +788,8 @@ impl Engine {
                 (failed, pending)
             };
             // Sent after the board's borrow ends: a full channel must not block its writer.
-            for name in &newly_ready {
-                emit(&events, name, Progress::Done).await;
+            for (name, how) in &newly_ready {
+                emit(&events, name, Progress::Ready(*how)).await;
             }
             if let Some((service, reason, status)) = failed {
                 // Seen between its exit and the restart the daemon is about to do: it
@@ -892,16 +899,10 @@ impl Engine {
                     }
                 }
             }
-            if let Ok(detail) = self.inspect_raw(&id.0, Some(service)).await {
-                let probe = detail
-                    .state
-                    .and_then(|s| s.health)
-                    .and_then(|h| h.log)
-                    .and_then(|l| l.into_iter().last())
-                    .and_then(|r| r.output);
-                if probe.is_some() {
-                    health_output = probe;
-                }
+            if let Ok(detail) = self.inspect_raw(&id.0, Some(service)).await
+                && let Some(summary) = super::track::last_probe_summary(&detail)
+            {
+                health_output = Some(summary);
             }
         }
         Error::Unhealthy {

@@ -80,9 +80,13 @@ pub enum Error {
 
     /// A host port the stack publishes is held by something else.
     #[error(
-        "port '{host_ip}:{port}/{}' of service '{service}' is already in use{}; stop it or change the port in the stack file",
+        "port '{host_ip}:{port}/{}' of service '{service}' is already in use{}; stop it or {}",
         protocol.as_str(),
-        holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default()
+        holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default(),
+        match variable {
+            Some(v) => format!("give the variable '{}' another port (it is {})", v.name, v.origin),
+            None => "change the port in the stack file".to_string(),
+        }
     )]
     PortTaken {
         port: u16,
@@ -92,7 +96,13 @@ pub enum Error {
         /// Who holds it, when that can be known: a container of another project, or a
         /// local process ("process 1234 'python3'").
         holder: Option<String>,
+        /// The variable the port number came from, when it was interpolated.
+        variable: Option<Box<crate::stack::PortVariable>>,
     },
+
+    /// Several host ports the stack publishes are held: every one, each a `PortTaken`.
+    #[error("{} ports the stack publishes are already in use:{}", .0.len(), .0.iter().map(|e| format!("\n- {e}")).collect::<String>())]
+    PortsTaken(Vec<Error>),
 
     /// A service did not become ready: it exited, turned unhealthy, or ran out of time.
     #[error("{}", unhealthy_message(service, reason, *state, *exit_code, health_output.as_deref(), logs))]

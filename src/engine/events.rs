@@ -16,7 +16,9 @@ use tokio::task::JoinHandle;
 
 use super::track::now_since;
 use super::{Engine, Error};
-use crate::model::{ContainerId, ContainerState, EngineEvent, ProjectName, ServiceName, labels};
+use crate::model::{
+    ContainerId, ContainerState, EngineEvent, ProbeResult, ProjectName, ServiceName, labels,
+};
 
 /// Longest pause between two attempts to reach a daemon that went away.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -191,21 +193,31 @@ impl Engine {
             Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(e),
         };
-        let Some(health) = detail.state.and_then(|s| s.health) else {
+        let state = detail.state;
+        let started_at = state.as_ref().and_then(|s| s.started_at.clone());
+        let Some(health) = state.and_then(|s| s.health) else {
             return Ok(());
         };
-        let Some(last) = health.log.and_then(|l| l.into_iter().last()) else {
-            return Ok(());
-        };
+        // Docker keeps a container's probe log across restarts: only a probe of the
+        // current run describes it now.
+        let probe = health
+            .log
+            .and_then(|l| l.into_iter().last())
+            .filter(|r| super::track::probe_of_run(r.start.as_deref(), started_at.as_deref()))
+            .map(|r| ProbeResult {
+                exit_code: r.exit_code.unwrap_or(0),
+                output: r.output.unwrap_or_default(),
+            });
         send(
             events,
             EngineEvent::HealthLog {
                 service: service.clone(),
+                container: ContainerId(id.to_string()),
                 failing_streak: health
                     .failing_streak
                     .and_then(|n| u32::try_from(n).ok())
                     .unwrap_or(0),
-                output: last.output.unwrap_or_default(),
+                probe,
             },
         )
         .await

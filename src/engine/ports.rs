@@ -11,13 +11,14 @@ use bollard::models::PortSummaryTypeEnum;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 
 use super::{Engine, Error};
-use crate::model::{ContainerState, Observed, Protocol, labels};
+use crate::model::{ContainerState, Observed, Protocol, ServiceName, labels};
 use crate::stack::Stack;
 
 impl Engine {
-    /// Fails with [`Error::PortTaken`] for the first fixed host port a service would
-    /// bind that is in use, unless the service's own container already holds it (it is
-    /// kept, or freed by its recreate).
+    /// Fails with [`Error::PortTaken`] for a fixed host port a service would bind that
+    /// is in use, or [`Error::PortsTaken`] listing every one when several are, unless
+    /// the service's own container already holds it (it is kept, or freed by its
+    /// recreate). A port that came from a variable names the variable.
     pub async fn check_ports(&self, stack: &Stack, observed: &Observed) -> Result<(), Error> {
         let mut wanted = Vec::new();
         for service in stack.services.values() {
@@ -58,50 +59,67 @@ impl Engine {
             .list_containers(Some(options))
             .await
             .map_err(|e| Error::daemon("list containers", None, e))?;
-        for (service, host_ip, port, protocol) in &wanted {
-            for c in &running {
-                let holds = c.ports.iter().flatten().any(|p| {
-                    p.public_port == Some(*port)
-                        && summary_protocol(p.typ) == *protocol
-                        && ips_overlap(p.ip.as_deref().unwrap_or(""), host_ip)
-                });
-                if holds {
-                    return Err(Error::PortTaken {
-                        port: *port,
-                        host_ip: host_ip.clone(),
-                        protocol: *protocol,
-                        service: service.clone(),
-                        holder: Some(describe_container(c)),
-                    });
-                }
+        let mut clashes: Vec<(ServiceName, String, u16, Protocol, Option<String>)> = Vec::new();
+        let mut free = Vec::new();
+        for (service, host_ip, port, protocol) in wanted {
+            let holder = running.iter().find(|c| {
+                c.ports.iter().flatten().any(|p| {
+                    p.public_port == Some(port)
+                        && summary_protocol(p.typ) == protocol
+                        && ips_overlap(p.ip.as_deref().unwrap_or(""), &host_ip)
+                })
+            });
+            match holder {
+                Some(c) => clashes.push((
+                    service,
+                    host_ip,
+                    port,
+                    protocol,
+                    Some(describe_container(c)),
+                )),
+                None => free.push((service, host_ip, port, protocol)),
             }
         }
 
         // A local process: probe with a bind that is dropped right away. /proc is read
         // only when one fails; all of it is blocking file-system work.
-        let probes = wanted.clone();
         let taken = tokio::task::spawn_blocking(move || {
-            for (service, host_ip, port, protocol) in probes {
-                if let Some(holder) = probe(&host_ip, port, protocol) {
-                    return Some((service, host_ip, port, protocol, holder));
-                }
-            }
-            None
+            free.into_iter()
+                .filter_map(|(service, host_ip, port, protocol)| {
+                    let holder = probe(&host_ip, port, protocol)?;
+                    Some((service, host_ip, port, protocol, holder))
+                })
+                .collect::<Vec<_>>()
         })
         .await
         .map_err(|e| Error::Task {
             op: "check ports",
             message: e.to_string(),
         })?;
-        match taken {
-            Some((service, host_ip, port, protocol, holder)) => Err(Error::PortTaken {
-                port,
-                host_ip,
-                protocol,
-                service,
-                holder,
-            }),
-            None => Ok(()),
+        clashes.extend(taken);
+        let mut errors: Vec<Error> = clashes
+            .into_iter()
+            .map(
+                |(service, host_ip, port, protocol, holder)| Error::PortTaken {
+                    variable: stack
+                        .settings
+                        .port_variables
+                        .get(&service)
+                        .and_then(|m| m.get(&port))
+                        .cloned()
+                        .map(Box::new),
+                    port,
+                    host_ip,
+                    protocol,
+                    service,
+                    holder,
+                },
+            )
+            .collect();
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::PortsTaken(errors)),
         }
     }
 }

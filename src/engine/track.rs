@@ -274,6 +274,45 @@ fn exit_text(code: Option<i64>) -> String {
     }
 }
 
+/// Whether a probe that started at `probe_start` belongs to the container's run that
+/// started at `started_at` (both as the daemon writes them). Docker keeps the probe log
+/// across restarts, so an older probe describes a previous run. Unknown times count as
+/// the current run.
+pub(crate) fn probe_of_run(probe_start: Option<&str>, started_at: Option<&str>) -> bool {
+    use super::observe::parse_rfc3339_nanos;
+    match (
+        probe_start.and_then(parse_rfc3339_nanos),
+        started_at.and_then(parse_rfc3339_nanos),
+    ) {
+        (Some(probe), Some(run)) => probe >= run,
+        _ => true,
+    }
+}
+
+/// The last probe of the container's current run, in one line with its exit code and
+/// what that code means ("no output; exit code 7: curl: connection refused").
+pub(crate) fn last_probe_summary(
+    detail: &bollard::models::ContainerInspectResponse,
+) -> Option<String> {
+    let state = detail.state.as_ref()?;
+    let last = state.health.as_ref()?.log.as_ref()?.last()?;
+    if !probe_of_run(last.start.as_deref(), state.started_at.as_deref()) {
+        return None;
+    }
+    let command = detail
+        .config
+        .as_ref()
+        .and_then(|c| c.healthcheck.as_ref())
+        .and_then(|h| h.test.as_ref())
+        .map(|t| t.join(" "))
+        .unwrap_or_default();
+    Some(crate::model::probe_summary(
+        &command,
+        last.exit_code.unwrap_or(0),
+        last.output.as_deref().unwrap_or(""),
+    ))
+}
+
 /// A running board: an event-stream task feeding a watch channel.
 pub(crate) struct Tracker {
     tx: Arc<watch::Sender<Board>>,
@@ -429,10 +468,9 @@ async fn handle_event(
                 return;
             };
             let health = detail.state.as_ref().and_then(|s| s.health.as_ref());
-            let last = health
-                .and_then(|h| h.log.as_ref())
-                .and_then(|l| l.last())
-                .and_then(|r| r.output.clone());
+            // One line, with the exit code: a raw probe can be curl's multi-line
+            // progress meter, and a silent one says nothing without its code.
+            let last = last_probe_summary(&detail);
             let status = health.and_then(|h| h.status);
             let mut snapshot = None;
             tx.send_modify(|b| {

@@ -48,6 +48,24 @@ pub enum Endpoint {
 pub struct SecretRef {
     pub variable: String,
     pub file: PathBuf,
+    /// The env file does not set it: the value is the stack file's own (`file` is the
+    /// stack file), a default like `${POSTGRES_PASSWORD:-airflow}` or a literal.
+    pub from_stack_file: bool,
+}
+
+impl SecretRef {
+    /// "POSTGRES_PASSWORD in ~/p/.env", or where the stack file sets it.
+    fn place(&self, show_path: &dyn Fn(&Path) -> String) -> String {
+        if self.from_stack_file {
+            format!(
+                "{}, as {} sets it (not in .env)",
+                self.variable,
+                show_path(&self.file)
+            )
+        } else {
+            format!("{} in {}", self.variable, show_path(&self.file))
+        }
+    }
 }
 
 /// What a save in a code folder does.
@@ -118,17 +136,11 @@ pub fn rows(endpoints: &[Endpoint], show_path: &dyn Fn(&Path) -> String) -> Vec<
                 ..
             } => {
                 let note = match (user, password) {
-                    (Some(u), Some(p)) => Some(format!(
-                        "user '{u}', password: {} in {}",
-                        p.variable,
-                        show_path(&p.file)
-                    )),
+                    (Some(u), Some(p)) => {
+                        Some(format!("user '{u}', password: {}", p.place(show_path)))
+                    }
                     (Some(u), None) => Some(format!("user '{u}'")),
-                    (None, Some(p)) => Some(format!(
-                        "password: {} in {}",
-                        p.variable,
-                        show_path(&p.file)
-                    )),
+                    (None, Some(p)) => Some(format!("password: {}", p.place(show_path))),
                     (None, None) => None,
                 };
                 (title.as_str(), url.clone(), note)
@@ -143,7 +155,7 @@ pub fn rows(endpoints: &[Endpoint], show_path: &dyn Fn(&Path) -> String) -> Vec<
                 url.clone(),
                 password
                     .as_ref()
-                    .map(|p| format!("password: {} in {}", p.variable, show_path(&p.file))),
+                    .map(|p| format!("password: {}", p.place(show_path))),
             ),
             Endpoint::Code {
                 title, path, live, ..
@@ -179,14 +191,31 @@ fn env<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
 /// (as the official Airflow compose file does), and the tests hold them to it.
 fn secret_ref(stack: &Stack, service: &Service, key: &str) -> Option<SecretRef> {
     let value = service.environment.get(key)?;
-    let file = match &value.source {
-        EnvSource::EnvFile(path) => path.clone(),
-        EnvSource::Inline => stack.dir.join(".env"),
+    let (file, from_stack_file) = match &value.source {
+        EnvSource::EnvFile(path) => (path.clone(), false),
+        EnvSource::Inline => {
+            let dotenv = stack.dir.join(".env");
+            if env_file_sets(&dotenv, key) {
+                (dotenv, false)
+            } else {
+                (stack.file.clone(), true)
+            }
+        }
     };
     Some(SecretRef {
         variable: key.to_string(),
         file,
+        from_stack_file,
     })
+}
+
+/// Whether the env file at `path` gives `key` a value. An unreadable or invalid file
+/// sets nothing (loading the stack reported it already).
+fn env_file_sets(path: &Path, key: &str) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| crate::stack::parse_env_file(&text, path).ok())
+        .is_some_and(|entries| entries.iter().any(|(k, v)| k == key && !v.is_empty()))
 }
 
 /// `host:port` the host reaches a published TCP port at; `None` when the port is not
@@ -471,6 +500,7 @@ services:
             Some(SecretRef {
                 variable: v.into(),
                 file: dotenv.clone(),
+                from_stack_file: false,
             })
         };
         assert_eq!(
@@ -550,6 +580,7 @@ services:
                 password: Some(SecretRef {
                     variable: "POSTGRES_PASSWORD".into(),
                     file: stack.dir.join(".env"),
+                    from_stack_file: false,
                 }),
             }],
             "the ephemeral binding is skipped, the fixed one used"
@@ -585,5 +616,20 @@ services:
         assert_eq!(image_name("docker.io/apache/airflow:3.1.0"), "airflow");
         assert_eq!(image_name("localhost:5000/postgres@sha256:ab"), "postgres");
         assert_eq!(image_name("postgis/postgis:16"), "postgis");
+    }
+
+    /// Issue 14: the closing hint named a `.env` variable the `.env` did not set (the
+    /// stack file's default applied).
+    #[test]
+    fn a_password_the_env_file_does_not_set_names_the_stack_file() {
+        let yaml = "services:\n  db:\n    image: postgres:18\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-airflow}\n    ports: [\"127.0.0.1:5433:5432\"]\n";
+        let (_dir, stack) = load(yaml, "OTHER=1\n");
+        let rows = rows(&endpoints(&stack), &shown);
+        let note = rows[0].note.clone().unwrap_or_default();
+        let file = stack.file.display().to_string();
+        assert_eq!(
+            note,
+            format!("password: POSTGRES_PASSWORD, as {file} sets it (not in .env)")
+        );
     }
 }

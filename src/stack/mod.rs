@@ -278,12 +278,16 @@ fn load_sources(
         vars.get(name).cloned()
     };
     let mut failed = None;
+    let mut port_texts_of_files = Vec::with_capacity(trees.len());
     for (root, path) in trees.iter_mut().zip(&files) {
         let single = Origins::single(path.clone());
         let mut unset: Vec<(String, KeyPath)> = Vec::new();
         let mut typos: Vec<(String, KeyPath)> = Vec::new();
+        let raw_ports = port_texts(root);
         let interpolated =
             interpolate_tree(root, &KeyPath::root(), &lookup, &mut unset, &mut typos);
+        // Per file: indices of `ports` items shift once files are merged.
+        port_texts_of_files.push((raw_ports, port_texts(root)));
         for (text, p) in typos {
             warnings.push(Diagnostic {
                 position: Some(single.position(root, &p, false)),
@@ -409,6 +413,21 @@ fn load_sources(
         );
     }
 
+    let env_file_names = match opts.env_files.as_slice() {
+        [] => format!("'{}'", dir.join(".env").display()),
+        [one] => format!("'{}'", resolve::normalise(&opts.cwd.join(one)).display()),
+        _ => "an --env-file".to_string(),
+    };
+    let origin_of = |name: &str| {
+        if opts.environment.contains_key(name) {
+            "set in the environment".to_string()
+        } else if from_files.contains(name) {
+            format!("set in {env_file_names}")
+        } else {
+            "not set: the file's default applies".to_string()
+        }
+    };
+
     let cx = resolve::Context {
         root: &root,
         origins: &origins,
@@ -436,6 +455,15 @@ fn load_sources(
     // The project name is in every object's name: masking it would hide nothing.
     secrets.remove(project.as_str());
     settings.secret_values = secrets.clone();
+    for (raw, expanded) in &port_texts_of_files {
+        for (service, ports) in port_variables(raw, expanded, &vars, &origin_of) {
+            settings
+                .port_variables
+                .entry(service)
+                .or_default()
+                .extend(ports);
+        }
+    }
     if opts.strict {
         strict(&warnings)?;
     }
@@ -448,6 +476,127 @@ fn load_sources(
         warnings,
         settings,
     })
+}
+
+/// The text of each service's published port (a short-syntax string, or a long one's
+/// `published`), by service and index: read before and after interpolation.
+/// The flag in the key marks a long-syntax port, whose text is only `published`.
+fn port_texts(root: &Node) -> BTreeMap<(String, usize, bool), String> {
+    let mut out = BTreeMap::new();
+    let services = KeyPath::root().key("services");
+    let Some(Value::Map(entries)) = root.at(&services).map(|n| &n.value) else {
+        return out;
+    };
+    for e in entries {
+        let ports = services.key(&e.key).key("ports");
+        let Some(Value::Seq(items)) = root.at(&ports).map(|n| &n.value) else {
+            continue;
+        };
+        for i in 0..items.len() {
+            let at = ports.index(i);
+            let text = match root.at(&at).map(|n| &n.value) {
+                Some(Value::String(s)) => Some((false, s.clone())),
+                Some(Value::Map(_)) => match root.at(&at.key("published")).map(|n| &n.value) {
+                    Some(Value::String(s)) => Some((true, s.clone())),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((long, t)) = text {
+                out.insert((e.key.clone(), i, long), t);
+            }
+        }
+    }
+    out
+}
+
+/// For each port text that used a variable: the host ports it gave, each with the
+/// variable whose value (or, unset, whose default) made it.
+fn port_variables(
+    raw: &BTreeMap<(String, usize, bool), String>,
+    expanded: &BTreeMap<(String, usize, bool), String>,
+    vars: &BTreeMap<String, String>,
+    origin_of: &dyn Fn(&str) -> String,
+) -> BTreeMap<crate::model::ServiceName, BTreeMap<u16, PortVariable>> {
+    let mut out: BTreeMap<crate::model::ServiceName, BTreeMap<u16, PortVariable>> = BTreeMap::new();
+    for (key, text) in raw {
+        let names = variable_names(text);
+        if names.is_empty() {
+            continue;
+        }
+        let Some(now) = expanded.get(key) else {
+            continue;
+        };
+        let hosts: Vec<u16> = if key.2 {
+            // A long syntax's `published`: a port or a range.
+            now.split('-')
+                .next()
+                .and_then(|p| p.trim().parse().ok())
+                .into_iter()
+                .collect()
+        } else {
+            resolve::parse_port(now)
+                .map(|bindings| bindings.iter().filter_map(|b| b.host_port).collect())
+                .unwrap_or_default()
+        };
+        for host in hosts {
+            // The variable whose value is the port; else one that is unset (its default
+            // made the port); else the first one used.
+            let port = host.to_string();
+            let name = names
+                .iter()
+                .find(|n| vars.get(*n).is_some_and(|v| v.trim() == port))
+                .or_else(|| names.iter().find(|n| !vars.contains_key(*n)))
+                .unwrap_or(&names[0]);
+            out.entry(crate::model::ServiceName::new(key.0.clone()))
+                .or_default()
+                .insert(
+                    host,
+                    PortVariable {
+                        name: name.clone(),
+                        origin: origin_of(name),
+                    },
+                );
+        }
+    }
+    out
+}
+
+/// Names of the variables `$NAME` / `${NAME…}` in `s` (not `$$`), in order.
+fn variable_names(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '$' {
+            i += 1;
+            continue;
+        }
+        match chars.get(i + 1) {
+            Some('$') => i += 2,
+            Some('{') => {
+                let name: String = chars[i + 2..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                    .collect();
+                i += 2 + name.len();
+                if !name.is_empty() && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            _ => {
+                let name: String = chars[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                    .collect();
+                i += 1 + name.len();
+                if !name.is_empty() && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn strict(warnings: &[Diagnostic]) -> Result<(), Error> {

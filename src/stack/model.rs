@@ -95,6 +95,19 @@ pub struct StackSettings {
     /// rather than on `Stack` so code that builds a `Stack` by hand is unaffected.
     #[serde(skip)]
     pub secret_values: SecretValues,
+    /// Host ports whose number came from a variable, by service: a port clash then names
+    /// the variable to change rather than the file. Kept here for the same reason.
+    #[serde(skip)]
+    pub port_variables: BTreeMap<ServiceName, BTreeMap<u16, PortVariable>>,
+}
+
+/// The variable a published host port was interpolated from, and where its value is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortVariable {
+    pub name: String,
+    /// "set in '/p/.env'", "set in the environment", or "not set: the file's default
+    /// applies".
+    pub origin: String,
 }
 
 /// Secret values to mask wherever they appear, and the key paths (`services.a.ports[0]`)

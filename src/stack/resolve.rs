@@ -198,6 +198,7 @@ fn resolve_settings(
         debounce,
         settle,
         secret_values: SecretValues::default(),
+        port_variables: BTreeMap::new(),
     })
 }
 

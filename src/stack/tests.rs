@@ -1764,3 +1764,42 @@ fn network_mode_is_read_and_adds_its_dependency() {
         .to_string();
     assert_contains(&e, &["unknown service 'nope'"]);
 }
+
+/// Issue 14 item 12: a port clash names the variable a host port came from.
+#[test]
+fn port_variables_name_the_variable_each_host_port_came_from() {
+    let p = Project::new();
+    p.write(".env", "WEB_PORT=8089\n");
+    let mut opts = p.opts();
+    opts.environment.insert("LONG_PORT".into(), "7000".into());
+    let s = p
+        .load_with(
+            r#"
+services:
+  web:
+    image: x
+    ports:
+      - "${WEB_PORT}:80"
+      - "127.0.0.1:${API_PORT:-9001}:9000"
+      - "5000:5000"
+      - target: 81
+        published: "${LONG_PORT}"
+"#,
+            &opts,
+        )
+        .unwrap();
+    let vars = &s.settings.port_variables[&ServiceName::new("web")];
+    let got: Vec<(u16, &str, &str)> = vars
+        .iter()
+        .map(|(port, v)| (*port, v.name.as_str(), v.origin.as_str()))
+        .collect();
+    let env_file = format!("set in '{}'", p.path().join(".env").display());
+    assert_eq!(
+        got,
+        [
+            (7000, "LONG_PORT", "set in the environment"),
+            (8089, "WEB_PORT", env_file.as_str()),
+            (9001, "API_PORT", "not set: the file's default applies"),
+        ]
+    );
+}

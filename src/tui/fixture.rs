@@ -74,24 +74,32 @@ impl AppState {
                 image: "postgres:16".into(),
                 ports: db_ports.clone(),
                 console: true,
+                retries: 20,
+                probe_command: "CMD-SHELL pg_isready -U postgres".into(),
             },
             ServiceSeed {
                 name: ServiceName::new("airflow-webserver"),
                 image: "apache/airflow:2.9.3".into(),
                 ports: web_ports.clone(),
                 console: false,
+                retries: 3,
+                probe_command: String::new(),
             },
             ServiceSeed {
                 name: ServiceName::new("airflow-scheduler"),
                 image: "apache/airflow:2.9.3".into(),
                 ports: vec![],
                 console: false,
+                retries: 3,
+                probe_command: String::new(),
             },
             ServiceSeed {
                 name: ServiceName::new("worker"),
                 image: "shop-worker".into(),
                 ports: vec![],
                 console: false,
+                retries: 3,
+                probe_command: String::new(),
             },
         ];
         let volumes = vec![

@@ -40,6 +40,8 @@ pub enum Action {
     ToggleRawJson,
     Cancel,
     Help,
+    /// `m`: every notice of the session, whole.
+    Messages,
     Quit,
     StopAndQuit,
 }
@@ -249,6 +251,14 @@ pub const BINDINGS: &[Binding] = &[
         C::Anywhere,
         "UI and DB URLs, code folders",
         Some(("e", "endpoints", 10)),
+    ),
+    bind(
+        &[ch('m')],
+        "m",
+        A::Messages,
+        C::Anywhere,
+        "every message, whole",
+        None,
     ),
     bind(
         &[ch('R')],

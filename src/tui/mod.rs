@@ -15,8 +15,8 @@ pub mod views;
 
 pub use keymap::Action;
 pub use state::{
-    AppState, EndpointKind, EndpointRow, Focus, Mode, PendingAction, Scroll, ServiceRow,
-    ServiceSeed, Status, VolumeUse,
+    About, AppState, EndpointKind, EndpointRow, Focus, Mode, PendingAction, Scroll, ServiceRow,
+    ServiceSeed, Status, UpState, VolumeUse,
 };
 pub use terminal::TerminalGuard;
 pub use update::{Command, Event, quit_message, update};

@@ -6,9 +6,13 @@
 
 use crate::logs::{LineKey, Scope, ServiceIdx, Store, StoreConfig};
 use crate::model::{
-    ContainerId, ContainerInfo, ContainerState, Health, NoticeLevel, Progress, ServiceName,
+    ContainerId, ContainerInfo, ContainerState, Health, NoticeLevel, ProbeResult, Progress,
+    ServiceName,
 };
-use crate::stack::{MountSource, PortBinding, Stack};
+use crate::stack::{HealthTest, MountSource, PortBinding, Stack};
+
+/// Notices the `m` overlay keeps.
+const HISTORY: usize = 50;
 
 /// Everything the TUI shows. See the module documentation.
 #[derive(Debug)]
@@ -24,8 +28,17 @@ pub struct AppState {
     pub focus: Focus,
     pub mode: Mode,
     pub logs: LogsState,
+    /// Notices on screen, newest last.
     pub notices: Vec<Notice>,
+    /// Every notice of this session, newest last (bounded): the `m` overlay shows them
+    /// whole, also after they left the screen.
+    pub history: Vec<Notice>,
     pub daemon: Daemon,
+    /// Where the `up` this UI was opened with is.
+    pub up: UpState,
+    /// How this stack is named on the command line (`devstack -p h1`), for hints that
+    /// must name the exact command.
+    pub cli: String,
     /// What a person reaches once the stack is up (the `e` overlay), filled by the app
     /// from the stack: passwords are masked or named, never held.
     pub endpoints: Vec<EndpointRow>,
@@ -65,6 +78,20 @@ pub enum Mode {
     },
     /// A dialog that needs `y` before its command is sent.
     Confirm(PendingAction),
+    /// `m`: every notice of the session, whole and wrapped; `scroll` rows from the top.
+    Messages {
+        scroll: usize,
+    },
+}
+
+/// The `up` that opened the UI (`devstack up`), if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpState {
+    /// Opened by `devstack tui`.
+    NotAsked,
+    Running,
+    Ready,
+    Failed(String),
 }
 
 /// A one-line text input at the bottom of the screen.
@@ -166,14 +193,25 @@ pub struct ServiceRow {
     /// Survives `ContainerRemoved`, so a recreated container is recognised as new.
     pub last_container_id: Option<ContainerId>,
     pub progress: Option<Progress>,
+    /// From the current container's current run only.
     pub health_log: Option<HealthLog>,
     pub stats: Option<ContainerStats>,
+    /// The healthcheck's `retries` (Docker's default 3): the failing streak that makes
+    /// the service unhealthy.
+    pub retries: u32,
+    /// The healthcheck's command as one string ("" without one), to explain exit codes.
+    pub probe_command: String,
+    /// A stop or restart asked for this container and not yet seen through: the
+    /// container still runs while it handles its stop signal.
+    pub stopping: Option<ContainerId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthLog {
+    /// Docker's own count of consecutive failed probes.
     pub failing_streak: u32,
-    pub output: String,
+    /// The last probe of the current run, if there was one.
+    pub probe: Option<ProbeResult>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -199,13 +237,15 @@ pub enum Status {
     Exited(i64),
     Dead,
     Removing,
+    /// Still running, but a stop or restart was asked for (shown during a long stop).
+    Stopping,
 }
 
 impl Status {
     pub fn is_running(self) -> bool {
         matches!(
             self,
-            Self::Starting | Self::Running | Self::Healthy | Self::Unhealthy
+            Self::Starting | Self::Running | Self::Healthy | Self::Unhealthy | Self::Stopping
         )
     }
 }
@@ -222,6 +262,9 @@ impl ServiceRow {
             progress: None,
             health_log: None,
             stats: None,
+            retries: 3,
+            probe_command: String::new(),
+            stopping: None,
         }
     }
 
@@ -229,6 +272,9 @@ impl ServiceRow {
         let Some(c) = &self.container else {
             return Status::NotCreated;
         };
+        if c.state == ContainerState::Running && self.stopping.as_ref() == Some(&c.id) {
+            return Status::Stopping;
+        }
         match c.state {
             ContainerState::Created => Status::Created,
             ContainerState::Running => match c.health {
@@ -246,13 +292,22 @@ impl ServiceRow {
     }
 }
 
-/// A message for the user; errors stay until dismissed (Esc), others expire.
+/// A message for the user. Infos and warnings expire; an error stays while it is still
+/// true (see [`About`]) or, when nothing tells, until dismissed (Esc).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub id: u64,
     pub level: NoticeLevel,
     pub message: String,
     pub at_unix: i64,
+    pub about: Option<About>,
+}
+
+/// What an error notice is about, so it can leave once that is no longer true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    /// `up` failed: untrue once every service is ready.
+    UpFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +323,9 @@ pub struct ServiceSeed {
     pub image: String,
     pub ports: Vec<PortBinding>,
     pub console: bool,
+    /// Healthcheck `retries` (3 when the file does not say) and command ("" without one).
+    pub retries: u32,
+    pub probe_command: String,
 }
 
 impl AppState {
@@ -287,6 +345,8 @@ impl AppState {
                 ServiceRow {
                     declared_ports: s.ports,
                     console: s.console,
+                    retries: s.retries,
+                    probe_command: s.probe_command,
                     ..ServiceRow::new(s.name, s.image)
                 }
             })
@@ -301,7 +361,10 @@ impl AppState {
             mode: Mode::Normal,
             logs,
             notices: Vec::new(),
+            history: Vec::new(),
             daemon: Daemon::Connected,
+            up: UpState::NotAsked,
+            cli: "devstack".into(),
             endpoints: Vec::new(),
             size: (80, 24),
             now_unix: 0,
@@ -322,6 +385,12 @@ impl AppState {
                 image: s.image.clone(),
                 ports: s.ports.clone(),
                 console: s.has_psql_console(),
+                retries: s.healthcheck.as_ref().and_then(|h| h.retries).unwrap_or(3),
+                probe_command: match s.healthcheck.as_ref().map(|h| &h.test) {
+                    Some(HealthTest::Cmd(args)) => args.join(" "),
+                    Some(HealthTest::Shell(cmd)) => cmd.clone(),
+                    _ => String::new(),
+                },
             })
             .collect();
         let volumes = stack
@@ -365,13 +434,29 @@ impl AppState {
     }
 
     pub fn notify(&mut self, level: NoticeLevel, message: impl Into<String>) {
+        self.notify_about(level, message, None);
+    }
+
+    /// A notice that leaves once what it is `about` is no longer true.
+    pub fn notify_about(
+        &mut self,
+        level: NoticeLevel,
+        message: impl Into<String>,
+        about: Option<About>,
+    ) {
         self.next_notice_id += 1;
-        self.notices.push(Notice {
+        let notice = Notice {
             id: self.next_notice_id,
             level,
             message: message.into(),
             at_unix: self.now_unix,
-        });
+            about,
+        };
+        self.history.push(notice.clone());
+        if self.history.len() > HISTORY {
+            self.history.remove(0);
+        }
+        self.notices.push(notice);
         // Keep the list short: old infos go first, errors are kept.
         while self.notices.len() > 5 {
             let drop = self

@@ -6,11 +6,12 @@ use crossterm::event::{
 
 use crate::logs::{LineKind, Scope};
 use crate::model::{
-    ContainerState, EngineEvent, Health, LogLine, NoticeLevel, Progress, ServiceName, Stream,
+    ContainerId, ContainerState, EngineEvent, Health, LogLine, NoticeLevel, ProbeResult, Progress,
+    ServiceName, Stream,
 };
 
 use super::fixture::{FIXTURE_NOW, fixture_container};
-use super::state::{AppState, Daemon, Focus, Mode, PendingAction, Scroll, Status};
+use super::state::{AppState, Daemon, Focus, Mode, PendingAction, Scroll, Status, UpState};
 use super::update::{Command, Event, update};
 use super::views;
 
@@ -450,12 +451,24 @@ fn engine_events_update_rows() {
     );
     assert_eq!(s.row(&svc("db")).unwrap().stats.unwrap().cpu_percent, 99.5);
 
+    let db_id = s
+        .row(&svc("db"))
+        .unwrap()
+        .container
+        .as_ref()
+        .unwrap()
+        .id
+        .clone();
     update(
         &mut s,
         Event::Engine(EngineEvent::HealthLog {
             service: svc("db"),
+            container: db_id,
             failing_streak: 2,
-            output: "no response".into(),
+            probe: Some(ProbeResult {
+                exit_code: 1,
+                output: "no response".into(),
+            }),
         }),
     );
     assert_eq!(
@@ -673,4 +686,248 @@ fn flood_memory_is_bounded_by_the_ring() {
         crate::logs::StoreConfig::DEFAULT_LINES
     );
     assert!(s.logs.store.dropped() > 0);
+}
+
+// ---- issue 14 item 7: every field from the current container's current state ----
+
+fn container_of(s: &AppState, service: &str) -> crate::model::ContainerInfo {
+    s.row(&svc(service)).unwrap().container.clone().unwrap()
+}
+
+fn health_log(s: &mut AppState, service: &str, id: &ContainerId, streak: u32, out: &str) {
+    update(
+        s,
+        Event::Engine(EngineEvent::HealthLog {
+            service: svc(service),
+            container: id.clone(),
+            failing_streak: streak,
+            probe: Some(ProbeResult {
+                exit_code: 1,
+                output: out.into(),
+            }),
+        }),
+    );
+}
+
+#[test]
+fn rows_stop_pulling_when_up_ends_and_the_failure_stays_only_where_it_happened() {
+    let mut s = AppState::fixture();
+    let progress = |service: &str, progress: Progress| {
+        Event::Engine(EngineEvent::Progress {
+            service: svc(service),
+            progress,
+        })
+    };
+    send(
+        &mut s,
+        [
+            progress("airflow-scheduler", Progress::Pulling { percent: Some(40) }),
+            progress(
+                "worker",
+                Progress::Failed {
+                    reason: "pull image 'shop-worker': not found".into(),
+                },
+            ),
+            Event::Engine(EngineEvent::UpFinished {
+                error: Some("pull image 'shop-worker': not found".into()),
+            }),
+        ],
+    );
+    assert_eq!(s.row(&svc("airflow-scheduler")).unwrap().progress, None);
+    assert!(matches!(
+        s.row(&svc("worker")).unwrap().progress,
+        Some(Progress::Failed { .. })
+    ));
+    assert_eq!(
+        s.up,
+        UpState::Failed("pull image 'shop-worker': not found".into())
+    );
+}
+
+#[test]
+fn a_failure_beside_a_service_goes_once_it_is_healthy_again() {
+    let mut s = AppState::fixture();
+    let mut db = container_of(&s, "db");
+    db.health = Health::Unhealthy;
+    update(&mut s, Event::Engine(EngineEvent::Container(db.clone())));
+    update(
+        &mut s,
+        Event::Engine(EngineEvent::Progress {
+            service: svc("db"),
+            progress: Progress::Failed {
+                reason: "service 'db' is unhealthy".into(),
+            },
+        }),
+    );
+    // Still unhealthy: the reason stays.
+    update(&mut s, Event::Engine(EngineEvent::Container(db.clone())));
+    assert!(s.row(&svc("db")).unwrap().progress.is_some());
+    db.health = Health::Healthy;
+    update(&mut s, Event::Engine(EngineEvent::Container(db)));
+    assert_eq!(s.row(&svc("db")).unwrap().progress, None);
+}
+
+#[test]
+fn probe_results_of_a_replaced_or_restarted_container_are_not_shown() {
+    let mut s = AppState::fixture();
+    let old = container_of(&s, "db");
+    health_log(&mut s, "db", &old.id, 2, "old probe");
+    assert!(s.row(&svc("db")).unwrap().health_log.is_some());
+
+    // Restarted: same container, a new run.
+    let mut restarted = old.clone();
+    restarted.started_at = Some(FIXTURE_NOW);
+    restarted.health = Health::Starting;
+    update(&mut s, Event::Engine(EngineEvent::Container(restarted)));
+    assert_eq!(s.row(&svc("db")).unwrap().health_log, None);
+
+    // Recreated: a late report about the old container is dropped.
+    let mut new = fixture_container("db", "postgres:16", 9, &[], Health::Starting);
+    new.started_at = Some(FIXTURE_NOW + 5);
+    update(&mut s, Event::Engine(EngineEvent::Container(new.clone())));
+    health_log(&mut s, "db", &old.id, 4, "old probe");
+    assert_eq!(s.row(&svc("db")).unwrap().health_log, None);
+    health_log(&mut s, "db", &new.id, 1, "new probe");
+    assert_eq!(
+        s.row(&svc("db"))
+            .unwrap()
+            .health_log
+            .as_ref()
+            .unwrap()
+            .failing_streak,
+        1
+    );
+}
+
+#[test]
+fn a_stop_shows_stopping_until_the_container_has_stopped() {
+    let mut s = AppState::fixture();
+    assert_eq!(send(&mut s, [key('s')]), vec![Command::Stop(svc("db"))]);
+    assert_eq!(s.row(&svc("db")).unwrap().status(), Status::Stopping);
+    // A second press does not stop twice.
+    assert!(send(&mut s, [key('s')]).is_empty());
+    // The daemon's kill event: still running, still stopping.
+    let db = container_of(&s, "db");
+    update(&mut s, Event::Engine(EngineEvent::Container(db)));
+    assert_eq!(s.row(&svc("db")).unwrap().status(), Status::Stopping);
+    exited(&mut s, "db", 1, 0);
+    assert_eq!(s.row(&svc("db")).unwrap().status(), Status::Exited(0));
+    // A restart shows stopping until the container runs again.
+    let mut s = AppState::fixture();
+    send(&mut s, [key('r')]);
+    assert_eq!(s.row(&svc("db")).unwrap().status(), Status::Stopping);
+    let mut again = container_of(&s, "db");
+    again.started_at = Some(FIXTURE_NOW);
+    update(&mut s, Event::Engine(EngineEvent::Container(again)));
+    assert_eq!(s.row(&svc("db")).unwrap().status(), Status::Healthy);
+}
+
+// ---- item 8: notices ----
+
+#[test]
+fn up_failed_notice_stays_while_true_and_leaves_once_the_stack_is_ready() {
+    let mut s = AppState::fixture();
+    let mut db = container_of(&s, "db");
+    db.health = Health::Unhealthy;
+    update(&mut s, Event::Engine(EngineEvent::Container(db.clone())));
+    update(
+        &mut s,
+        Event::Engine(EngineEvent::UpFinished {
+            error: Some("service 'db' is unhealthy".into()),
+        }),
+    );
+    update(
+        &mut s,
+        Event::Tick {
+            now_unix: FIXTURE_NOW + 600,
+        },
+    );
+    assert_eq!(s.notices.len(), 1, "{:?}", s.notices);
+    assert!(s.notices[0].message.starts_with("up failed:"));
+    db.health = Health::Healthy;
+    update(&mut s, Event::Engine(EngineEvent::Container(db)));
+    assert!(s.notices.is_empty(), "{:?}", s.notices);
+    // Reachable still, whole.
+    assert!(s.history.iter().any(|n| n.message.contains("unhealthy")));
+
+    // An error nobody can judge stays until Esc.
+    s.notify(NoticeLevel::Error, "reset: volume in use");
+    update(
+        &mut s,
+        Event::Tick {
+            now_unix: FIXTURE_NOW + 6000,
+        },
+    );
+    assert_eq!(s.notices.len(), 1);
+    send(&mut s, [code(KeyCode::Esc)]);
+    assert!(s.notices.is_empty());
+}
+
+#[test]
+fn m_opens_every_message_whole_and_scrolls() {
+    let mut s = AppState::fixture();
+    let long: String = (0..40)
+        .map(|i| format!("line {i} of a long reason\n"))
+        .collect();
+    s.notify(NoticeLevel::Error, long);
+    send(&mut s, [key('m')]);
+    let Mode::Messages { scroll } = s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    // Opened at the end, where the newest message is.
+    assert!(scroll > 0);
+    assert_eq!(scroll, views::messages::max_scroll(&s));
+    send(&mut s, [key('g')]);
+    assert_eq!(s.mode, Mode::Messages { scroll: 0 });
+    send(&mut s, [key('j'), key('j')]);
+    assert_eq!(s.mode, Mode::Messages { scroll: 2 });
+    send(&mut s, [key('k')]);
+    assert_eq!(s.mode, Mode::Messages { scroll: 1 });
+    // Other keys do nothing underneath; Esc closes.
+    assert!(send(&mut s, [key('r')]).is_empty());
+    send(&mut s, [code(KeyCode::Esc)]);
+    assert_eq!(s.mode, Mode::Normal);
+}
+
+// ---- item 10: the quit message names the exact command and tells the truth ----
+
+#[test]
+fn quit_message_names_the_command_with_its_flags_and_what_runs() {
+    let mut s = AppState::fixture();
+    s.cli = "devstack -f stack.yaml -p h1".into();
+    let m = super::quit_message(&s, false);
+    assert!(m.contains("still running (4 of 4 services)"), "{m}");
+    assert!(
+        m.contains("'devstack -f stack.yaml -p h1 tui' reopens this view"),
+        "{m}"
+    );
+    assert!(
+        m.contains("'devstack -f stack.yaml -p h1 down' stops it"),
+        "{m}"
+    );
+
+    // An up that failed before creating anything: nothing runs, and it says why.
+    for name in ["db", "airflow-webserver", "airflow-scheduler", "worker"] {
+        let id = container_of(&s, name).id;
+        update(
+            &mut s,
+            Event::Engine(EngineEvent::ContainerRemoved {
+                service: svc(name),
+                id,
+            }),
+        );
+    }
+    update(
+        &mut s,
+        Event::Engine(EngineEvent::UpFinished {
+            error: Some("port '127.0.0.1:5432/tcp' is already in use".into()),
+        }),
+    );
+    let m = super::quit_message(&s, false);
+    assert!(!m.contains("still running"), "{m}");
+    assert!(m.contains("up failed: port '127.0.0.1:5432/tcp'"), "{m}");
+    assert!(
+        m.contains("'devstack -f stack.yaml -p h1 up' starts it"),
+        "{m}"
+    );
 }

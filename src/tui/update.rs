@@ -17,7 +17,8 @@ use crate::model::{
 
 use super::keymap::{self, Action};
 use super::state::{
-    AppState, ContainerStats, Daemon, Focus, HealthLog, Mode, PendingAction, Prompt, Scroll, Status,
+    About, AppState, ContainerStats, Daemon, Focus, HealthLog, Mode, PendingAction, Prompt, Scroll,
+    Status, UpState,
 };
 use super::views;
 
@@ -110,11 +111,7 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             };
             let before = (uptimes(state), state.notices.len());
             state.now_unix = now_unix;
-            state.notices.retain(|n| match n.level {
-                NoticeLevel::Info => now_unix - n.at_unix < INFO_SECS,
-                NoticeLevel::Warning => now_unix - n.at_unix < WARNING_SECS,
-                NoticeLevel::Error => true,
-            });
+            expire_notices(state);
             if (uptimes(state), state.notices.len()) != before {
                 state.dirty = true;
             }
@@ -137,16 +134,53 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
     }
 }
 
-/// What the app prints on the normal screen after quitting.
-pub fn quit_message(state: &AppState, stop_stack: bool) -> String {
-    if stop_stack {
-        format!("devstack: stopped the stack '{}'.", state.project)
-    } else {
-        format!(
-            "devstack: the stack '{}' is still running. 'devstack tui' reopens this view; 'devstack down' stops it.",
-            state.project
+/// Drops the notices whose time is up, and errors that are no longer true.
+fn expire_notices(state: &mut AppState) {
+    let now = state.now_unix;
+    let ready = stack_ready(state);
+    state.notices.retain(|n| match (n.level, &n.about) {
+        (NoticeLevel::Info, _) => now - n.at_unix < INFO_SECS,
+        (NoticeLevel::Warning, _) => now - n.at_unix < WARNING_SECS,
+        (NoticeLevel::Error, Some(About::UpFailed)) => !ready,
+        (NoticeLevel::Error, None) => true,
+    });
+}
+
+/// Every service runs (healthy, when it has a healthcheck) or finished with code 0.
+fn stack_ready(state: &AppState) -> bool {
+    state.services.iter().all(|r| {
+        matches!(
+            r.status(),
+            Status::Running | Status::Healthy | Status::Exited(0)
         )
+    })
+}
+
+/// What the app prints on the normal screen after quitting: what runs now, and the
+/// exact commands (with the `-p`/`-f` this UI was opened with) that reopen or stop it.
+pub fn quit_message(state: &AppState, stop_stack: bool) -> String {
+    let (cli, project) = (&state.cli, &state.project);
+    let failed = match &state.up {
+        UpState::Failed(reason) => format!("devstack: up failed: {reason}\n"),
+        _ => String::new(),
+    };
+    if stop_stack {
+        return format!("{failed}devstack: stopped the stack '{project}'.");
     }
+    let running = state
+        .services
+        .iter()
+        .filter(|r| r.status().is_running() || r.status() == Status::Restarting)
+        .count();
+    if running == 0 {
+        return format!(
+            "{failed}devstack: nothing of the stack '{project}' is running. '{cli} up' starts it."
+        );
+    }
+    format!(
+        "{failed}devstack: the stack '{project}' is still running ({running} of {} services). '{cli} tui' reopens this view; '{cli} down' stops it.",
+        state.services.len()
+    )
 }
 
 fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
@@ -185,6 +219,34 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
         }
         Mode::Search(_) | Mode::Filter(_) | Mode::ExecPrompt { .. } => {
             on_prompt_key(state, k, ctrl_c)
+        }
+        Mode::Messages { scroll } => {
+            let scroll = *scroll;
+            let (_, rows) = views::logs_viewport(state);
+            let page = rows.max(2) - 1;
+            let max = views::messages::max_scroll(state);
+            let next = match k.code {
+                KeyCode::Char('j') | KeyCode::Down => Some(scroll + 1),
+                KeyCode::Char('k') | KeyCode::Up => Some(scroll.saturating_sub(1)),
+                KeyCode::PageDown | KeyCode::Char(' ') => Some(scroll + page),
+                KeyCode::PageUp => Some(scroll.saturating_sub(page)),
+                KeyCode::Char('g') | KeyCode::Home => Some(0),
+                KeyCode::Char('G') | KeyCode::End => Some(max),
+                _ => None,
+            };
+            match next {
+                Some(n) => state.mode = Mode::Messages { scroll: n.min(max) },
+                None if ctrl_c
+                    || matches!(
+                        k.code,
+                        KeyCode::Esc | KeyCode::Enter | KeyCode::Char('m' | 'q')
+                    ) =>
+                {
+                    state.mode = Mode::Normal;
+                }
+                None => state.dirty = false,
+            }
+            Vec::new()
         }
     }
 }
@@ -372,8 +434,9 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         }
         Action::ShowAllLogs => set_scope(state, Scope::All),
         Action::Restart => {
-            if let Some(row) = state.selected_row() {
+            if let Some(row) = state.services.get_mut(state.selected) {
                 let name = row.name.clone();
+                mark_stopping(row);
                 state.notify(NoticeLevel::Info, format!("restarting '{name}'"));
                 return vec![Command::Restart(name)];
             }
@@ -411,6 +474,16 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         Action::ToggleRawJson => state.logs.raw_json = !state.logs.raw_json,
         Action::Cancel => cancel_one(state),
         Action::Help => state.mode = Mode::Help,
+        Action::Messages => {
+            if state.history.is_empty() {
+                state.notify(NoticeLevel::Info, "no messages yet");
+            } else {
+                // Opened at the end: the newest message is the one just seen.
+                state.mode = Mode::Messages { scroll: 0 };
+                let max = views::messages::max_scroll(state);
+                state.mode = Mode::Messages { scroll: max };
+            }
+        }
         Action::Quit => return vec![Command::Quit { stop_stack: false }],
         Action::StopAndQuit => state.mode = Mode::Confirm(PendingAction::StopAndQuit),
     }
@@ -467,7 +540,14 @@ fn stop_or_start(state: &mut AppState) -> Vec<Command> {
     };
     let name = row.name.clone();
     match row.status() {
+        Status::Stopping => {
+            state.notify(NoticeLevel::Info, format!("'{name}' is already stopping"));
+            Vec::new()
+        }
         s if s.is_running() || matches!(s, Status::Restarting | Status::Paused) => {
+            if let Some(row) = state.services.get_mut(state.selected) {
+                mark_stopping(row);
+            }
             state.notify(NoticeLevel::Info, format!("stopping '{name}'"));
             vec![Command::Stop(name)]
         }
@@ -582,6 +662,18 @@ fn cancel_one(state: &mut AppState) {
         state.logs.scroll = Scroll::Follow;
     } else {
         state.dirty = false;
+    }
+}
+
+/// A stop or restart was asked for: the row shows "stopping" until its container stops
+/// (or is replaced), however long the container takes over its stop signal.
+fn mark_stopping(row: &mut super::state::ServiceRow) {
+    if let Some(c) = row
+        .container
+        .as_ref()
+        .filter(|c| c.state == ContainerState::Running)
+    {
+        row.stopping = Some(c.id.clone());
     }
 }
 
@@ -789,7 +881,7 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
     match e {
         EngineEvent::Progress { service, progress } => {
             if let Some(row) = state.row_mut(&service) {
-                row.progress = if progress == Progress::Done {
+                row.progress = if matches!(progress, Progress::Done | Progress::Ready(_)) {
                     None
                 } else {
                     Some(progress)
@@ -807,13 +899,17 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
         }
         EngineEvent::HealthLog {
             service,
+            container,
             failing_streak,
-            output,
+            probe,
         } => {
-            if let Some(row) = state.row_mut(&service) {
+            // A late report about a replaced container must not describe the new one.
+            if let Some(row) = state.row_mut(&service)
+                && row.container.as_ref().is_some_and(|c| c.id == container)
+            {
                 row.health_log = Some(HealthLog {
                     failing_streak,
-                    output,
+                    probe,
                 });
             }
         }
@@ -836,6 +932,32 @@ fn on_engine(state: &mut AppState, e: EngineEvent) -> Vec<Command> {
             state.daemon = Daemon::Connected;
             return vec![Command::ResumeLogs(resume_points(state))];
         }
+        EngineEvent::UpFinished { error } => {
+            // `up` is over: nothing pulls, builds or waits any more. A row that failed
+            // keeps its reason until its container shows otherwise.
+            for row in &mut state.services {
+                if !matches!(row.progress, Some(Progress::Failed { .. })) {
+                    row.progress = None;
+                }
+            }
+            match error {
+                None => {
+                    state.up = UpState::Ready;
+                    state.notify(
+                        NoticeLevel::Info,
+                        format!("{}: all services ready", state.project),
+                    );
+                }
+                Some(reason) => {
+                    state.notify_about(
+                        NoticeLevel::Error,
+                        format!("up failed: {reason}"),
+                        Some(About::UpFailed),
+                    );
+                    state.up = UpState::Failed(reason);
+                }
+            }
+        }
         EngineEvent::Notice { level, message } => state.notify(level, message),
     }
     Vec::new()
@@ -851,16 +973,46 @@ fn on_container(state: &mut AppState, info: ContainerInfo) {
     let prev = row.container.take();
     let last_id = row.last_container_id.replace(info.id.clone());
     let markers = container_markers(prev.as_ref(), last_id.as_ref(), &info);
+    forget_stale(row, prev.as_ref(), last_id.as_ref(), &info);
     // Old probe failures are noise once the service is healthy again.
     if info.health == Health::Healthy {
         row.health_log = None;
     }
     row.container = Some(info);
+    expire_notices(state);
     for (ts, text) in markers {
         // A marker goes after what the old container printed: no earlier than
         // its last line (the store keeps order, this keeps the shown time sane).
         let last = state.logs.store.last_ts(&service).unwrap_or(0);
         state.logs.store.push_marker(&service, ts.max(last), text);
+    }
+}
+
+/// Everything shown about a service describes its current container's current run:
+/// probe results, a stop under way, a failure of an earlier attempt go when they no
+/// longer do.
+fn forget_stale(
+    row: &mut super::state::ServiceRow,
+    prev: Option<&ContainerInfo>,
+    last_id: Option<&ContainerId>,
+    info: &ContainerInfo,
+) {
+    let new_container = last_id.is_some_and(|id| *id != info.id);
+    let new_run = new_container || prev.is_some_and(|p| p.started_at != info.started_at);
+    if new_run {
+        row.health_log = None;
+    }
+    if new_run || info.state != ContainerState::Running {
+        row.stopping = None;
+    }
+    let ready = info.state == ContainerState::Running
+        && matches!(info.health, Health::Healthy | Health::None);
+    match &row.progress {
+        Some(Progress::Failed { .. }) if new_container || ready => row.progress = None,
+        Some(Progress::WaitingHealthy { .. }) if info.health != Health::Starting => {
+            row.progress = None
+        }
+        _ => {}
     }
 }
 

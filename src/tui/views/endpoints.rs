@@ -14,6 +14,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::super::state::{AppState, EndpointKind, EndpointRow};
 use super::style;
+use super::text::words_within;
 use super::text::{self, Styled};
 
 /// Below this many columns for the note, it goes under the title instead of the value.
@@ -74,22 +75,6 @@ fn lines(rows: &[EndpointRow], cols: usize) -> (Vec<Styled>, bool) {
         }
     }
     (out, one_line)
-}
-
-/// `s` in pieces of at most `width` columns, broken at spaces; a word longer than that
-/// is a piece of its own (drawing wraps it).
-fn words_within(s: &str, width: usize) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for word in s.split(' ') {
-        match out.last_mut() {
-            Some(last) if last.width() + 1 + word.width() <= width => {
-                last.push(' ');
-                last.push_str(word);
-            }
-            _ => out.push(word.to_string()),
-        }
-    }
-    out
 }
 
 pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
@@ -155,7 +140,7 @@ pub fn headline(state: &AppState, width: u16) -> Option<Line<'static>> {
 
 #[cfg(test)]
 mod tests {
-    use super::words_within;
+    use super::super::text::words_within;
 
     #[test]
     fn notes_break_at_spaces_and_keep_long_words_whole() {

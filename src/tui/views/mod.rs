@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod footer;
 pub mod help;
 pub mod logs;
+pub mod messages;
 pub mod notices;
 pub mod services;
 pub mod style;
@@ -31,6 +32,8 @@ pub struct Areas {
     pub logs: Rect,
     /// The rows log lines are drawn in.
     pub logs_body: Rect,
+    /// Under the log lines, inside the logs pane: the notices (never over a log line).
+    pub notices: Rect,
     pub footer: Rect,
 }
 
@@ -55,17 +58,26 @@ pub fn layout(state: &AppState, area: Rect) -> Areas {
     let services_h = services::wanted_height(state).min(max_services);
     let services = Rect::new(area.x, y, area.width, services_h);
     let logs = Rect::new(area.x, y + services_h, area.width, h - services_h);
+    let body_h = logs.height.saturating_sub(1);
+    let notices_h = notices::height(state, logs.width, body_h);
     let logs_body = Rect::new(
         logs.x,
         logs.y + logs.height.min(1),
         logs.width,
-        logs.height.saturating_sub(1),
+        body_h - notices_h,
+    );
+    let notices = Rect::new(
+        logs.x,
+        logs_body.y + logs_body.height,
+        logs.width,
+        notices_h,
     );
     Areas {
         banner,
         services,
         logs,
         logs_body,
+        notices,
         footer,
     }
 }
@@ -107,11 +119,17 @@ pub fn render(state: &AppState, frame: &mut Frame) {
         notices::render_banner(state, buf, b);
     }
     services::render(state, buf, a.services);
-    logs::render(state, buf, a.logs);
+    // The log lines end where the notices begin.
+    let logs_area = Rect {
+        height: a.logs.height - a.notices.height,
+        ..a.logs
+    };
+    logs::render(state, buf, logs_area);
     footer::render(state, buf, a.footer);
-    notices::render(state, buf, a.logs_body);
+    notices::render(state, buf, a.notices);
     match &state.mode {
         Mode::Help => help::render(buf, area),
+        Mode::Messages { scroll } => messages::render(state, *scroll, buf, area),
         Mode::Endpoints => endpoints::render(state, buf, area),
         Mode::Confirm(p) => dialogs::render(state, p, buf, area),
         _ => {}

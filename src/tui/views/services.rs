@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Borders, Widget};
 use unicode_width::UnicodeWidthStr;
 
 use crate::logs::{LineKind, Scope};
-use crate::model::{Progress, PublishedPort};
+use crate::model::{ProbeResult, Progress, PublishedPort};
 use crate::stack::Condition;
 
 use super::super::state::{AppState, Focus, ServiceRow, Status};
@@ -161,26 +161,16 @@ fn state_cell(row: &ServiceRow, status: Status) -> (&'static str, String, Color)
     }
 }
 
+/// Docker's own failing streak against the healthcheck's `retries` (the streak that
+/// makes it unhealthy), and nothing of the kind once healthy: never a count of our own.
 fn health_cell(row: &ServiceRow, status: Status) -> Cell {
-    if let Some(Progress::WaitingHealthy {
-        probes, retries, ..
-    }) = &row.progress
-    {
-        return cell(style::WARN, format!("{probes}/{retries}"));
-    }
+    let streak = row.health_log.as_ref().map_or(0, |h| h.failing_streak);
+    let retries = row.retries;
     match status {
         Status::Healthy => cell(Style::new().fg(Color::Green), "ok"),
-        Status::Unhealthy => {
-            let streak = row.health_log.as_ref().map_or(0, |h| h.failing_streak);
-            cell(
-                style::ERROR,
-                if streak > 0 {
-                    format!("fail {streak}")
-                } else {
-                    "failing".into()
-                },
-            )
-        }
+        Status::Unhealthy if streak > 0 => cell(style::ERROR, format!("{streak}/{retries}")),
+        Status::Unhealthy => cell(style::ERROR, "failing"),
+        Status::Starting if streak > 0 => cell(style::WARN, format!("{streak}/{retries}")),
         Status::Starting => cell(style::WARN, "wait"),
         _ => cell(style::DIM, "—"),
     }
@@ -276,35 +266,16 @@ pub fn info_text(state: &AppState, row: &ServiceRow) -> Option<(String, Style)> 
                 Condition::CompletedSuccessfully => "completed",
             };
             let mut s = format!("waiting: {on} {cond}");
-            let dep = state.row(on);
-            if let Some(Progress::WaitingHealthy {
-                probes,
-                retries,
-                last_output,
-            }) = dep.and_then(|d| d.progress.as_ref())
-            {
-                s.push_str(&format!(" ({probes}/{retries} probes)"));
-                if let Some(out) = last_output {
-                    s.push_str(&format!(" — last probe: {}", one_line(out)));
-                }
-            } else if let Some(h) = dep.and_then(|d| d.health_log.as_ref()) {
-                s.push_str(&format!(" — last probe: {}", one_line(&h.output)));
+            if let Some(dep) = state.row(on) {
+                s.push_str(&health_words(dep));
             }
             if let Some(d) = detail {
                 s.push_str(&format!(" — {}", one_line(d)));
             }
             Some((s, style::WARN))
         }
-        Some(Progress::WaitingHealthy {
-            probes,
-            retries,
-            last_output,
-        }) => {
-            let mut s = format!("health: {probes}/{retries} probes");
-            if let Some(out) = last_output {
-                s.push_str(&format!(" — last probe: {}", one_line(out)));
-            }
-            Some((s, style::WARN))
+        Some(Progress::WaitingHealthy { .. }) => {
+            Some((format!("waiting healthy{}", health_words(row)), style::WARN))
         }
         Some(Progress::Pulling { percent: Some(p) }) => {
             Some((format!("pulling {} ({p}%)", row.image), style::DIM))
@@ -321,12 +292,13 @@ pub fn info_text(state: &AppState, row: &ServiceRow) -> Option<(String, Style)> 
         Some(Progress::Failed { reason }) => {
             Some((format!("failed: {}", one_line(reason)), style::ERROR))
         }
-        Some(Progress::Done) | None => match row.status() {
-            Status::Unhealthy => row.health_log.as_ref().map(|h| {
-                (
-                    format!("last probe: {}", one_line(&h.output)),
+        Some(Progress::Done | Progress::Ready(_)) | None => match row.status() {
+            Status::Unhealthy => row.health_log.as_ref().and_then(|h| {
+                let p = h.probe.as_ref()?;
+                Some((
+                    format!("last probe: {}", probe_text(row, p)),
                     Style::new().fg(Color::Red),
-                )
+                ))
             }),
             Status::Exited(code) if code != 0 => last_lines(state, row, 1)
                 .pop()
@@ -336,13 +308,31 @@ pub fn info_text(state: &AppState, row: &ServiceRow) -> Option<(String, Style)> 
     }
 }
 
-/// Probe output and reasons are often several lines: joined for a one-line cell.
+/// Probe output and reasons are often several lines (and curl's progress meter): one
+/// line for a cell.
 fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ⏎ ")
+    crate::model::one_line(s, " ⏎ ")
+}
+
+/// A probe of the current run: its output, and its exit code with what that means.
+fn probe_text(row: &ServiceRow, p: &ProbeResult) -> String {
+    crate::model::probe_summary(&row.probe_command, p.exit_code, &p.output)
+}
+
+/// " — failing 2/5 — last probe: …" from Docker's state of the service's current
+/// container; "" when there is nothing to say.
+fn health_words(row: &ServiceRow) -> String {
+    let Some(h) = &row.health_log else {
+        return String::new();
+    };
+    let mut s = String::new();
+    if h.failing_streak > 0 {
+        s.push_str(&format!(" — failing {}/{}", h.failing_streak, row.retries));
+    }
+    if let Some(p) = &h.probe {
+        s.push_str(&format!(" — last probe: {}", probe_text(row, p)));
+    }
+    s
 }
 
 /// The last `n` lines a service printed, formatted as in the logs pane, oldest first.
@@ -373,15 +363,22 @@ pub fn detail_lines(state: &AppState) -> Vec<Styled> {
     match status {
         Status::Unhealthy => {
             let mut l = Styled::new();
-            match &row.health_log {
-                Some(h) => {
+            match row
+                .health_log
+                .as_ref()
+                .and_then(|h| Some((h, h.probe.as_ref()?)))
+            {
+                Some((h, p)) => {
                     l.push(
                         style::ERROR,
-                        format!("unhealthy — last probe (failing {}×): ", h.failing_streak),
+                        format!(
+                            "unhealthy — last probe (failing {}/{}): ",
+                            h.failing_streak, row.retries
+                        ),
                     );
-                    l.push(Style::new(), one_line(&h.output));
+                    l.push(Style::new(), probe_text(row, p));
                 }
-                None => l.push(style::ERROR, "unhealthy — no probe output yet"),
+                None => l.push(style::ERROR, "unhealthy — no probe since it started"),
             }
             out.push(l);
         }

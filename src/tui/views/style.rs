@@ -57,6 +57,7 @@ pub fn status(s: Status) -> (&'static str, String, Color) {
         Status::Exited(code) => ("✗", format!("exited({code})"), Color::Red),
         Status::Dead => ("✗", "dead".into(), Color::Red),
         Status::Removing => ("−", "removing".into(), Color::DarkGray),
+        Status::Stopping => ("◑", "stopping".into(), Color::Yellow),
     }
 }
 

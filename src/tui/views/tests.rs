@@ -8,7 +8,8 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
 use crate::model::{
-    ContainerState, EngineEvent, Health, LogLine, NoticeLevel, Progress, ServiceName, Stream,
+    ContainerState, EngineEvent, Health, LogLine, NoticeLevel, ProbeResult, Progress, ServiceName,
+    Stream,
 };
 use crate::stack::Condition;
 use crate::tui::fixture::FIXTURE_NOW;
@@ -136,6 +137,27 @@ fn starting_stack() -> AppState {
             last_output: Some("/var/run/postgresql:5432 - no response".into()),
         },
     );
+    // Docker's own count: three probes failed in a row, of the 20 allowed.
+    let db_id = s
+        .row(&svc("db"))
+        .unwrap()
+        .container
+        .as_ref()
+        .unwrap()
+        .id
+        .clone();
+    engine(
+        &mut s,
+        EngineEvent::HealthLog {
+            service: svc("db"),
+            container: db_id,
+            failing_streak: 3,
+            probe: Some(ProbeResult {
+                exit_code: 2,
+                output: "/var/run/postgresql:5432 - no response\n".into(),
+            }),
+        },
+    );
     progress(
         &mut s,
         "airflow-webserver",
@@ -165,12 +187,24 @@ fn unhealthy_db() -> AppState {
     let mut db = s.row(&svc("db")).unwrap().container.clone().unwrap();
     db.health = Health::Unhealthy;
     engine(&mut s, EngineEvent::Container(db));
+    let db_id = s
+        .row(&svc("db"))
+        .unwrap()
+        .container
+        .as_ref()
+        .unwrap()
+        .id
+        .clone();
     engine(
         &mut s,
         EngineEvent::HealthLog {
             service: svc("db"),
+            container: db_id,
             failing_streak: 3,
-            output: "/var/run/postgresql:5432 - no response\n".into(),
+            probe: Some(ProbeResult {
+                exit_code: 2,
+                output: "/var/run/postgresql:5432 - no response\n".into(),
+            }),
         },
     );
     s
@@ -221,7 +255,7 @@ fn starting_stack_shows_progress_and_what_it_waits_for() {
     insta::assert_snapshot!("starting_200x50", screen(&wide));
     find(
         &wide,
-        "waiting: db healthy (3/20 probes) — last probe: /var/run/postgresql:5432 - no response",
+        "waiting: db healthy — failing 3/20 — last probe: /var/run/postgresql:5432 - no response",
     );
 }
 
@@ -233,7 +267,7 @@ fn unhealthy_service_shows_its_last_probe() {
     assert_eq!(fg(&buf, "▲ unhealthy"), Color::Red);
     find(
         &buf,
-        "last probe (failing 3×): /var/run/postgresql:5432 - no response",
+        "last probe (failing 3/20): /var/run/postgresql:5432 - no respon",
     );
 }
 
@@ -426,6 +460,10 @@ fn small_and_odd_sizes_do_not_panic() {
     engine(&mut dialog, EngineEvent::DaemonLost { reason: "x".into() });
     dialog.notify(NoticeLevel::Error, "e".repeat(300));
     states.push(dialog);
+    let mut messages = AppState::fixture();
+    messages.notify(NoticeLevel::Error, "word ".repeat(200));
+    send(&mut messages, [key('m')]);
+    states.push(messages);
     for s in &mut states {
         for w in [1, 2, 5, 10, 20, 40, 79] {
             for h in [1, 2, 3, 5, 8, 12, 23] {
@@ -435,4 +473,107 @@ fn small_and_odd_sizes_do_not_panic() {
             }
         }
     }
+}
+
+// ---- issue 14 items 7, 8, 11 ----
+
+#[test]
+fn notices_wrap_at_spaces_under_the_logs_and_point_to_the_whole_message() {
+    let mut s = AppState::fixture();
+    s.notify(
+        NoticeLevel::Info,
+        "pipeline: restarted after change to src/load.py",
+    );
+    s.notify(
+        NoticeLevel::Error,
+        "up failed: service 'api-server' is unhealthy (state 'running')\nlast healthcheck output: no output; exit code 7: curl: connection refused\nlast 3 log lines:\n  | starting\n  | listening on 8080\n  | ready",
+    );
+    let buf = draw(&s, 80, 24);
+    insta::assert_snapshot!("notices_80x24", screen(&buf));
+    let text = screen(&buf);
+    assert!(!text.contains('�'), "{text}");
+    assert!(text.contains("(m: whole message, Esc)"), "{text}");
+    // The last log line is still on screen, above the notices.
+    find(&buf, "checkpoint complete");
+
+    send(&mut s, [key('m')]);
+    let buf = draw(&s, 80, 24);
+    insta::assert_snapshot!("messages_80x24", screen(&buf));
+    find(&buf, "| ready");
+}
+
+#[test]
+fn health_column_is_dockers_failing_streak_and_nothing_once_healthy() {
+    let mut s = AppState::fixture();
+    // A stale count from `up` on a healthy service must not show ("9/5").
+    progress(
+        &mut s,
+        "airflow-scheduler",
+        Progress::WaitingHealthy {
+            probes: 9,
+            retries: 5,
+            last_output: None,
+        },
+    );
+    let buf = draw(&s, 80, 24);
+    assert!(!screen(&buf).contains("9/5"), "{}", screen(&buf));
+    // Docker's streak against the file's retries while it fails.
+    let mut db = s.row(&svc("db")).unwrap().container.clone().unwrap();
+    db.health = Health::Starting;
+    engine(&mut s, EngineEvent::Container(db.clone()));
+    engine(
+        &mut s,
+        EngineEvent::HealthLog {
+            service: svc("db"),
+            container: db.id.clone(),
+            failing_streak: 5,
+            probe: Some(ProbeResult {
+                exit_code: 1,
+                output: String::new(),
+            }),
+        },
+    );
+    let buf = draw(&s, 100, 24);
+    find(&buf, "◐ starting 5/20");
+}
+
+#[test]
+fn silent_probe_shows_its_exit_code_and_what_it_means() {
+    let mut s = AppState::fixture();
+    let row = s.row_mut(&svc("airflow-webserver")).unwrap();
+    row.probe_command = "CMD curl --fail http://localhost:8080/health".into();
+    row.retries = 5;
+    let mut web = s
+        .row(&svc("airflow-webserver"))
+        .unwrap()
+        .container
+        .clone()
+        .unwrap();
+    web.health = Health::Unhealthy;
+    engine(&mut s, EngineEvent::Container(web.clone()));
+    engine(
+        &mut s,
+        EngineEvent::HealthLog {
+            service: svc("airflow-webserver"),
+            container: web.id,
+            failing_streak: 5,
+            probe: Some(ProbeResult {
+                exit_code: 7,
+                output: String::new(),
+            }),
+        },
+    );
+    send(&mut s, [key('j')]);
+    let buf = draw(&s, 100, 24);
+    insta::assert_snapshot!("silent_probe_100x24", screen(&buf));
+    find(&buf, "no output; exit code 7: curl: connection refused");
+}
+
+#[test]
+fn a_long_stop_shows_stopping() {
+    let mut s = AppState::fixture();
+    send(&mut s, [key('s')]);
+    let buf = draw(&s, 80, 24);
+    find(&buf, "◑ stopping");
+    assert_eq!(fg(&buf, "◑ stopping"), Color::Yellow);
 }

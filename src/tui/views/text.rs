@@ -176,6 +176,38 @@ pub fn truncate(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` in pieces of at most `width` columns, broken at spaces; a word longer than that
+/// is a piece of its own (drawing wraps or cuts it).
+pub fn words_within(s: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in s.split(' ') {
+        match out.last_mut() {
+            Some(last) if last.width() + 1 + word.width() <= width => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_string()),
+        }
+    }
+    out
+}
+
+/// A message's lines as a person should see them: split at newlines, tabs as spaces,
+/// other control characters (a `\r` redraw, escapes) dropped, blank lines left out.
+pub fn paragraphs(s: &str) -> Vec<String> {
+    s.lines()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
 /// `s` padded with spaces (or cut) to exactly `width` columns.
 pub fn fit(s: &str, width: usize) -> String {
     let t = truncate(s, width);
