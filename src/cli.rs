@@ -75,6 +75,19 @@ pub enum Command {
     Build(ServicesArgs),
     /// Run the services' develop.watch rules without the TUI, printing each action
     Watch(ServicesArgs),
+    /// Check Dockerfiles, build contexts and the stack file against the Docker lessons;
+    /// exit code 1 on an error-level finding
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// One JSON object: findings, images, containers
+    #[arg(long)]
+    pub json: bool,
+    /// Only the file checks; do not ask the Docker daemon about images and containers
+    #[arg(long)]
+    pub no_daemon: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,6 +4,7 @@ pub mod app;
 pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod doctor;
 pub mod engine;
 pub mod exec;
 pub mod init;

@@ -5,6 +5,7 @@
 
 mod build;
 mod console;
+mod doctor;
 mod follow;
 pub mod output;
 mod reset_volumes;
@@ -51,6 +52,7 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Init(args) => init(&args),
         Command::Build(args) => build::build(&global, &args).await,
         Command::Watch(args) => watch::watch(&global, &args).await,
+        Command::Doctor(args) => doctor::doctor(&global, &args).await,
     }
 }
 

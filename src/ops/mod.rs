@@ -8,6 +8,7 @@
 //! `commands`, `app` or `tui`: those sit above it.
 
 pub mod bring_up;
+pub mod doctor;
 pub mod endpoints;
 pub mod lifecycle;
 pub mod live;
@@ -37,6 +38,12 @@ pub enum Error {
     UnknownService { name: String, known: Vec<String> },
     #[error("{0}")]
     Usage(String),
+    #[error("reading '{}': {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
 }
