@@ -56,3 +56,147 @@ fn doctor_reports_layers_with_their_instruction_and_who_runs_each_container() {
     assert!(text.contains("head -c 300000"), "{text}");
     assert!(text.contains("runs as root"), "{text}");
 }
+
+mod snapshots {
+    use std::path::PathBuf;
+    use std::process::Output;
+
+    use sha2::{Digest, Sha256};
+
+    use super::common::{Project, SLEEPER, block_on, container, engine, exec, fixture_image};
+
+    /// A project with one service writing into volume `data`, up and holding known files.
+    fn project_with_data() -> Project {
+        let base = block_on(async { fixture_image(&engine().await).await });
+        let project = Project::new();
+        project.write(
+            "compose.yaml",
+            &format!(
+                "services:\n  db:\n    image: {base}\n    command: {SLEEPER}\n    volumes:\n      - data:/data\nvolumes:\n  data:\n"
+            ),
+        );
+        project.ok(&["up", "-d"]);
+        sh(
+            &project,
+            "mkdir -p /data/sub && echo one > /data/a.txt && echo two > /data/sub/b.txt \
+             && head -c 300000 /dev/urandom > /data/blob",
+        );
+        project
+    }
+
+    fn sh(project: &Project, script: &str) -> String {
+        block_on(async {
+            let engine = engine().await;
+            let c = container(&engine, &project.name, "db").await;
+            exec(&engine, &c, &["sh", "-c", script]).await
+        })
+    }
+
+    fn data_dir(project: &Project) -> PathBuf {
+        project.path("xdg")
+    }
+
+    fn snapshot(project: &Project, args: &[&str]) -> Output {
+        let mut full = vec!["snapshot"];
+        full.extend_from_slice(args);
+        project
+            .cmd(&full)
+            .env("XDG_DATA_HOME", data_dir(project))
+            .output()
+            .unwrap()
+    }
+
+    fn ok(out: Output) -> String {
+        assert!(
+            out.status.success(),
+            "failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    const STATE: &str =
+        "cat /data/a.txt /data/sub/b.txt 2>&1; md5sum /data/blob | cut -c1-32; ls /data";
+
+    fn snapshot_file(project: &Project) -> PathBuf {
+        data_dir(project)
+            .join("devstack/snapshots")
+            .join(project.name.as_str())
+            .join("s1/data.tar.zst")
+    }
+
+    #[test]
+    fn a_restore_brings_deleted_files_back() {
+        let project = project_with_data();
+        let before = sh(&project, STATE);
+        ok(snapshot(&project, &["save", "--name", "s1"]));
+        assert!(ok(snapshot(&project, &["list"])).contains("s1"));
+
+        sh(
+            &project,
+            "rm -rf /data/a.txt /data/sub && echo new > /data/c.txt",
+        );
+        assert_ne!(sh(&project, STATE), before);
+
+        ok(snapshot(&project, &["restore", "s1"]));
+        assert_eq!(sh(&project, STATE), before, "the volume is as it was saved");
+        let volumes = project.objects();
+        assert!(
+            !format!("{volumes:?}").contains("-restore"),
+            "no staging volume left: {volumes:?}"
+        );
+        assert_eq!(
+            volumes.containers.len(),
+            1,
+            "no copy helper left: {volumes:?}"
+        );
+        ok(snapshot(&project, &["rm", "s1"]));
+        assert!(!ok(snapshot(&project, &["list"])).contains("s1"));
+    }
+
+    #[test]
+    fn a_damaged_snapshot_leaves_the_volume_as_it_was() {
+        let project = project_with_data();
+        ok(snapshot(&project, &["save", "--name", "s1"]));
+        sh(&project, "rm /data/a.txt && echo later > /data/c.txt");
+        let current = sh(&project, STATE);
+
+        // Damaged in the middle: the checksum catches it before anything changes.
+        let file = snapshot_file(&project);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let mid = bytes.len() / 2;
+        for b in &mut bytes[mid..mid + 64] {
+            *b ^= 0xff;
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        let out = snapshot(&project, &["restore", "s1"]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("damaged"),
+            "{out:?}"
+        );
+        assert_eq!(sh(&project, STATE), current);
+
+        // Damaged with a matching checksum (as if cut off while being restored): the
+        // unpacking into the new volume fails and the original is still untouched.
+        let manifest_path = file.with_file_name("manifest.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+        let sha: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        manifest["volumes"][0]["sha256"] = serde_json::Value::String(sha);
+        std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+        let out = snapshot(&project, &["restore", "s1"]);
+        assert!(!out.status.success(), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not touched"),
+            "{out:?}"
+        );
+        assert_eq!(sh(&project, STATE), current);
+        let volumes = project.objects();
+        assert!(!format!("{volumes:?}").contains("-restore"), "{volumes:?}");
+    }
+}

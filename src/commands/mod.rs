@@ -9,6 +9,7 @@ mod doctor;
 mod follow;
 pub mod output;
 mod reset_volumes;
+mod snapshot;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,7 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Build(args) => build::build(&global, &args).await,
         Command::Watch(args) => watch::watch(&global, &args).await,
         Command::Doctor(args) => doctor::doctor(&global, &args).await,
+        Command::Snapshot(sub) => snapshot::snapshot(&global, sub).await,
     }
 }
 

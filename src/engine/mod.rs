@@ -18,6 +18,7 @@ mod logs;
 mod observe;
 mod ports;
 mod reset;
+mod snapshot;
 mod spec;
 mod sync;
 mod track;

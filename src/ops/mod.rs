@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod reset;
 pub mod session;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 
