@@ -269,11 +269,24 @@ async fn copy_out(
             .map(|s| (s.name.to_string(), s.image.clone()))
             .collect();
         let image = helper_image(stack, users)?;
+        // A helper mounting a missing volume would make the daemon create it, unlabelled.
+        if !engine.volume_exists(name).await? {
+            return Err(Error::Usage(format!(
+                "volume '{name}' does not exist yet; 'devstack up' creates it"
+            )));
+        }
         let file = format!("{key}.tar.zst");
         let helper = engine
             .create_copy_helper(&stack.project, &image, name)
             .await?;
-        let copied = write_compressed(engine.download_volume(&helper), &dir.join(&file)).await;
+        let copied = write_compressed(engine.download_volume(&helper), &dir.join(&file), |bytes| {
+            notice(
+                events,
+                NoticeLevel::Info,
+                format!("saving volume {name}: {} MB so far", bytes / 1_000_000),
+            )
+        })
+        .await;
         engine.remove_copy_helper(&helper).await?;
         let (size, sha256) = copied?;
         notice(
@@ -311,7 +324,10 @@ fn helper_image(stack: &Stack, users: &[ServiceName]) -> Result<String, Error> {
 async fn write_compressed(
     tar: impl Stream<Item = Result<Bytes, crate::engine::Error>>,
     path: &Path,
+    progress: impl Fn(u64),
 ) -> Result<(u64, String), Error> {
+    // A line every so many bytes, so a large volume shows it is moving.
+    const EVERY: u64 = 256 * 1024 * 1024;
     let file = File::create(path).map_err(|e| read_error(path, e))?;
     let mut encoder = zstd::Encoder::new(HashWriter::new(file), 3)?;
     // The frame's checksum makes damage anywhere in the file fail the restore's unpacking.
@@ -320,7 +336,11 @@ async fn write_compressed(
     let mut tar = std::pin::pin!(tar);
     while let Some(chunk) = tar.next().await {
         let chunk = chunk?;
+        let before = size;
         size += chunk.len() as u64;
+        if size / EVERY > before / EVERY {
+            progress(size);
+        }
         encoder.write_all(&chunk)?;
     }
     let mut inner = encoder.finish()?;
