@@ -57,6 +57,48 @@ fn doctor_reports_layers_with_their_instruction_and_who_runs_each_container() {
     assert!(text.contains("runs as root"), "{text}");
 }
 
+#[test]
+fn doctor_exits_1_on_an_error_and_0_on_the_init_project() {
+    let project = Project::new();
+    let fixture = common::fixtures().join("doctor/bad");
+    for f in ["Dockerfile", "Dockerfile.migrate"] {
+        project.write(
+            &format!("app/{f}"),
+            &std::fs::read_to_string(fixture.join(f)).unwrap(),
+        );
+    }
+    project.write("app/.env", "TOKEN=x\n");
+    let home = project.path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    project.write(
+        "compose.yaml",
+        &std::fs::read_to_string(fixture.join("compose.yaml"))
+            .unwrap()
+            .replace("HOME_DIR", &home.display().to_string()),
+    );
+    let out = project
+        .cmd(&["doctor", "--json", "--no-daemon"])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["level"] == "error")
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert!(errors.contains(&"secret-in-image"), "{report:#}");
+    assert!(errors.contains(&"home-bind"), "{report:#}");
+
+    let mut init = Project::new();
+    init.file = init.path("devstack.yaml");
+    init.ok(&["init", "."]);
+    assert_eq!(init.ok(&["doctor", "--no-daemon"]).trim(), "no findings");
+}
+
 mod snapshots {
     use std::path::PathBuf;
     use std::process::Output;
