@@ -87,6 +87,63 @@ pub enum Command {
     Build(ServicesArgs),
     /// Run the services' develop.watch rules without the TUI, printing each action
     Watch(ServicesArgs),
+    /// Check Dockerfiles, build contexts and the stack file against the Docker lessons;
+    /// exit code 1 on an error-level finding
+    Doctor(DoctorArgs),
+    /// Save, list, restore and remove copies of the stack's named volumes
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SnapshotCommand {
+    /// Copy named volumes (default: all of the stack's) into a compressed snapshot
+    Save(SnapshotSaveArgs),
+    /// The project's snapshots
+    List,
+    /// Put a snapshot's volumes back (the services using them are recreated)
+    Restore(SnapshotRestoreArgs),
+    /// Delete a snapshot
+    Rm(SnapshotRmArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotSaveArgs {
+    /// Volumes, by their key in the file or their Docker name (default: all)
+    pub volumes: Vec<String>,
+    /// Snapshot name (default: the time, e.g. 20260101-120000)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Copy while the services keep running (faster, but a database may be mid-write)
+    #[arg(long)]
+    pub live: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotRestoreArgs {
+    /// Snapshot name
+    pub name: String,
+    /// Volumes to restore (default: every volume in the snapshot)
+    pub volumes: Vec<String>,
+    /// Seconds to wait for health afterwards
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotRmArgs {
+    /// Snapshot name
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// One JSON object: findings, images, containers
+    #[arg(long)]
+    pub json: bool,
+    /// Only the file checks; do not ask the Docker daemon about images and containers
+    #[arg(long)]
+    pub no_daemon: bool,
 }
 
 #[derive(Debug, Clone, Args)]

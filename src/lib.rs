@@ -5,6 +5,7 @@ pub mod build;
 pub mod capped;
 pub mod cli;
 pub mod commands;
+pub mod doctor;
 pub mod engine;
 pub mod exec;
 pub mod init;

@@ -5,9 +5,11 @@
 
 mod build;
 mod console;
+mod doctor;
 mod follow;
 pub mod output;
 mod reset_volumes;
+mod snapshot;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -54,6 +56,8 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Init(args) => init(&args),
         Command::Build(args) => build::build(&global, &args).await,
         Command::Watch(args) => watch::watch(&global, &args).await,
+        Command::Doctor(args) => doctor::doctor(&global, &args).await,
+        Command::Snapshot(sub) => snapshot::snapshot(&global, sub).await,
     }
 }
 

@@ -8,11 +8,13 @@
 //! `commands`, `app` or `tui`: those sit above it.
 
 pub mod bring_up;
+pub mod doctor;
 pub mod endpoints;
 pub mod lifecycle;
 pub mod live;
 pub mod reset;
 pub mod session;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,12 @@ pub enum Error {
     UnknownService { name: String, known: Vec<String> },
     #[error("{0}")]
     Usage(String),
+    #[error("reading '{}': {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
 }
