@@ -343,9 +343,15 @@ impl App {
                 self.notify_on_error("reset".into(), async move {
                     let plan =
                         reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
-                    reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    reset::run_reset(
+                        &engine,
+                        &stack,
+                        &plan,
+                        crate::engine::DEFAULT_WAIT,
+                        tx.clone(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
                     let _ = tx
                         .send(EngineEvent::Notice {
                             level: NoticeLevel::Info,
@@ -361,8 +367,9 @@ impl App {
                 }
                 let tx = self.engine_tx.clone();
                 self.stopping = Some(tokio::spawn(async move {
-                    let stops = stack.services.keys().map(|s| engine.stop(&stack, s));
-                    for r in futures_util::future::join_all(stops).await {
+                    // Dependents first, so no service loses its database while it runs.
+                    let all: Vec<_> = stack.services.keys().cloned().collect();
+                    for (_, r) in engine.stop_services(&stack, &all).await {
                         if let Err(e) = r
                             && !e.is_not_found()
                         {

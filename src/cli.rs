@@ -115,7 +115,7 @@ pub struct ResetArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
     /// Seconds to wait for health afterwards
-    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub wait_timeout: u64,
 }
 
@@ -137,7 +137,7 @@ pub struct UpArgs {
     #[arg(short = 'd', long)]
     pub detach: bool,
     /// Seconds to wait for health with --detach
-    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub wait_timeout: u64,
     /// Build images of services with `build:` before starting
     #[arg(long)]

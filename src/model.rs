@@ -305,6 +305,11 @@ pub enum Progress {
         retries: u32,
         last_output: Option<String>,
     },
+    /// Unhealthy but still running, which `up` does not take as final before its
+    /// deadline: "slow: unhealthy for 40 s (probe timed out after 20 s), still waiting".
+    Slow {
+        reason: String,
+    },
     Done,
     Failed {
         reason: String,

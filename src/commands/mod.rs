@@ -332,9 +332,12 @@ pub async fn converge_with(
     }
     engine.check_ports(stack, &observed).await?;
     let mark = engine.event_mark();
-    engine.apply(stack, &plan, events.clone()).await?;
+    // One deadline for waiting on dependencies and on readiness alike.
+    let deadline = engine
+        .apply_within(stack, &plan, timeout, events.clone())
+        .await?;
     engine
-        .wait_ready_after(stack, timeout, Some(mark), events)
+        .wait_ready_until(stack, deadline, timeout, Some(mark), events)
         .await?;
     Ok(Converged::Changed)
 }
@@ -417,6 +420,7 @@ pub fn progress_text(p: &Progress) -> String {
             }
             s
         }
+        Progress::Slow { reason } => reason.clone(),
         Progress::Done => "ready".into(),
         Progress::Failed { reason } => format!("failed: {reason}"),
     }
@@ -535,17 +539,27 @@ async fn lifecycle(global: &GlobalArgs, args: &ServicesArgs, what: Lifecycle) ->
     let stack = load_stack(global)?;
     let services = select_services(&stack, &args.services)?;
     let engine = Engine::connect().await?;
-    let results = futures_util::future::join_all(services.iter().map(|s| {
-        let (engine, stack) = (&engine, &stack);
-        async move {
-            match what {
-                Lifecycle::Restart => engine.restart(stack, s).await,
-                Lifecycle::Stop => engine.stop(stack, s).await,
-                Lifecycle::Start => engine.start(stack, s).await,
-            }
+    let results: Vec<_> = match what {
+        // Dependents first, in waves (Compose's order).
+        Lifecycle::Stop => engine
+            .stop_services(&stack, &services)
+            .await
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect(),
+        _ => {
+            futures_util::future::join_all(services.iter().map(|s| {
+                let (engine, stack) = (&engine, &stack);
+                async move {
+                    match what {
+                        Lifecycle::Start => engine.start(stack, s).await,
+                        _ => engine.restart(stack, s).await,
+                    }
+                }
+            }))
+            .await
         }
-    }))
-    .await;
+    };
     let verb = match what {
         Lifecycle::Restart => "restarted",
         Lifecycle::Stop => "stopped",
