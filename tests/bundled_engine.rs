@@ -222,16 +222,16 @@ async fn order_stack(p: &Project, engine: &Engine) -> Stack {
         &r#"services:
   db:
     image: FIXTURE
-    command: ["sh", "-c", "trap 'echo db >> /shared/order; exit 0' TERM; sleep 3600 & wait"]
+    command: ["sh", "-c", "trap 'echo db >> /shared/order; exit 0' TERM; touch /shared/ready-db; sleep 3600 & wait"]
     volumes: ["./shared:/shared"]
   app:
     image: FIXTURE
-    command: ["sh", "-c", "trap 'sleep 1; echo app >> /shared/order; exit 0' TERM; sleep 3600 & wait"]
+    command: ["sh", "-c", "trap 'sleep 1; echo app >> /shared/order; exit 0' TERM; touch /shared/ready-app; sleep 3600 & wait"]
     volumes: ["./shared:/shared"]
     depends_on: [db]
   web:
     image: FIXTURE
-    command: ["sh", "-c", "trap 'echo web >> /shared/order; exit 0' TERM; sleep 3600 & wait"]
+    command: ["sh", "-c", "trap 'echo web >> /shared/order; exit 0' TERM; touch /shared/ready-web; sleep 3600 & wait"]
     volumes: ["./shared:/shared"]
     depends_on: [app]
 "#
@@ -246,6 +246,23 @@ fn shared_folder(p: &Project) -> std::path::PathBuf {
     std::fs::create_dir_all(&shared).unwrap();
     std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     shared
+}
+
+/// Waits until every container has set its trap (a container counts as running before
+/// its shell gets that far, and a signal before it would be lost), then clears the marks.
+async fn traps_set(p: &Project) {
+    let marks = ["db", "app", "web"].map(|s| p.path(&format!("shared/ready-{s}")));
+    let deadline = std::time::Instant::now() + READY;
+    while !marks.iter().all(|m| m.exists()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the containers did not start their shells"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for m in marks {
+        std::fs::remove_file(m).unwrap();
+    }
 }
 
 fn order(p: &Project) -> Vec<String> {
@@ -264,6 +281,7 @@ async fn down_and_stop_go_in_reverse_dependency_order() {
     let p = Project::new();
     let stack = order_stack(&p, &engine).await;
     up_ok(&engine, &stack, PlanOptions::default()).await;
+    traps_set(&p).await;
 
     let all: Vec<ServiceName> = stack.services.keys().cloned().collect();
     for (service, result) in engine.stop_services(&stack, &all).await {
@@ -273,6 +291,7 @@ async fn down_and_stop_go_in_reverse_dependency_order() {
 
     std::fs::write(p.path("shared/order"), "").unwrap();
     up_ok(&engine, &stack, PlanOptions::default()).await;
+    traps_set(&p).await;
     engine.down(&p.name, false).await.unwrap();
     assert_eq!(order(&p), ["web", "app", "db"], "down");
 }
