@@ -393,9 +393,15 @@ impl App {
         );
         self.notify_on_error("reset".into(), async move {
             let plan = reset::plan_reset(&stack, &volumes, &[]).map_err(|e| e.to_string())?;
-            reset::run_reset(&engine, &stack, &plan, Duration::from_secs(120), tx.clone())
-                .await
-                .map_err(|e| e.to_string())?;
+            reset::run_reset(
+                &engine,
+                &stack,
+                &plan,
+                crate::engine::DEFAULT_WAIT,
+                tx.clone(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let _ = tx
                 .send(EngineEvent::Notice {
                     level: NoticeLevel::Info,

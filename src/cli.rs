@@ -187,7 +187,7 @@ pub struct ResetArgs {
     #[arg(long)]
     pub force: bool,
     /// Seconds to wait for health afterwards
-    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub wait_timeout: u64,
 }
 
@@ -198,9 +198,10 @@ pub struct InitArgs {
     /// Bundled stack to start from
     #[arg(long = "stack", default_value = crate::init::DEFAULT_STACK, value_name = "NAME")]
     pub stack: String,
-    /// Overwrite files that exist
-    #[arg(long)]
-    pub force: bool,
+    /// Overwrite this file with the template's (repeat for more); any other file that
+    /// exists is kept
+    #[arg(long, value_name = "FILE")]
+    pub force: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -211,8 +212,8 @@ pub struct UpArgs {
     /// Return once every service is running/healthy, without the TUI
     #[arg(short = 'd', long)]
     pub detach: bool,
-    /// Seconds to wait for health with --detach
-    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    /// Seconds to wait, in all, for dependencies and health
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub wait_timeout: u64,
     /// Build images of services with `build:` before starting
     #[arg(long)]

@@ -1,7 +1,8 @@
 //! Bundled stacks and project templates: `devstack init`, and the copy of the default
 //! stack that `devstack up` runs when there is no stack file.
 //!
-//! Writes files only where none exist (unless `--force` for `init`), never removes one.
+//! Writes files only where none exist (`init --force FILE` overwrites the files it
+//! names, and only those), never removes one.
 //! Generated secrets go into `.env` (mode 0600) and nowhere else, not even a log line.
 
 use std::fs;
@@ -26,11 +27,11 @@ pub enum Error {
     #[error("no bundled stack '{name}'; bundled stacks: {}", .known.join(", "))]
     UnknownStack { name: String, known: Vec<String> },
     #[error(
-        "these files exist already in '{}': {}\nnothing was written; move them away or pass --force to overwrite them",
-        .dir.display(),
-        .files.iter().map(|p| format!("'{}'", p.display())).collect::<Vec<_>>().join(", ")
+        "'{}' is not a file 'devstack init' writes, so '--force' cannot name it; it writes: {}",
+        .file.display(),
+        .known.iter().map(|p| format!("'{}'", p.display())).collect::<Vec<_>>().join(", ")
     )]
-    Conflicts { dir: PathBuf, files: Vec<PathBuf> },
+    NotATemplateFile { file: PathBuf, known: Vec<PathBuf> },
     #[error("writing '{}': {source}", .path.display())]
     Write {
         path: PathBuf,
@@ -215,31 +216,75 @@ pub fn os_random(buf: &mut [u8]) -> Result<(), Error> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     pub dir: PathBuf,
+    /// Written (created, or overwritten because named with `--force`).
     pub files: Vec<PathBuf>,
+    /// Existing files left as they were.
+    pub kept: Vec<PathBuf>,
+    /// The directory already held a project (a stack file): only what it lacks was
+    /// considered, `.env` above all.
+    pub existing_project: bool,
 }
 
-/// `devstack init DIR --stack NAME`: writes the project; refuses, writing nothing, when
-/// any of its files exists, unless `force`.
-pub fn init(dir: &Path, stack: &str, force: bool) -> Result<Written, Error> {
-    let files = project_files(stack, &mut os_random)?;
-    let conflicts: Vec<PathBuf> = files
-        .iter()
-        .filter(|f| dir.join(&f.path).exists())
-        .map(|f| f.path.clone())
+/// `devstack init DIR --stack NAME`: writes what is missing and never overwrites a file,
+/// except those named in `force` (paths relative to `dir`). In a directory that
+/// already holds a stack file (a cloned project) that is only `.env`, made with fresh
+/// secrets from the project's own `.env.example`; in a new one, every template file.
+pub fn init(dir: &Path, stack: &str, force: &[PathBuf]) -> Result<Written, Error> {
+    let template = project_files(stack, &mut os_random)?;
+    let existing_project = crate::stack::find_file(dir).is_ok();
+    let forced = |p: &Path| force.iter().any(|f| normal(f) == normal(p));
+    for f in force {
+        if !template.iter().any(|t| normal(&t.path) == normal(f)) {
+            return Err(Error::NotATemplateFile {
+                file: f.clone(),
+                known: template.iter().map(|t| t.path.clone()).collect(),
+            });
+        }
+    }
+    let mut files: Vec<ProjectFile> = template
+        .into_iter()
+        .filter(|f| !existing_project || f.path == Path::new(".env") || forced(&f.path))
         .collect();
-    if !conflicts.is_empty() && !force {
-        return Err(Error::Conflicts {
-            dir: dir.to_path_buf(),
-            files: conflicts,
-        });
+    // `.env` lists exactly what the `.env.example` on disk lists (the project's own,
+    // when it has one), with fresh secrets.
+    let example = dir.join(".env.example");
+    let writes_example = files
+        .iter()
+        .any(|f| f.path == Path::new(".env.example") && (forced(&f.path) || !example.exists()));
+    if example.is_file() && !writes_example {
+        let text = fs::read_to_string(&example).map_err(|source| Error::Write {
+            path: example.clone(),
+            source,
+        })?;
+        let env = fill_secrets(&text, &mut os_random)?;
+        if let Some(f) = files.iter_mut().find(|f| f.path == Path::new(".env")) {
+            f.contents = env.into_bytes();
+        }
+    } else if existing_project && !writes_example {
+        // A project without `.env.example`: nothing says which variables `.env` needs.
+        files.retain(|f| f.path != Path::new(".env"));
     }
-    for file in &files {
-        write_file(dir, file, true)?;
-    }
-    Ok(Written {
+    let mut written = Written {
         dir: dir.to_path_buf(),
-        files: files.into_iter().map(|f| f.path).collect(),
-    })
+        files: Vec::new(),
+        kept: Vec::new(),
+        existing_project,
+    };
+    for file in &files {
+        if write_file(dir, file, forced(&file.path))? {
+            written.files.push(file.path.clone());
+        } else {
+            written.kept.push(file.path.clone());
+        }
+    }
+    Ok(written)
+}
+
+/// `./a/b` and `a/b` name the same file.
+fn normal(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 /// Writes the bundled `stack` into `dir` (the user's data directory), adding only the
@@ -389,26 +434,94 @@ mod tests {
     }
 
     #[test]
-    fn init_writes_modes_refuses_conflicts_and_secrets_differ() {
+    fn init_writes_modes_keeps_existing_files_and_secrets_differ() {
         let a = tempfile::tempdir().unwrap();
-        let written = init(a.path(), "postgres", false).unwrap();
+        let written = init(a.path(), "postgres", &[]).unwrap();
         assert!(written.files.contains(&PathBuf::from("devstack.yaml")));
+        assert!(!written.existing_project && written.kept.is_empty());
         let env_path = a.path().join(".env");
         let mode = fs::metadata(&env_path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let before = fs::read(&env_path).unwrap();
 
-        let err = init(a.path(), "postgres", false).unwrap_err();
-        assert!(matches!(err, Error::Conflicts { .. }), "{err}");
-        assert!(err.to_string().contains("'devstack.yaml'"), "{err}");
+        // Again: nothing to write, nothing overwritten, not an error.
+        let again = init(a.path(), "postgres", &[]).unwrap();
+        assert!(again.existing_project);
+        assert!(again.files.is_empty(), "{again:?}");
+        assert_eq!(again.kept, vec![PathBuf::from(".env")]);
         assert_eq!(fs::read(&env_path).unwrap(), before, "nothing overwritten");
 
         let b = tempfile::tempdir().unwrap();
-        init(b.path(), "postgres", false).unwrap();
+        init(b.path(), "postgres", &[]).unwrap();
         assert_ne!(fs::read(b.path().join(".env")).unwrap(), before);
 
         let ignore = fs::read_to_string(a.path().join(".gitignore")).unwrap();
         assert!(ignore.lines().any(|l| l.trim() == ".env"), "{ignore}");
+    }
+
+    /// Issue 14 item 5: in a cloned project (no `.env`, edited files) `init` writes only
+    /// `.env`, from the project's own `.env.example`; `--force` overwrites only what it
+    /// names. Before, it refused, and `--force` overwrote the user's stack file and code.
+    #[test]
+    fn init_in_a_cloned_project_writes_only_env_from_its_example() {
+        let d = tempfile::tempdir().unwrap();
+        init(d.path(), "airflow", &[]).unwrap();
+        fs::remove_file(d.path().join(".env")).unwrap();
+        let mine = "# my edit\n";
+        fs::write(d.path().join("devstack.yaml"), mine).unwrap();
+        fs::write(d.path().join("pipeline/src/load.py"), mine).unwrap();
+        fs::remove_file(d.path().join("dags/example_etl.py")).unwrap();
+        fs::write(
+            d.path().join(".env.example"),
+            "# mine\nMY_PASSWORD=__GENERATE_PASSWORD__\nMY_PORT=1234\n",
+        )
+        .unwrap();
+
+        let w = init(d.path(), "airflow", &[]).unwrap();
+        assert_eq!(w.files, vec![PathBuf::from(".env")]);
+        let env = fs::read_to_string(d.path().join(".env")).unwrap();
+        let keys: Vec<&str> = env
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+            .collect();
+        assert_eq!(keys, ["MY_PASSWORD", "MY_PORT"], "{env}");
+        assert!(!env.contains("__GENERATE_PASSWORD__\n"), "{env}");
+        let mode = fs::metadata(d.path().join(".env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            fs::read_to_string(d.path().join("devstack.yaml")).unwrap(),
+            mine
+        );
+        assert!(
+            !d.path().join("dags/example_etl.py").exists(),
+            "a file the project removed is not brought back"
+        );
+
+        // --force names one file: that one is rewritten, nothing else.
+        let w = init(
+            d.path(),
+            "airflow",
+            &[PathBuf::from("./pipeline/src/load.py")],
+        )
+        .unwrap();
+        assert_eq!(w.files, vec![PathBuf::from("pipeline/src/load.py")]);
+        assert_ne!(
+            fs::read_to_string(d.path().join("pipeline/src/load.py")).unwrap(),
+            mine
+        );
+        assert_eq!(
+            fs::read_to_string(d.path().join("devstack.yaml")).unwrap(),
+            mine
+        );
+        assert_eq!(fs::read_to_string(d.path().join(".env")).unwrap(), env);
+
+        let err = init(d.path(), "airflow", &[PathBuf::from("nope.txt")]).unwrap_err();
+        assert!(err.to_string().contains("'nope.txt'"), "{err}");
     }
 
     #[test]

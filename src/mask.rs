@@ -91,6 +91,7 @@ impl Masker {
                 last_output: last_output.map(m),
             },
             Progress::Failed { reason } => Progress::Failed { reason: m(reason) },
+            Progress::Slow { reason } => Progress::Slow { reason: m(reason) },
             p @ (Progress::Pulling { .. }
             | Progress::Removing
             | Progress::Creating

@@ -346,6 +346,11 @@ pub enum Progress {
         retries: u32,
         last_output: Option<String>,
     },
+    /// Unhealthy but still running, which `up` does not take as final before its
+    /// deadline: "slow: unhealthy for 40 s (probe timed out after 20 s), still waiting".
+    Slow {
+        reason: String,
+    },
     /// Created and started (or kept): its own step of `up` is done.
     Done,
     /// Ready, as `up --detach` waits for it (said after `Done`, once it is).

@@ -512,9 +512,10 @@ fn init_writes_a_project_and_never_overwrites() {
         .arg(&target)
         .output()
         .unwrap();
-    assert!(!again.status.success());
+    // Issue 14 item 5: an initialised project has nothing missing; nothing is overwritten.
+    assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stderr(&again).contains("'devstack.yaml'"),
+        stderr(&again).contains("nothing to write"),
         "{}",
         stderr(&again)
     );
@@ -528,6 +529,68 @@ fn init_writes_a_project_and_never_overwrites() {
         .unwrap();
     assert!(config.status.success(), "{}", stderr(&config));
     assert!(!stderr(&config).contains("warning"), "{}", stderr(&config));
+}
+
+/// Issue 14 item 5: a cloned project has no `.env` (it is git-ignored); the error names
+/// the exact command, and that command writes `.env` and nothing else.
+#[test]
+fn missing_env_error_names_the_init_command_that_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("clone");
+    let made = Command::new(BIN)
+        .args(["init", "--stack", "airflow"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    std::fs::remove_file(project.join(".env")).unwrap();
+    std::fs::write(project.join("devstack.yaml"), {
+        let mut text = std::fs::read_to_string(project.join("devstack.yaml")).unwrap();
+        text.push_str("# my edit\n");
+        text
+    })
+    .unwrap();
+
+    let inside = Command::new(BIN)
+        .arg("config")
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(!inside.status.success());
+    assert!(
+        stderr(&inside).contains("'devstack init' writes one"),
+        "{}",
+        stderr(&inside)
+    );
+    let outside = Command::new(BIN)
+        .arg("-f")
+        .arg(project.join("devstack.yaml"))
+        .arg("config")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let hint = format!("'devstack init {}' writes one", project.display());
+    assert!(stderr(&outside).contains(&hint), "{}", stderr(&outside));
+
+    let init = Command::new(BIN)
+        .arg("init")
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    assert!(project.join(".env").is_file());
+    assert!(
+        std::fs::read_to_string(project.join("devstack.yaml"))
+            .unwrap()
+            .ends_with("# my edit\n"),
+        "the edited stack file is kept"
+    );
+    let config = Command::new(BIN)
+        .arg("config")
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(config.status.success(), "{}", stderr(&config));
 }
 
 #[test]

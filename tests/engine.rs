@@ -302,7 +302,14 @@ async fn failing_healthcheck_fails_wait_ready_naming_the_service_with_its_logs()
     web.healthcheck = shell_healthcheck("echo probe-said-no; exit 1", 100, 2);
     add(&mut stack, web);
 
-    let err = up(&engine, &stack)
+    // Issue 14 item 4: unhealthy while running is not final (a probe may pass later); the
+    // wait timeout ends the wait, with the same report.
+    let observed = engine.observe(&stack).await.unwrap();
+    let plan = plan::diff(&stack, &observed, PlanOptions::default());
+    let (tx, _events) = collector();
+    engine.apply(&stack, &plan, tx.clone()).await.unwrap();
+    let err = engine
+        .wait_ready(&stack, Duration::from_secs(5), tx)
         .await
         .expect_err("web never becomes healthy");
     let Error::Unhealthy {
@@ -327,7 +334,11 @@ async fn failing_healthcheck_fails_wait_ready_naming_the_service_with_its_logs()
         "{err}"
     );
     let text = err.to_string();
-    assert!(text.contains("service 'web' is unhealthy"), "{text}");
+    assert!(
+        text.contains("service 'web' was not ready within the wait timeout of 5 s")
+            && text.contains("slow: unhealthy for"),
+        "{text}"
+    );
     assert!(text.contains("booting web"), "{text}");
 }
 

@@ -67,19 +67,28 @@ fn init(args: &InitArgs) -> Result<u8, Error> {
         Some(d) => cwd.join(d),
         None => cwd,
     };
-    let written = crate::init::init(&dir, &args.stack, args.force)?;
-    eprintln!(
-        "wrote a '{}' project into {}:",
-        args.stack,
-        describe_path(&written.dir)
-    );
+    let written = crate::init::init(&dir, &args.stack, &args.force)?;
+    let place = describe_path(&written.dir);
+    if written.files.is_empty() {
+        eprintln!("nothing to write in {place}: the project has every file 'devstack init' writes");
+    } else if written.existing_project {
+        eprintln!("wrote into the existing project in {place}:");
+    } else {
+        eprintln!("wrote a '{}' project into {place}:", args.stack);
+    }
     for f in &written.files {
         let note = if f.as_os_str() == ".env" {
-            "  (fresh passwords and keys; mode 0600; git-ignored)"
+            "  (fresh passwords and keys for the variables '.env.example' lists; mode 0600; git-ignored)"
         } else {
             ""
         };
         eprintln!("  {}{note}", f.display());
+    }
+    if !written.kept.is_empty() {
+        eprintln!("kept as they are (name one with '--force FILE' to overwrite it):");
+        for f in &written.kept {
+            eprintln!("  {}", f.display());
+        }
     }
     eprintln!("\nnext:");
     if args.dir.is_some() {
@@ -171,9 +180,45 @@ fn print_endpoints(stack: &Stack) {
     }
 }
 
+/// A required variable unset in a project that has `.env.example` but no `.env` (a
+/// fresh clone: `.env` is git-ignored) gets the exact command that writes `.env`.
+fn with_init_hint(e: stack::Error, options: &stack::LoadOptions) -> Error {
+    let file = match &options.file {
+        Some(f) => Some(options.cwd.join(f)),
+        None => stack::find_file(&options.cwd).ok(),
+    };
+    let dir = file.as_deref().and_then(std::path::Path::parent);
+    match (&e, dir) {
+        (stack::Error::MissingVariable { .. }, Some(dir))
+            if dir.join(".env.example").is_file() && !dir.join(".env").exists() =>
+        {
+            let command = if dir == options.cwd {
+                "devstack init".to_string()
+            } else {
+                let d = dir.display().to_string();
+                if d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c))
+                {
+                    format!("devstack init {d}")
+                } else {
+                    format!("devstack init \"{d}\"")
+                }
+            };
+            Error::MissingDotEnv {
+                source: Box::new(e),
+                hint: format!(
+                    "there is no '.env' next to the stack file; '{command}' writes one with fresh secrets for the variables '.env.example' lists (it changes no other file)"
+                ),
+            }
+        }
+        _ => Error::Stack(e),
+    }
+}
+
 /// Loads and validates the stack, printing its warnings to stderr.
 pub fn load_stack(global: &GlobalArgs) -> Result<Stack, Error> {
-    let stack = stack::load(&load_options(global)?)?;
+    let options = load_options(global)?;
+    let stack = stack::load(&options).map_err(|e| with_init_hint(e, &options))?;
     crate::mask::install(crate::mask::Masker::for_stack(&stack));
     for w in &stack.warnings {
         output::eprint_line(&format!(
@@ -383,6 +428,7 @@ pub fn progress_text(p: &Progress) -> String {
             s
         }
         // The container runs; whether the service is ready comes next (`Ready`).
+        Progress::Slow { reason } => reason.clone(),
         Progress::Done => "started".into(),
         Progress::Ready(how) => match how {
             crate::model::Readiness::Healthy => "healthy",

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use futures_util::future::join_all;
@@ -35,6 +34,17 @@ pub const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
 /// Log lines shown with a service that failed to become ready.
 const FAILURE_LOG_LINES: usize = 20;
 
+/// How long [`Engine::apply`] waits for dependencies when no timeout is given: Airflow
+/// on a busy 2-core laptop needs minutes, not seconds (also `up`'s default).
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(300);
+
+/// One bound for all the waiting of one `up`.
+#[derive(Debug, Clone, Copy)]
+struct WaitLimit {
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+}
+
 impl Engine {
     /// Makes the daemon match the plan, reporting progress on `events`. Independent
     /// services are worked on at the same time; a service waits for its gates, and
@@ -45,12 +55,31 @@ impl Engine {
         plan: &Plan,
         events: mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
+        self.apply_within(stack, plan, DEFAULT_WAIT, events)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Engine::apply`], where waiting for dependencies gives up `timeout` after the
+    /// images are in place (a build or pull is work, not waiting). Returns that deadline,
+    /// so [`Engine::wait_ready_until`] can finish within the same bound.
+    pub async fn apply_within(
+        &self,
+        stack: &Stack,
+        plan: &Plan,
+        timeout: Duration,
+        events: mpsc::Sender<EngineEvent>,
+    ) -> Result<tokio::time::Instant, Error> {
         // Subscribed from before the first write, so no start/die/health event of a
         // container we touch can be missed.
         let since = now_since();
 
         let setup = join_all(plan.setup.iter().map(|a| self.setup_one(stack, a, &events))).await;
         Error::collect(setup.into_iter().filter_map(Result::err).collect())?;
+        let limit = WaitLimit {
+            deadline: tokio::time::Instant::now() + timeout,
+            timeout,
+        };
         let creates = plan
             .services
             .iter()
@@ -59,7 +88,7 @@ impl Engine {
             self.dedupe_network(&stack.project).await?;
         }
         if plan.services.is_empty() {
-            return Ok(());
+            return Ok(limit.deadline);
         }
 
         // Kept containers may be gates for others: their current state is the start of
@@ -93,10 +122,11 @@ impl Engine {
         let results = join_all(
             plan.services
                 .iter()
-                .map(|sp| self.run_service(stack, sp, &tracker, &events)),
+                .map(|sp| self.run_service(stack, sp, limit, &tracker, &events)),
         )
         .await;
-        Error::collect(results.into_iter().filter_map(Result::err).collect())
+        Error::collect(results.into_iter().filter_map(Result::err).collect())?;
+        Ok(limit.deadline)
     }
 
     async fn setup_one(
@@ -147,7 +177,11 @@ impl Engine {
             SetupAction::BuildImage { service, .. } => {
                 self.build_image(stack, service, events).await.map(|_| ())
             }
-            SetupAction::RemoveContainer { id, .. } => self.stop_and_remove(id, None).await,
+            // Gone for good (its service left the file, or a leftover twin): its
+            // anonymous volumes go with it.
+            SetupAction::RemoveContainer { id, .. } => {
+                self.remove_for_good(id, None).await.map(|_| ())
+            }
         }
     }
 
@@ -249,10 +283,13 @@ impl Engine {
         &self,
         stack: &Stack,
         sp: &ServicePlan,
+        limit: WaitLimit,
         tracker: &Tracker,
         events: &mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
-        let result = self.run_service_inner(stack, sp, tracker, events).await;
+        let result = self
+            .run_service_inner(stack, sp, limit, tracker, events)
+            .await;
         if let Err(e) = &result {
             // Dependents waiting on this service fail fast with this reason.
             let reason = match e {
@@ -271,11 +308,12 @@ impl Engine {
         &self,
         stack: &Stack,
         sp: &ServicePlan,
+        limit: WaitLimit,
         tracker: &Tracker,
         events: &mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
         let svc = &sp.service;
-        self.wait_gates(sp, tracker, events).await?;
+        self.wait_gates(sp, limit, tracker, events).await?;
 
         match &sp.change {
             Change::Keep { .. } => {}
@@ -283,19 +321,22 @@ impl Engine {
                 // Gone since it was observed (the daemon rolling back a create that an
                 // interrupted devstack left in flight): create it anew.
                 Err(Error::NotFound { .. }) => {
-                    let id = self.create(stack, sp, tracker, events).await?;
+                    let id = self.create(stack, sp, &[], tracker, events).await?;
                     self.start_tracked(svc, &id, tracker, events).await?;
                 }
                 other => other?,
             },
             Change::Create => {
-                let id = self.create(stack, sp, tracker, events).await?;
+                let id = self.create(stack, sp, &[], tracker, events).await?;
                 self.start_tracked(svc, &id, tracker, events).await?;
             }
             Change::Recreate { old, .. } => {
+                // Read before the old container goes: its anonymous volumes move into the
+                // new one (never removed on a recreate).
+                let carried = self.carried_volumes(stack, svc, old).await?;
                 emit(events, svc, Progress::Removing).await;
                 self.stop_and_remove(old, Some(svc)).await?;
-                let id = self.create(stack, sp, tracker, events).await?;
+                let id = self.create(stack, sp, &carried, tracker, events).await?;
                 self.start_tracked(svc, &id, tracker, events).await?;
             }
         }
@@ -308,6 +349,7 @@ impl Engine {
     async fn wait_gates(
         &self,
         sp: &ServicePlan,
+        limit: WaitLimit,
         tracker: &Tracker,
         events: &mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
@@ -362,11 +404,75 @@ impl Engine {
                 .await;
                 last_reported = Some(w);
             }
-            rx.changed().await.map_err(|_| Error::Task {
-                op: "wait for dependencies",
-                message: "the event follower stopped".into(),
-            })?;
+            tokio::select! {
+                changed = rx.changed() => changed.map_err(|_| Error::Task {
+                    op: "wait for dependencies",
+                    message: "the event follower stopped".into(),
+                })?,
+                _ = tokio::time::sleep_until(limit.deadline) => {
+                    let (on, condition, detail) = last_reported.unwrap_or((
+                        sp.service.clone(),
+                        Condition::Started,
+                        None,
+                    ));
+                    let what = match condition {
+                        Condition::Started => "started",
+                        Condition::Healthy => "healthy",
+                        Condition::CompletedSuccessfully => "completed successfully",
+                    };
+                    let mut reason = format!(
+                        "was not {what} within the wait timeout of {} s",
+                        limit.timeout.as_secs()
+                    );
+                    if let Some(d) = detail {
+                        reason.push_str(&format!(" ({})", d.trim()));
+                    }
+                    reason.push_str("; give it longer with '--wait-timeout SECONDS'");
+                    return Err(Error::DependencyFailed {
+                        service: sp.service.clone(),
+                        dependency: on,
+                        reason,
+                    });
+                }
+            }
         }
+    }
+
+    /// The anonymous volumes of `old` that its replacement takes over, as Compose does:
+    /// those at a place the new image declares a `VOLUME` or the service an anonymous
+    /// volume, which the stack does not mount anything else at.
+    async fn carried_volumes(
+        &self,
+        stack: &Stack,
+        svc: &ServiceName,
+        old: &ContainerId,
+    ) -> Result<Vec<super::spec::CarriedVolume>, Error> {
+        let Some(service) = stack.services.get(svc) else {
+            return Ok(Vec::new());
+        };
+        let detail = match self.inspect_raw(&old.0, Some(svc)).await {
+            Ok(d) => d,
+            Err(Error::NotFound { .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let image_volumes: Vec<String> = match self.docker.inspect_image(&service.image).await {
+            Ok(img) => img
+                .config
+                .and_then(|c| c.volumes)
+                .map(|v| v.into_iter().map(|t| clean_target(&t)).collect())
+                .unwrap_or_default(),
+            Err(e) => return Err(Error::daemon("inspect image", Some(svc), e)),
+        };
+        let anonymous_in_stack = |target: &str| {
+            service.mounts.iter().any(|m| {
+                matches!(m.source, crate::stack::MountSource::Anonymous)
+                    && clean_target(&m.target) == target
+            })
+        };
+        Ok(anonymous_volumes(&detail)
+            .into_iter()
+            .filter(|v| image_volumes.contains(&v.target) || anonymous_in_stack(&v.target))
+            .collect())
     }
 
     /// Creates the service's container and records it on the board (not started yet).
@@ -374,6 +480,7 @@ impl Engine {
         &self,
         stack: &Stack,
         sp: &ServicePlan,
+        carried: &[super::spec::CarriedVolume],
         tracker: &Tracker,
         events: &mpsc::Sender<EngineEvent>,
     ) -> Result<ContainerId, Error> {
@@ -386,7 +493,7 @@ impl Engine {
         emit(events, svc, Progress::Creating).await;
         let name = service.container_name(&stack.project);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let body = super::spec::container(stack, service, &sp.config_hash);
+        let body = super::spec::container(stack, service, &sp.config_hash, carried);
         // The name can be taken by a container that was not there when we looked: one an
         // interrupted devstack had asked for, which the daemon finishes creating (or
         // rolls back) afterwards. If it is ours it goes and we try again; anything else
@@ -634,10 +741,11 @@ impl Engine {
         id: &ContainerId,
         service: Option<&ServiceName>,
     ) -> Result<(), Error> {
-        let stop = StopContainerOptionsBuilder::default()
-            .t(self.stop_timeout_secs())
-            .build();
-        match self.docker.stop_container(&id.0, Some(stop)).await {
+        match self
+            .docker
+            .stop_container(&id.0, Some(self.stop_options()))
+            .await
+        {
             Ok(()) => {}
             Err(e) => match Error::daemon("stop container", service, e) {
                 // Already gone: nothing left to remove.
@@ -687,6 +795,23 @@ impl Engine {
         events: mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + timeout;
+        self.wait_ready_until(stack, deadline, timeout, mark, events)
+            .await
+    }
+
+    /// [`Engine::wait_ready_after`] ending at `deadline` (from [`Engine::apply_within`],
+    /// so one timeout bounds the whole wait of an `up`); `timeout` is named in messages.
+    /// An unhealthy service that still runs is waited for — a probe that timed out on a
+    /// busy machine may pass later — and reported as slow; only an exit, a crash loop or
+    /// the deadline ends the wait with a failure.
+    pub async fn wait_ready_until(
+        &self,
+        stack: &Stack,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+        mark: Option<String>,
+        events: mpsc::Sender<EngineEvent>,
+    ) -> Result<(), Error> {
         let since = now_since();
         let exits = match &mark {
             Some(m) => self.exits_between(&stack.project, m, &since).await?,
@@ -858,7 +983,7 @@ impl Engine {
                     let mut errors = Vec::new();
                     for (service, detail, status) in pending {
                         let reason = format!(
-                            "was not ready after {} s ({detail})",
+                            "was not ready within the wait timeout of {} s ({detail}); give it longer with '--wait-timeout SECONDS'",
                             timeout.as_secs()
                         );
                         errors.push(self.not_ready(&service, reason, status.as_ref()).await);
@@ -914,6 +1039,88 @@ impl Engine {
             health_output,
         }
     }
+}
+
+/// A mount target as the daemon compares them: no trailing `/`.
+fn clean_target(t: &str) -> String {
+    match t.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
+/// The anonymous volumes a container has: volume mounts the daemon made for an image
+/// `VOLUME` (no mount asked for there), for a mount without a source, or that devstack
+/// carried over from the container it replaced ([`super::spec::CARRIED_VOLUMES_LABEL`]).
+/// A named volume of the stack is never one of them.
+pub(crate) fn anonymous_volumes(
+    detail: &bollard::models::ContainerInspectResponse,
+) -> Vec<super::spec::CarriedVolume> {
+    let carried: Vec<String> = detail
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(super::spec::CARRIED_VOLUMES_LABEL))
+        .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+        .unwrap_or_default()
+        .iter()
+        .map(|t| clean_target(t))
+        .collect();
+    let asked: Vec<(String, Option<String>)> = detail
+        .host_config
+        .as_ref()
+        .and_then(|h| h.mounts.as_ref())
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| {
+                    Some((
+                        clean_target(m.target.as_deref()?),
+                        m.source.clone().filter(|s| !s.is_empty()),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // `-v name:/path` style binds (not made by devstack, but adopted containers have them).
+    let binds: Vec<String> = detail
+        .host_config
+        .as_ref()
+        .and_then(|h| h.binds.as_ref())
+        .map(|bs| {
+            bs.iter()
+                .filter_map(|b| {
+                    let mut parts = b.split(':');
+                    let first = parts.next()?;
+                    Some(clean_target(parts.next().unwrap_or(first)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    detail
+        .mounts
+        .iter()
+        .flatten()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| {
+            let target = clean_target(m.destination.as_deref()?);
+            let name = m.name.clone()?;
+            let anonymous = if carried.contains(&target) {
+                true
+            } else if binds.contains(&target) {
+                false
+            } else {
+                match asked.iter().find(|(t, _)| *t == target) {
+                    None => true,
+                    Some((_, source)) => source.is_none(),
+                }
+            };
+            anonymous.then(|| super::spec::CarriedVolume {
+                target,
+                name,
+                read_only: !m.rw.unwrap_or(true),
+            })
+        })
+        .collect()
 }
 
 /// Services that others wait on to complete: exiting 0 is their goal state.

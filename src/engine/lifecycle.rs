@@ -3,14 +3,17 @@
 //! Everything here selects objects by our project label, never by name alone, so it
 //! cannot touch another project's or a stranger's containers, networks or volumes.
 
+use std::collections::BTreeMap;
+
 use bollard::query_parameters::{
     ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RestartContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
 };
 use futures_util::future::join_all;
 
 use super::{Engine, Error};
-use crate::model::{ContainerInfo, ProjectName, ServiceName, current_container, labels};
+use crate::model::{
+    ContainerId, ContainerInfo, ProjectName, ServiceName, current_container, labels,
+};
 use crate::stack::Stack;
 
 /// What `down` removed.
@@ -80,7 +83,8 @@ impl Engine {
         Ok(report)
     }
 
-    /// Stops (in parallel) and removes the project's containers, then its network;
+    /// Stops the project's containers in reverse dependency order (each wave in
+    /// parallel) and removes them with their anonymous volumes, then its network;
     /// with `volumes`, also EVERY volume labelled with this project, whatever a stack
     /// file says now (never external ones or anyone else's). For cleaning up a project
     /// without its file (tests); `down` of a stack is [`Engine::down_stack`].
@@ -121,13 +125,14 @@ impl Engine {
         volumes: VolumeScope<'_>,
     ) -> Result<DownReport, Error> {
         let containers = self.list_project_containers(project).await?;
+        let mut errors = self.stop_in_order(&containers).await;
         let removed = join_all(
             containers
                 .iter()
-                .map(|c| self.stop_and_remove(&c.id, Some(&c.service))),
+                .map(|c| self.remove_for_good(&c.id, Some(&c.service))),
         )
         .await;
-        let mut errors: Vec<Error> = removed.into_iter().filter_map(Result::err).collect();
+        errors.extend(removed.into_iter().filter_map(Result::err));
         let mut report = DownReport {
             containers: containers.iter().map(|c| c.name.clone()).collect(),
             ..Default::default()
@@ -188,14 +193,109 @@ impl Engine {
         Error::collect(errors).map(|_| report)
     }
 
-    /// Stops the service's container (SIGTERM, then SIGKILL after the grace period).
+    /// Stops containers of this project in reverse dependency order, read from their
+    /// `depends_on` labels (so it works without the stack file, for orphans too): each
+    /// wave in parallel, the next once it has stopped. Returns the failures.
+    pub(crate) async fn stop_in_order(&self, containers: &[ContainerInfo]) -> Vec<Error> {
+        let mut deps: BTreeMap<ServiceName, Vec<ServiceName>> = BTreeMap::new();
+        for c in containers {
+            deps.entry(c.service.clone())
+                .or_default()
+                .extend(super::spec::depends_on_of(&c.labels));
+        }
+        let mut errors = Vec::new();
+        for wave in crate::plan::stop_waves(&deps) {
+            let stops = containers
+                .iter()
+                .filter(|c| wave.contains(&c.service))
+                .map(|c| self.stop_container(&c.id, &c.service));
+            errors.extend(join_all(stops).await.into_iter().filter_map(Result::err));
+        }
+        errors
+    }
+
+    /// Stops `services` of the stack in reverse dependency order (`stop`, `Q` in the UI),
+    /// each wave in parallel. One result per service, in the order given.
+    pub async fn stop_services(
+        &self,
+        stack: &Stack,
+        services: &[ServiceName],
+    ) -> Vec<(ServiceName, Result<(), Error>)> {
+        let mut results = BTreeMap::new();
+        for wave in crate::plan::stack_stop_waves(stack, services) {
+            let done = join_all(wave.iter().map(|s| self.stop(stack, s))).await;
+            results.extend(wave.into_iter().zip(done));
+        }
+        services
+            .iter()
+            .filter_map(|s| Some((s.clone(), results.remove(s)?)))
+            .collect()
+    }
+
+    /// Stops one container; one that is gone counts as stopped.
+    async fn stop_container(&self, id: &ContainerId, service: &ServiceName) -> Result<(), Error> {
+        match self
+            .docker
+            .stop_container(&id.0, Some(self.stop_options()))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => match Error::daemon("stop container", Some(service), e) {
+                Error::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Removes one of our containers for good (`down`, orphans, reset), with its
+    /// anonymous volumes — the image's `VOLUME`s it got fresh or carried over from the
+    /// container it replaced. Never used on a recreate, which keeps them. Returns the
+    /// volumes removed; one still used by another container stays.
+    pub(crate) async fn remove_for_good(
+        &self,
+        id: &ContainerId,
+        service: Option<&ServiceName>,
+    ) -> Result<Vec<String>, Error> {
+        let anonymous = match self.inspect_raw(&id.0, service).await {
+            Ok(detail) => super::apply::anonymous_volumes(&detail),
+            Err(Error::NotFound { .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        self.stop_and_remove(id, service).await?;
+        let mut removed = Vec::new();
+        for v in anonymous {
+            // A named volume is never anonymous; checked again because removal is forever.
+            match self.docker.inspect_volume(&v.name).await {
+                Ok(vol) if vol.labels.contains_key(labels::PROJECT) => continue,
+                Ok(_) => {}
+                Err(e) if super::error::is_404(&e) => continue,
+                Err(e) => return Err(Error::daemon("inspect volume", service, e)),
+            }
+            match self
+                .docker
+                .remove_volume(
+                    &v.name,
+                    None::<bollard::query_parameters::RemoveVolumeOptions>,
+                )
+                .await
+            {
+                Ok(()) => removed.push(v.name),
+                Err(e) => match Error::daemon("remove volume", service, e) {
+                    // Gone already, or in use by another container (a duplicate's twin).
+                    Error::NotFound { .. } | Error::Conflict { .. } => {}
+                    other => return Err(other),
+                },
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Stops the service's container (its stop signal, then SIGKILL after its grace period).
     pub async fn stop(&self, stack: &Stack, service: &ServiceName) -> Result<(), Error> {
         let c = self
             .service_container(&stack.project, service, "stop")
             .await?;
-        let options = StopContainerOptionsBuilder::default()
-            .t(self.stop_timeout_secs())
-            .build();
+        let options = self.stop_options();
         // 304 (already stopped) is a success in bollard.
         self.docker
             .stop_container(&c.id.0, Some(options))
@@ -218,9 +318,11 @@ impl Engine {
         let c = self
             .service_container(&stack.project, service, "restart")
             .await?;
-        let options = RestartContainerOptionsBuilder::default()
-            .t(self.stop_timeout_secs())
-            .build();
+        let mut options = RestartContainerOptionsBuilder::default();
+        if let Some(t) = self.stop_timeout_secs() {
+            options = options.t(t);
+        }
+        let options = options.build();
         self.docker
             .restart_container(&c.id.0, Some(options))
             .await

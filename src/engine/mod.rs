@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+pub use apply::DEFAULT_WAIT;
 pub use connect::{Candidate, DaemonLookup, candidates};
 pub use error::{BuildFailure, Error};
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
@@ -62,8 +63,10 @@ fn project_filters(
 pub struct Engine {
     docker: Docker,
     endpoint: Arc<str>,
-    /// How long `down`, `stop` and `restart` give a container to exit after SIGTERM.
-    stop_timeout: Duration,
+    /// How long `down`, `stop` and `restart` give a container to exit after its stop
+    /// signal, for every container; `None` leaves it to each container's own
+    /// `stop_grace_period` (the daemon's 10 s when it has none).
+    stop_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -89,7 +92,7 @@ impl Engine {
         Ok(Engine {
             docker,
             endpoint: endpoint.into(),
-            stop_timeout: Duration::from_secs(10),
+            stop_timeout: None,
         })
     }
 
@@ -114,14 +117,25 @@ impl Engine {
             .map_err(|e| Error::daemon("ping", None, e))
     }
 
-    /// Grace period between SIGTERM and SIGKILL for `down`, `stop` and `restart`
-    /// (Compose's default is 10 s).
+    /// One grace period between the stop signal and SIGKILL for `down`, `stop` and
+    /// `restart`, over every service's `stop_grace_period` (tests use a short one).
     pub fn with_stop_timeout(mut self, timeout: Duration) -> Self {
-        self.stop_timeout = timeout;
+        self.stop_timeout = Some(timeout);
         self
     }
 
-    fn stop_timeout_secs(&self) -> i32 {
-        i32::try_from(self.stop_timeout.as_secs()).unwrap_or(i32::MAX)
+    fn stop_timeout_secs(&self) -> Option<i32> {
+        self.stop_timeout
+            .map(|t| i32::try_from(t.as_secs()).unwrap_or(i32::MAX))
+    }
+
+    /// Without a `t`, the daemon uses the container's own stop timeout and signal (set
+    /// from `stop_grace_period` and `stop_signal` when it was created).
+    fn stop_options(&self) -> bollard::query_parameters::StopContainerOptions {
+        let mut options = bollard::query_parameters::StopContainerOptionsBuilder::default();
+        if let Some(t) = self.stop_timeout_secs() {
+            options = options.t(t);
+        }
+        options.build()
     }
 }

@@ -12,7 +12,8 @@ use crate::model::{ProjectName, ServiceName, labels};
 use crate::stack::Stack;
 
 impl Engine {
-    /// Stops (in parallel) and removes every container of `services`; returns their names.
+    /// Stops every container of `services` in reverse dependency order and removes it
+    /// with its anonymous volumes; returns their names.
     pub async fn remove_services(
         &self,
         project: &ProjectName,
@@ -24,10 +25,11 @@ impl Engine {
             .into_iter()
             .filter(|c| services.contains(&c.service))
             .collect();
+        Error::collect(self.stop_in_order(&containers).await)?;
         let results = join_all(
             containers
                 .iter()
-                .map(|c| self.stop_and_remove(&c.id, Some(&c.service))),
+                .map(|c| self.remove_for_good(&c.id, Some(&c.service))),
         )
         .await;
         Error::collect(results.into_iter().filter_map(Result::err).collect())?;

@@ -11,8 +11,43 @@ use bollard::models::{
     RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
-use crate::model::labels;
+use crate::model::{ServiceName, labels};
 use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume};
+
+/// Compose's record of a container's `depends_on` (`db:service_healthy:false,…`), read
+/// back by `down` and reset to stop dependents before what they depend on, also when the
+/// stack file is gone or changed.
+pub(crate) const DEPENDS_ON_LABEL: &str = "com.docker.compose.depends_on";
+
+/// Mount targets (a JSON list) where the container has a volume carried over from the
+/// container it replaced: anonymous, although mounted by name. Removing the container
+/// for good removes them, as it does the anonymous volumes the daemon made itself.
+pub(crate) const CARRIED_VOLUMES_LABEL: &str = "io.devstack.anonymous-volumes";
+
+/// An anonymous volume of a replaced container, mounted into its successor at the
+/// same place so the data in it lives on (Compose does the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CarriedVolume {
+    pub target: String,
+    pub name: String,
+    pub read_only: bool,
+}
+
+/// The services a container depends on, from [`DEPENDS_ON_LABEL`].
+pub(crate) fn depends_on_of(
+    container_labels: &std::collections::BTreeMap<String, String>,
+) -> Vec<ServiceName> {
+    container_labels
+        .get(DEPENDS_ON_LABEL)
+        .map(|v| {
+            v.split(',')
+                .filter_map(|d| d.split(':').next())
+                .filter(|d| !d.is_empty())
+                .map(ServiceName::new)
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// Labels `docker compose` needs to count a container as its project's: without the
 /// config hash `compose ps/logs/down` do not list it, and `compose up` then fails on
@@ -23,11 +58,13 @@ const COMPOSE_VERSION: &str = "com.docker.compose.version";
 /// The Compose release whose labels these are (checked against it in tests).
 const COMPOSE_VERSION_VALUE: &str = "2.40.3";
 
-/// The create-container body for one service.
+/// The create-container body for one service; `carried` are the anonymous volumes of
+/// the container it replaces.
 pub(crate) fn container(
     stack: &Stack,
     service: &Service,
     config_hash: &str,
+    carried: &[CarriedVolume],
 ) -> ContainerCreateBody {
     let project = &stack.project;
     let network = project.network_name();
@@ -52,6 +89,14 @@ pub(crate) fn container(
         container_labels.insert(k.to_string(), v.to_string());
     }
     container_labels.extend(origin(stack));
+    if !service.depends_on.is_empty() {
+        let deps: Vec<String> = service
+            .depends_on
+            .iter()
+            .map(|(d, dep)| format!("{d}:{}:{}", dep.condition.as_compose(), dep.restart))
+            .collect();
+        container_labels.insert(DEPENDS_ON_LABEL.to_string(), deps.join(","));
+    }
 
     let env: Vec<String> = service
         .environment
@@ -82,7 +127,7 @@ pub(crate) fn container(
             });
     }
 
-    let mounts: Vec<Mount> = service
+    let mut mounts: Vec<Mount> = service
         .mounts
         .iter()
         .map(|m| {
@@ -111,6 +156,35 @@ pub(crate) fn container(
             }
         })
         .collect();
+    let mut applied: Vec<&str> = Vec::new();
+    for c in carried {
+        // The stack's own mount at a target wins; a carried volume only fills the place
+        // an anonymous one would take.
+        match mounts
+            .iter_mut()
+            .find(|m| m.target.as_deref() == Some(c.target.as_str()))
+        {
+            Some(m) if m.typ == Some(MountType::VOLUME) && m.source.is_none() => {
+                m.source = Some(c.name.clone());
+            }
+            Some(_) => continue,
+            None => mounts.push(Mount {
+                target: Some(c.target.clone()),
+                source: Some(c.name.clone()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(c.read_only),
+                ..Default::default()
+            }),
+        }
+        applied.push(&c.target);
+    }
+    if !applied.is_empty() {
+        // A list of plain strings always serialises.
+        container_labels.insert(
+            CARRIED_VOLUMES_LABEL.to_string(),
+            serde_json::to_string(&applied).unwrap_or_default(),
+        );
+    }
 
     let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
         // No test: the daemon keeps the image's and takes the timings given here.
@@ -160,6 +234,11 @@ pub(crate) fn container(
         healthcheck,
         working_dir: service.working_dir.clone(),
         user: service.user.clone(),
+        stop_signal: service.stop_signal.clone(),
+        // Whole seconds, as the daemon keeps it; rounded up so a grace period is never cut.
+        stop_timeout: service.stop_grace_period.map(|d| {
+            i64::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+        }),
         host_config: Some(HostConfig {
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             mounts: (!mounts.is_empty()).then_some(mounts),
@@ -302,6 +381,50 @@ fn nanos(d: std::time::Duration) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn carried_volumes_fill_anonymous_places_only() {
+        let (stack, mut service) = stack();
+        service.mounts.push(StackMount {
+            source: MountSource::Anonymous,
+            target: "/cache".into(),
+            read_only: false,
+        });
+        let carried = [
+            CarriedVolume {
+                target: "/cache".into(),
+                name: "aaa".into(),
+                read_only: false,
+            },
+            CarriedVolume {
+                target: "/data".into(),
+                name: "bbb".into(),
+                read_only: false,
+            },
+            CarriedVolume {
+                target: "/var/lib/db".into(),
+                name: "ccc".into(),
+                read_only: false,
+            },
+        ];
+        let body = container(&stack, &service, "abc", &carried);
+        let mounts = body.host_config.unwrap().mounts.unwrap();
+        let by_target = |t: &str| {
+            mounts
+                .iter()
+                .find(|m| m.target.as_deref() == Some(t))
+                .and_then(|m| m.source.clone())
+        };
+        assert_eq!(by_target("/cache").as_deref(), Some("aaa"));
+        assert_eq!(
+            by_target("/data").as_deref(),
+            Some("custom-data"),
+            "the stack's volume wins"
+        );
+        assert_eq!(by_target("/var/lib/db").as_deref(), Some("ccc"));
+        let labels = body.labels.unwrap();
+        assert_eq!(labels[CARRIED_VOLUMES_LABEL], r#"["/cache","/var/lib/db"]"#);
+    }
+
     use std::collections::BTreeMap;
     use std::path::PathBuf;
     use std::time::Duration;
@@ -357,6 +480,8 @@ mod tests {
                 start_interval: None,
             }),
             restart: Restart::OnFailure(Some(2)),
+            stop_grace_period: Some(Duration::from_millis(1500)),
+            stop_signal: Some("SIGINT".into()),
             working_dir: None,
             user: None,
             labels: BTreeMap::from([(labels::PROJECT.to_string(), "evil".to_string())]),
@@ -388,7 +513,7 @@ mod tests {
     #[test]
     fn container_body_is_compose_shaped() {
         let (stack, service) = stack();
-        let body = container(&stack, &service, "abc");
+        let body = container(&stack, &service, "abc", &[]);
         let labels = body.labels.as_ref().unwrap();
         assert_eq!(
             labels[labels::PROJECT],
@@ -424,6 +549,8 @@ mod tests {
             host.restart_policy.as_ref().unwrap().maximum_retry_count,
             Some(2)
         );
+        assert_eq!(body.stop_signal.as_deref(), Some("SIGINT"));
+        assert_eq!(body.stop_timeout, Some(2), "1.5 s rounds up");
         let eps = body.networking_config.unwrap().endpoints_config.unwrap();
         assert_eq!(
             eps["demo_default"].aliases.as_deref(),

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bollard::models::{EventMessage, HealthStatusEnum};
 use bollard::query_parameters::EventsOptionsBuilder;
@@ -61,6 +61,10 @@ pub(crate) struct Status {
     /// rounded up from an inspect): a service without a healthcheck is ready only once
     /// it has stayed running for its settle time since then.
     pub running_since: Option<i64>,
+    /// When its health last turned `unhealthy` (cleared by any other health): while it
+    /// runs that is not final — a probe that times out on a busy machine can pass later —
+    /// so waiters show how long it has been and keep waiting until their deadline.
+    pub unhealthy_since: Option<Instant>,
 }
 
 impl Default for Status {
@@ -77,6 +81,7 @@ impl Default for Status {
             crashed: None,
             died: None,
             running_since: None,
+            unhealthy_since: None,
         }
     }
 }
@@ -107,6 +112,7 @@ impl Status {
                         .map(|t| t.saturating_add(1).saturating_mul(1_000_000_000))
                 })
                 .flatten(),
+            unhealthy_since: (c.health == Health::Unhealthy).then(Instant::now),
         }
     }
 }
@@ -145,11 +151,11 @@ pub(crate) fn gate_status(dep: &Status, condition: Condition) -> GateStatus {
                 GateStatus::Failed(exit_text(dep.exit_code))
             } else if dep.health == Health::Healthy {
                 GateStatus::Met
+            } else if let Some(reason) = crash_loop(dep) {
+                GateStatus::Failed(reason)
             } else if dep.health == Health::Unhealthy {
-                GateStatus::Failed(match &dep.last_probe {
-                    Some(out) => format!("is unhealthy (last probe: {})", out.trim_end()),
-                    None => "is unhealthy".into(),
-                })
+                // Not final while it runs: the waiter's deadline decides.
+                GateStatus::Waiting(Some(slow_text(dep, Instant::now())))
             } else if !dep.healthcheck && dep.state == Some(ContainerState::Running) {
                 GateStatus::Failed(
                     "has no healthcheck, so 'service_healthy' can never be met".into(),
@@ -200,17 +206,13 @@ pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
             (false, _) => GateStatus::Waiting(Some("still running".into())),
         };
     }
+    if let Some(reason) = crash_loop(s) {
+        return GateStatus::Failed(reason);
+    }
     let back = matches!(
         s.state,
         Some(ContainerState::Running | ContainerState::Restarting)
     );
-    if let Some(code) = s.crashed
-        && back
-    {
-        return GateStatus::Failed(format!(
-            "keeps crashing: exited with code {code} and was restarted by its restart policy"
-        ));
-    }
     // Exiting 0 is a job's way to finish, but a service expected to keep running that
     // exits at all and is brought back is looping, not ready.
     if let Some(code) = s.died
@@ -227,7 +229,8 @@ pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
             GateStatus::Failed(exit_text(s.exit_code))
         }
         Some(ContainerState::Running) => match s.health {
-            Health::Unhealthy => GateStatus::Failed("is unhealthy".into()),
+            // Not final while it runs: the wait's deadline decides.
+            Health::Unhealthy => GateStatus::Waiting(Some(slow_text(s, Instant::now()))),
             Health::Healthy => GateStatus::Met,
             Health::None if !s.healthcheck => GateStatus::Met,
             _ => GateStatus::Waiting(
@@ -265,6 +268,49 @@ pub(crate) fn now_nanos() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(now.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// "keeps crashing: …" when the container crashed during this run and its restart
+/// policy brought it back.
+fn crash_loop(s: &Status) -> Option<String> {
+    let code = s.crashed?;
+    matches!(
+        s.state,
+        Some(ContainerState::Running | ContainerState::Restarting)
+    )
+    .then(|| {
+        format!("keeps crashing: exited with code {code} and was restarted by its restart policy")
+    })
+}
+
+/// "slow: unhealthy for 40 s (probe timed out after 20 s), still waiting".
+pub(crate) fn slow_text(s: &Status, now: Instant) -> String {
+    let secs = s
+        .unhealthy_since
+        .map_or(0, |t| now.saturating_duration_since(t).as_secs());
+    let probe = match s.last_probe.as_deref().map(str::trim) {
+        // The daemon's words for a probe it killed: "Health check exceeded timeout (20s)".
+        Some(out) if out.contains("exceeded timeout") => {
+            let limit = out
+                .split_once("timeout (")
+                .and_then(|(_, rest)| rest.split_once(')'))
+                .map(|(t, _)| t.trim());
+            match limit {
+                Some(t) => match t.strip_suffix('s').filter(|n| n.parse::<f64>().is_ok()) {
+                    Some(n) => format!("probe timed out after {n} s"),
+                    None => format!("probe timed out after {t}"),
+                },
+                None => "probe timed out".to_string(),
+            }
+        }
+        Some(out) if !out.is_empty() => {
+            let line = out.lines().last().unwrap_or(out).trim();
+            let short: String = line.chars().take(80).collect();
+            format!("last probe: {short}")
+        }
+        _ => "its probe fails".to_string(),
+    };
+    format!("slow: unhealthy for {secs} s ({probe}), still waiting")
 }
 
 fn exit_text(code: Option<i64>) -> String {
@@ -380,6 +426,16 @@ impl Tracker {
     }
 }
 
+/// Records a health, keeping when it first turned unhealthy.
+fn set_health(s: &mut Status, health: Health) {
+    if health != Health::Unhealthy {
+        s.unhealthy_since = None;
+    } else if s.unhealthy_since.is_none() {
+        s.unhealthy_since = Some(Instant::now());
+    }
+    s.health = health;
+}
+
 async fn handle_event(
     engine: &Engine,
     tx: &watch::Sender<Board>,
@@ -413,7 +469,7 @@ async fn handle_event(
         let health = Health::parse(status);
         tx.send_modify(|b| {
             if let Some(s) = b.services.get_mut(&service) {
-                s.health = health;
+                set_health(s, health);
                 s.healthcheck = true;
             }
         });
@@ -432,6 +488,7 @@ async fn handle_event(
                 };
                 s.probes = 0;
                 s.last_probe = None;
+                s.unhealthy_since = None;
             }
         }),
         "die" => {
@@ -478,26 +535,31 @@ async fn handle_event(
                     s.probes += 1;
                     s.last_probe = last.clone();
                     match status {
-                        Some(HealthStatusEnum::HEALTHY) => s.health = Health::Healthy,
-                        Some(HealthStatusEnum::UNHEALTHY) => s.health = Health::Unhealthy,
+                        Some(HealthStatusEnum::HEALTHY) => set_health(s, Health::Healthy),
+                        Some(HealthStatusEnum::UNHEALTHY) => set_health(s, Health::Unhealthy),
                         _ => {}
                     }
-                    snapshot = Some((s.probes, s.health));
+                    snapshot = Some((s.probes, s.health, slow_text(s, Instant::now())));
                 }
             });
-            if let (Some(tx), Some((probes, health))) = (progress, snapshot)
-                && health == Health::Starting
-            {
-                let progress = Progress::WaitingHealthy {
+            let Some((probes, health, slow)) = snapshot else {
+                return;
+            };
+            let update = match health {
+                Health::Starting => Progress::WaitingHealthy {
                     probes,
                     retries: retries.get(&service).copied().unwrap_or(3),
                     last_output: last.clone(),
-                };
+                },
+                Health::Unhealthy => Progress::Slow { reason: slow },
+                _ => return,
+            };
+            if let Some(tx) = progress {
                 // The receiver may be gone (the caller stopped listening): not an error.
                 let _ = tx
                     .send(EngineEvent::Progress {
                         service: service.clone(),
-                        progress,
+                        progress: update,
                     })
                     .await;
             }
@@ -557,10 +619,19 @@ mod tests {
         ));
         let healthy = started(Running, Health::Healthy, None, true);
         assert_eq!(gate_status(&healthy, Condition::Healthy), Met);
+        // Issue 14 item 4: a probe that timed out under load is not the end.
         let unhealthy = started(Running, Health::Unhealthy, None, true);
         assert!(matches!(
             gate_status(&unhealthy, Condition::Healthy),
-            Failed(_)
+            Waiting(Some(d)) if d.starts_with("slow: unhealthy for")
+        ));
+        let looping = Status {
+            crashed: Some(1),
+            ..started(Running, Health::Starting, None, true)
+        };
+        assert!(matches!(
+            gate_status(&looping, Condition::Healthy),
+            Failed(m) if m.contains("keeps crashing")
         ));
 
         let ok = started(Exited, Health::None, Some(0), false);
@@ -574,6 +645,38 @@ mod tests {
             gate_status(&bad, Condition::Healthy),
             Failed("exited with code 3".into())
         );
+    }
+
+    #[test]
+    fn slow_text_says_how_long_and_why() {
+        let t0 = Instant::now();
+        let s = Status {
+            unhealthy_since: Some(t0),
+            last_probe: Some("Health check exceeded timeout (20s)".into()),
+            ..started(ContainerState::Running, Health::Unhealthy, None, true)
+        };
+        assert_eq!(
+            slow_text(&s, t0 + std::time::Duration::from_secs(40)),
+            "slow: unhealthy for 40 s (probe timed out after 20 s), still waiting"
+        );
+        let s = Status {
+            last_probe: Some("  % Total\ncurl: (7) Failed to connect\n".into()),
+            ..s
+        };
+        assert_eq!(
+            slow_text(&s, t0),
+            "slow: unhealthy for 0 s (last probe: curl: (7) Failed to connect), still waiting"
+        );
+        let mut s = started(ContainerState::Running, Health::Starting, None, true);
+        set_health(&mut s, Health::Unhealthy);
+        let first = s.unhealthy_since;
+        set_health(&mut s, Health::Unhealthy);
+        assert!(
+            first.is_some() && s.unhealthy_since == first,
+            "kept from the first"
+        );
+        set_health(&mut s, Health::Healthy);
+        assert_eq!(s.unhealthy_since, None);
     }
 
     #[test]
@@ -622,6 +725,14 @@ mod tests {
                 Expect::Running
             ),
             Waiting(_)
+        ));
+        // Issue 14 item 4: unhealthy while running keeps `up` waiting.
+        assert!(matches!(
+            readiness(
+                Some(&started(Running, Health::Unhealthy, None, true)),
+                Expect::Running
+            ),
+            Waiting(Some(d)) if d.starts_with("slow:")
         ));
         // A job nothing waits for (the bundled stack's pipeline): running or done is
         // ready, a failure is not.

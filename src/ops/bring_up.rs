@@ -59,9 +59,12 @@ pub async fn converge_with(
     }
     engine.check_ports(stack, &observed).await?;
     let mark = engine.event_mark();
-    engine.apply(stack, &plan, events.clone()).await?;
+    // One deadline for waiting on dependencies and on readiness alike.
+    let deadline = engine
+        .apply_within(stack, &plan, timeout, events.clone())
+        .await?;
     engine
-        .wait_ready_after(stack, timeout, Some(mark), events)
+        .wait_ready_until(stack, deadline, timeout, Some(mark), events)
         .await?;
     Ok(Converged::Changed)
 }

@@ -175,7 +175,7 @@ mod tests {
     fn the_init_templates_pass_with_no_finding() {
         for name in crate::init::bundled_stacks() {
             let dir = tempfile::tempdir().unwrap();
-            crate::init::init(dir.path(), &name, false).unwrap();
+            crate::init::init(dir.path(), &name, &[]).unwrap();
             let stack = load(dir.path());
             let findings = analyse(&stack, Some(dir.path())).unwrap();
             assert!(findings.is_empty(), "stack '{name}': {findings:#?}");

@@ -37,13 +37,26 @@ impl Lifecycle {
     }
 }
 
-/// Runs `what` on every service at once; one result per service, in order.
+/// Runs `what` on every service — a stop in reverse dependency order, in waves (each
+/// wave at once, as Compose stops), so no service loses its database while it still
+/// runs; a start or restart on all at once. One result per service, in the order given.
 pub async fn run(
     engine: &Engine,
     stack: &Stack,
     services: &[ServiceName],
     what: Lifecycle,
 ) -> Vec<Result<(), engine::Error>> {
+    if what == Lifecycle::Stop {
+        let mut by_name: std::collections::BTreeMap<_, _> = engine
+            .stop_services(stack, services)
+            .await
+            .into_iter()
+            .collect();
+        return services
+            .iter()
+            .map(|s| by_name.remove(s).unwrap_or(Ok(())))
+            .collect();
+    }
     join_all(services.iter().map(|s| run_one(engine, stack, s, what))).await
 }
 

@@ -37,6 +37,12 @@ pub enum Error {
     Watch(#[from] crate::watch::Error),
     #[error("no service '{name}' in the stack; services: {}", .known.join(", "))]
     UnknownService { name: String, known: Vec<String> },
+    #[error("{source}\n{hint}")]
+    MissingDotEnv {
+        source: Box<stack::Error>,
+        /// What to run, e.g. "no '.env' next to the stack file: 'devstack init' …".
+        hint: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("reading '{}': {source}", .path.display())]

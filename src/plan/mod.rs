@@ -145,6 +145,11 @@ pub struct PlanOptions {
 pub fn config_hash(stack: &Stack, service: &Service) -> String {
     #[derive(Serialize)]
     struct Shape<'a> {
+        // Left out when unset, so adding these keys changed no existing container's hash.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stop_grace_period: Option<std::time::Duration>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stop_signal: Option<&'a str>,
         image: &'a str,
         command: &'a Option<Vec<String>>,
         entrypoint: &'a Option<Vec<String>>,
@@ -162,6 +167,8 @@ pub fn config_hash(stack: &Stack, service: &Service) -> String {
         options: &'a crate::stack::ContainerOptions,
     }
     let shape = Shape {
+        stop_grace_period: service.stop_grace_period,
+        stop_signal: service.stop_signal.as_deref(),
         volume_names: service
             .mounts
             .iter()
@@ -233,6 +240,52 @@ pub fn waves(stack: &Stack) -> BTreeMap<ServiceName, usize> {
         visit(stack, name, &mut done, &mut on_path);
     }
     done
+}
+
+/// The order to stop services in: waves, each stopped together, a service only after
+/// every service that depends on it (Compose's reverse dependency order), so nothing
+/// loses its database while it still runs. `deps` maps each service to what it depends
+/// on; a dependency outside the map is ignored, and a cycle (which the loader rejects)
+/// is stopped as one wave.
+pub fn stop_waves(deps: &BTreeMap<ServiceName, Vec<ServiceName>>) -> Vec<Vec<ServiceName>> {
+    let mut remaining: BTreeSet<&ServiceName> = deps.keys().collect();
+    let mut waves = Vec::new();
+    while !remaining.is_empty() {
+        let needed = |s: &ServiceName| {
+            remaining
+                .iter()
+                .any(|r| *r != s && deps.get(*r).is_some_and(|d| d.contains(s)))
+        };
+        let mut wave: Vec<ServiceName> = remaining
+            .iter()
+            .filter(|s| !needed(s))
+            .map(|s| (*s).clone())
+            .collect();
+        if wave.is_empty() {
+            wave = remaining.iter().map(|s| (*s).clone()).collect();
+        }
+        for s in &wave {
+            remaining.remove(s);
+        }
+        waves.push(wave);
+    }
+    waves
+}
+
+/// [`stop_waves`] for services of `stack`, from its `depends_on`.
+pub fn stack_stop_waves(stack: &Stack, services: &[ServiceName]) -> Vec<Vec<ServiceName>> {
+    let deps = services
+        .iter()
+        .map(|s| {
+            let on = stack
+                .services
+                .get(s)
+                .map(|svc| svc.depends_on.keys().cloned().collect())
+                .unwrap_or_default();
+            (s.clone(), on)
+        })
+        .collect();
+    stop_waves(&deps)
 }
 
 /// What must happen for the daemon to match the stack.

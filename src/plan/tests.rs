@@ -514,3 +514,51 @@ fn ownership_refuses_foreign_names_and_other_directories() {
     old.network_labels = ours(None);
     assert_eq!(ownership(&s, &old, false), vec![]);
 }
+
+#[test]
+fn stop_waves_stop_dependents_first_each_wave_together() {
+    let deps = |pairs: &[(&str, &[&str])]| {
+        pairs
+            .iter()
+            .map(|(s, on)| {
+                (
+                    ServiceName::new(*s),
+                    on.iter().map(|d| ServiceName::new(*d)).collect(),
+                )
+            })
+            .collect::<BTreeMap<_, Vec<_>>>()
+    };
+    let names = |waves: Vec<Vec<ServiceName>>| {
+        waves
+            .into_iter()
+            .map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    // The bundled stack's shape.
+    let bundled = deps(&[
+        ("postgres", &[]),
+        ("airflow-init", &["postgres"]),
+        ("api-server", &["postgres", "airflow-init"]),
+        ("scheduler", &["postgres", "airflow-init"]),
+        ("pipeline", &["postgres"]),
+    ]);
+    assert_eq!(
+        names(stop_waves(&bundled)),
+        vec![
+            vec!["api-server", "pipeline", "scheduler"],
+            vec!["airflow-init"],
+            vec!["postgres"],
+        ]
+    );
+    // A dependency that is not being stopped does not hold anything back.
+    assert_eq!(
+        names(stop_waves(&deps(&[("db", &[]), ("web", &["db", "gone"])]))),
+        vec![vec!["web"], vec!["db"]]
+    );
+    // A cycle still stops everything.
+    assert_eq!(
+        names(stop_waves(&deps(&[("a", &["b"]), ("b", &["a"])]))),
+        vec![vec!["a", "b"]]
+    );
+    assert!(stop_waves(&BTreeMap::new()).is_empty());
+}

@@ -269,6 +269,12 @@ pub struct Service {
     pub depends_on: BTreeMap<ServiceName, Dependency>,
     pub healthcheck: Option<Healthcheck>,
     pub restart: RestartPolicy,
+    /// Time between the stop signal and SIGKILL (`stop_grace_period`); the daemon's
+    /// 10 s when `None`.
+    pub stop_grace_period: Option<std::time::Duration>,
+    /// The signal that asks the container to stop (`stop_signal`); the image's, else
+    /// SIGTERM, when `None`.
+    pub stop_signal: Option<String>,
     pub working_dir: Option<String>,
     pub user: Option<String>,
     pub labels: BTreeMap<String, String>,
@@ -386,6 +392,8 @@ impl Service {
             depends_on: BTreeMap::new(),
             healthcheck: None,
             restart: RestartPolicy::No,
+            stop_grace_period: None,
+            stop_signal: None,
             working_dir: None,
             user: None,
             labels: BTreeMap::new(),

@@ -37,6 +37,8 @@ pub(crate) struct RawService {
     pub depends_on: Option<RawDependsOn>,
     pub healthcheck: Option<RawHealthcheck>,
     pub restart: Option<Text>,
+    pub stop_grace_period: Option<Text>,
+    pub stop_signal: Option<Text>,
     pub working_dir: Option<Text>,
     pub user: Option<Text>,
     pub labels: Option<RawDict>,

@@ -497,6 +497,14 @@ fn resolve_service(
         depends_on,
         healthcheck,
         restart,
+        stop_grace_period: match raw.stop_grace_period {
+            Some(t) => Some(duration(cx, &t.0, &path.key("stop_grace_period"))?),
+            None => None,
+        },
+        stop_signal: match raw.stop_signal {
+            Some(t) => Some(stop_signal(cx, t.0, &path.key("stop_signal"))?),
+            None => None,
+        },
         working_dir: raw.working_dir.map(|t| t.0),
         user: raw.user.map(|t| t.0),
         labels,
@@ -725,6 +733,26 @@ fn resources(cx: &Context, raw: RawResources, path: &KeyPath) -> Result<Resource
         }
     }
     Ok(out)
+}
+
+/// A signal as the daemon takes it: a name (`SIGINT`, `INT`) or a number.
+fn stop_signal(cx: &Context, s: String, path: &KeyPath) -> Result<String, Error> {
+    let t = s.trim();
+    let name = t.strip_prefix("SIG").unwrap_or(t);
+    let valid = (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        || t.parse::<u8>().is_ok_and(|n| n > 0);
+    if valid {
+        Ok(t.to_string())
+    } else {
+        Err(cx.invalid(
+            path,
+            format!("'{s}' is not a signal"),
+            "a signal name such as 'SIGTERM', 'SIGINT' or 'SIGQUIT', or its number",
+        ))
+    }
 }
 
 fn raw_profiles_of(p: Option<Vec<Text>>) -> Vec<String> {

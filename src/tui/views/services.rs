@@ -289,6 +289,7 @@ pub fn info_text(state: &AppState, row: &ServiceRow) -> Option<(String, Style)> 
         Some(Progress::Creating) => Some(("creating container".into(), style::DIM)),
         Some(Progress::Starting) => Some(("starting container".into(), style::DIM)),
         Some(Progress::Removing) => Some(("removing container".into(), style::DIM)),
+        Some(Progress::Slow { reason }) => Some((one_line(reason), style::WARN)),
         Some(Progress::Failed { reason }) => {
             Some((format!("failed: {}", one_line(reason)), style::ERROR))
         }
