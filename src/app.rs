@@ -22,7 +22,9 @@ use tokio::task::JoinHandle;
 
 use crate::engine::{Engine, ExecRequest, LogOptions};
 use crate::logs::StoreConfig;
-use crate::model::{ContainerId, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName};
+use crate::model::{
+    ContainerId, ContainerInfo, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName,
+};
 use crate::ops::endpoints::{self, Endpoint};
 use crate::ops::lifecycle::{self, Lifecycle};
 use crate::ops::session::{console_for, running_container};
@@ -118,6 +120,9 @@ pub struct App {
     /// Every engine event passes through it before the state sees it: notices, progress
     /// and health output can quote the daemon's words about values from the file.
     masker: crate::mask::Masker,
+    /// Which job exits are runs to record, and what started them.
+    recorder: ops::runs::Recorder,
+    run_history: ops::runs::History,
 }
 
 impl Drop for App {
@@ -148,6 +153,7 @@ impl App {
         }
         let (engine_tx, engine_rx) = mpsc::channel(1024);
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
+        let run_history = ops::runs::History::for_project(stack.project.as_str());
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
         background.push(tokio::spawn(up_then_watch(
@@ -172,6 +178,8 @@ impl App {
             counters: Counters::default(),
             stats_file: None,
             masker,
+            recorder: ops::runs::Recorder::new(chrono::Utc::now().timestamp()),
+            run_history,
         };
         app.handle(Event::Tick {
             now_unix: chrono::Utc::now().timestamp(),
@@ -221,6 +229,9 @@ impl App {
         }
         if let Event::Engine(EngineEvent::Container(info)) = &event {
             self.follow_container(&info.service, &info.id, info.state);
+            if let Some(trigger) = self.recorder.on_container(&self.stack, info) {
+                self.record_run(info.clone(), trigger);
+            }
         }
         let commands = tui::update(&mut self.state, event);
         commands
@@ -310,9 +321,15 @@ impl App {
 
     fn perform(&mut self, command: Command) -> Option<Handoff> {
         match command {
-            Command::Restart(s) => self.lifecycle(s, Lifecycle::Restart),
+            Command::Restart(s) => {
+                self.recorder.key_pressed(&s);
+                self.lifecycle(s, Lifecycle::Restart)
+            }
             Command::Stop(s) => self.lifecycle(s, Lifecycle::Stop),
-            Command::Start(s) => self.lifecycle(s, Lifecycle::Start),
+            Command::Start(s) => {
+                self.recorder.key_pressed(&s);
+                self.lifecycle(s, Lifecycle::Start)
+            }
             Command::Exec { service, command } => {
                 let request = ExecRequest {
                     cmd: command
@@ -354,6 +371,28 @@ impl App {
     }
 
     /// `r` and `s`: one service restarted, stopped or started in the background.
+    /// Records a job's finished run in the background; a failure is a notice.
+    fn record_run(&mut self, info: ContainerInfo, trigger: ops::runs::Trigger) {
+        let engine = self.engine.clone();
+        let history = self.run_history.clone();
+        let tx = self.engine_tx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = ops::runs::record_exit(&engine, &history, &info, trigger).await {
+                let _ = tx
+                    .send(EngineEvent::Notice {
+                        level: NoticeLevel::Warning,
+                        message: format!("{}: the run was not recorded: {e}", info.service),
+                    })
+                    .await;
+            }
+        });
+    }
+
+    /// Where job runs are recorded (the user's state directory unless set here).
+    pub fn set_run_history(&mut self, history: ops::runs::History) {
+        self.run_history = history;
+    }
+
     fn lifecycle(&mut self, service: ServiceName, what: Lifecycle) {
         let (engine, stack) = (self.engine.clone(), Arc::clone(&self.stack));
         self.notify_on_error(format!("{} '{service}'", what.verb()), async move {

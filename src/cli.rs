@@ -84,6 +84,32 @@ pub enum Command {
     Build(ServicesArgs),
     /// Run the services' develop.watch rules without the TUI, printing each action
     Watch(ServicesArgs),
+    /// Run a job service once now (its dependencies first), stream its output, exit with
+    /// its exit code; the run is recorded (see 'runs')
+    Run(RunArgs),
+    /// The recorded runs of job services: start, duration, exit code, trigger
+    Runs(RunsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The job service
+    pub service: String,
+    /// Arguments replacing the service's command (after '--')
+    #[arg(last = true)]
+    pub args: Vec<String>,
+    /// Seconds to wait for the dependencies to be ready
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsArgs {
+    /// Job services (default: all)
+    pub services: Vec<String>,
+    /// One JSON array of runs, with their log lines
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -111,6 +137,15 @@ pub struct ExecArgs {
 pub struct DbArgs {
     /// The Postgres service (needed when the stack has several)
     pub service: Option<String>,
+    /// The database (default: the console's 'default', else POSTGRES_DB)
+    #[arg(short = 'd', long = "database", value_name = "DB")]
+    pub database: Option<String>,
+    /// Print the connection URL for a desktop client instead of opening psql
+    #[arg(long)]
+    pub url: bool,
+    /// With --url: show the password instead of '********'
+    #[arg(long, requires = "url")]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -230,6 +265,16 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_the_command_after_a_double_dash() {
+        let cli = Cli::parse_from(["devstack", "run", "etl", "--", "sh", "-c", "exit 3"]);
+        let Command::Run(args) = cli.command else {
+            panic!("not the run subcommand")
+        };
+        assert_eq!(args.service, "etl");
+        assert_eq!(args.args, vec!["sh", "-c", "exit 3"]);
     }
 
     #[test]

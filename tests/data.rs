@@ -297,6 +297,19 @@ fn postgres_ports_volume_path_and_tcp_healthcheck_follow_the_pinned_tag() {
         let probe = format!("{:?}", pg.healthcheck.as_ref().unwrap().test);
         assert!(probe.contains("pg_isready -h 127.0.0.1"), "{probe}");
         assert_eq!(pg.settings.console.as_deref(), Some("psql"));
+        if extra {
+            // `db` and `p` open the warehouse as its own role; `-d airflow` the metadata.
+            let wh = devstack::ops::database::target(pg, None);
+            assert_eq!(
+                (wh.database.as_str(), wh.user.as_str()),
+                ("warehouse", "warehouse"),
+                "{stack_name}"
+            );
+            assert_eq!(
+                devstack::ops::database::databases(pg),
+                vec!["warehouse", "airflow"]
+            );
+        }
         // The warehouse's init script, mounted where the image runs it on first start.
         let init_scripts = pg
             .mounts

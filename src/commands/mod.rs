@@ -8,6 +8,7 @@ mod console;
 mod follow;
 pub mod output;
 mod reset_volumes;
+mod runs;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,8 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Init(args) => init(&args),
         Command::Build(args) => build::build(&global, &args).await,
         Command::Watch(args) => watch::watch(&global, &args).await,
+        Command::Run(args) => runs::run(&global, &args).await,
+        Command::Runs(args) => runs::runs(&global, &args),
     }
 }
 

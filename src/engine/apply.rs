@@ -300,7 +300,7 @@ impl Engine {
     }
 
     /// Waits until every gate of the service is met, reporting what it waits for.
-    async fn wait_gates(
+    pub(super) async fn wait_gates(
         &self,
         sp: &ServicePlan,
         tracker: &Tracker,
@@ -488,7 +488,7 @@ impl Engine {
     /// Starts following the daemon's events for `board`. A stopped container shows no
     /// health, so whether a service has a healthcheck comes from the stack where it says
     /// so; else a `service_healthy` gate on a stopped service would fail.
-    fn track(
+    pub(super) fn track(
         &self,
         stack: &Stack,
         since: String,

@@ -17,6 +17,7 @@ mod logs;
 mod observe;
 mod ports;
 mod reset;
+mod run;
 mod spec;
 mod sync;
 mod track;
@@ -31,6 +32,7 @@ pub use error::{BuildFailure, Error};
 pub use exec::{ExecOutput, ExecRequest, ExecSession};
 pub use lifecycle::DownReport;
 pub use logs::{CUT_MARK, LogOptions, Splitter};
+pub use run::{OneOff, RUN_OF};
 pub use sync::SyncReport;
 
 /// The daemon-side filter that selects `project`'s objects (`label=io.devstack.project=…`),
