@@ -382,7 +382,11 @@ fn literal_secrets(yaml: &str) -> Vec<String> {
         if let Some((k, v)) = t.split_once(':') {
             let v = v.trim().trim_matches(['"', '\'']);
             let reference_or_path = v.starts_with("${") || v.starts_with('/') || v.is_empty();
-            if secret_key(k.trim().trim_matches('"')) && !reference_or_path {
+            // `password_env: WAREHOUSE_PASSWORD` names the variable that holds it.
+            let names_a_variable = k.trim().ends_with("_env")
+                && v.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if secret_key(k.trim().trim_matches('"')) && !reference_or_path && !names_a_variable {
                 found.push(format!("{}: {line}", n + 1));
             }
         }
@@ -418,6 +422,8 @@ fn secrets_come_only_from_dotenv() {
     );
     assert_eq!(literal_secrets("  X: '{\"password\": \"pw\"}'\n").len(), 1);
     assert!(literal_secrets("  P_FILE: /run/pw\n  P: ${P:?}\n# PASSWORD: x\n").is_empty());
+    assert!(literal_secrets("  password_env: WAREHOUSE_PASSWORD\n").is_empty());
+    assert_eq!(literal_secrets("  password_env: hunter2\n").len(), 1);
 
     for name in init::bundled_stacks() {
         let b = Bundled::new(&name);
