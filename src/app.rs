@@ -27,7 +27,7 @@ use crate::model::{
 };
 use crate::ops::endpoints::{self, Endpoint};
 use crate::ops::lifecycle::{self, Lifecycle};
-use crate::ops::session::{console_for, running_container};
+use crate::ops::session::{console_for, console_for_database, running_container};
 use crate::ops::{self, bring_up, live, reset};
 use crate::plan::PlanOptions;
 use crate::stack::Stack;
@@ -335,6 +335,20 @@ impl App {
                     cmd: command
                         .map(|c| vec!["sh".to_string(), "-c".to_string(), c])
                         .unwrap_or_default(),
+                    tty: true,
+                    stdin: true,
+                    ..ExecRequest::default()
+                };
+                return Some(Handoff::Exec { service, request });
+            }
+            Command::DbConsoleOn { service, database } => {
+                let console = self
+                    .stack
+                    .services
+                    .get(&service)
+                    .map(|s| console_for_database(s, Some(&database)))?;
+                let request = ExecRequest {
+                    cmd: console.cmd,
                     tty: true,
                     stdin: true,
                     ..ExecRequest::default()

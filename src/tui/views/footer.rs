@@ -16,6 +16,11 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
         Mode::Normal => hints(state, area.width as usize),
         Mode::Help => fixed(&[("Esc", "close help")]),
         Mode::Endpoints => fixed(&[("Esc", "close endpoints")]),
+        Mode::PickDatabase { .. } => fixed(&[
+            ("j/k", "move"),
+            ("Enter/1-9", "open psql"),
+            ("Esc", "cancel"),
+        ]),
         Mode::Confirm(PendingAction::StopAndQuit) => fixed(&[
             ("y", "stop stack, quit"),
             ("n", "quit, leave running"),

@@ -255,6 +255,17 @@ fn help_overlay() {
 }
 
 #[test]
+fn database_list_of_p() {
+    let mut s = AppState::fixture();
+    s.services[0].databases = vec!["warehouse".into(), "airflow".into()];
+    send(&mut s, [key('p'), key('j')]);
+    let buf = draw(&s, 80, 24);
+    insta::assert_snapshot!("databases_80x24", screen(&buf));
+    find(&buf, "2  airflow");
+    insta::assert_snapshot!("databases_200x50", screen(&draw(&s, 200, 50)));
+}
+
+#[test]
 fn endpoints_overlay() {
     let mut s = AppState::fixture();
     send(&mut s, [key('e')]);
