@@ -84,12 +84,21 @@ pub fn is_job(stack: &Stack, service: &ServiceName) -> bool {
 /// The bounded tail of a run's output while it runs.
 #[derive(Debug, Clone, Default)]
 pub struct LineTail {
-    lines: VecDeque<String>,
+    /// (daemon timestamp, text): a container's stdout and stderr reach us as two
+    /// streams, and the timestamps restore the order it wrote them in.
+    lines: VecDeque<(i64, String)>,
     dropped: u64,
+    latest: i64,
 }
 
 impl LineTail {
+    /// A line of our own (after the run's last line).
     pub fn push(&mut self, text: &str) {
+        self.push_at(self.latest, text);
+    }
+
+    fn push_at(&mut self, ts: i64, text: &str) {
+        self.latest = self.latest.max(ts);
         let text = match text.char_indices().nth(MAX_LINE_CHARS) {
             Some((cut, _)) => format!("{}…", &text[..cut]),
             None => text.to_string(),
@@ -98,16 +107,20 @@ impl LineTail {
             self.lines.pop_front();
             self.dropped += 1;
         }
-        self.lines.push_back(text);
+        self.lines.push_back((ts, text));
     }
 
     pub fn push_line(&mut self, line: &LogLine) {
-        self.push(&line.text);
+        self.push_at(line.ts_nanos, &line.text);
     }
 
-    /// The lines kept and how many were dropped before them.
+    /// The lines kept, in the order they were written, and how many were dropped
+    /// before them.
     pub fn finish(self) -> (Vec<String>, u64) {
-        (self.lines.into(), self.dropped)
+        let mut lines: Vec<(i64, String)> = self.lines.into();
+        // Stable: lines of one timestamp keep their arrival order.
+        lines.sort_by_key(|(ts, _)| *ts);
+        (lines.into_iter().map(|(_, t)| t).collect(), self.dropped)
     }
 }
 
@@ -713,6 +726,23 @@ mod tests {
         assert_eq!(dropped, 4);
         assert_eq!(lines[0], "line 4");
         assert_eq!(lines.last().unwrap().chars().count(), MAX_LINE_CHARS + 1);
+    }
+
+    #[test]
+    fn a_runs_lines_keep_the_order_they_were_written_across_streams() {
+        let line = |ts: i64, text: &str| LogLine {
+            service: ServiceName::new("etl"),
+            ts_nanos: ts,
+            stream: crate::model::Stream::Stdout,
+            text: text.into(),
+        };
+        let mut tail = LineTail::default();
+        tail.push_line(&line(30, "oops"));
+        tail.push_line(&line(10, "prepared"));
+        tail.push_line(&line(20, "rows-loaded"));
+        tail.push("(note)");
+        let (lines, _) = tail.finish();
+        assert_eq!(lines, vec!["prepared", "rows-loaded", "oops", "(note)"]);
     }
 
     #[test]
