@@ -123,6 +123,9 @@ pub struct App {
     /// Which job exits are runs to record, and what started them.
     recorder: ops::runs::Recorder,
     run_history: ops::runs::History,
+    /// Job summaries after a run was recorded, from the recording tasks.
+    runs_tx: mpsc::Sender<(ServiceName, String)>,
+    runs_rx: mpsc::Receiver<(ServiceName, String)>,
 }
 
 impl Drop for App {
@@ -154,6 +157,7 @@ impl App {
         let (engine_tx, engine_rx) = mpsc::channel(1024);
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let run_history = ops::runs::History::for_project(stack.project.as_str());
+        let (runs_tx, runs_rx) = mpsc::channel(64);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
         background.push(tokio::spawn(up_then_watch(
@@ -180,7 +184,10 @@ impl App {
             masker,
             recorder: ops::runs::Recorder::new(chrono::Utc::now().timestamp()),
             run_history,
+            runs_tx,
+            runs_rx,
         };
+        app.show_run_history();
         app.handle(Event::Tick {
             now_unix: chrono::Utc::now().timestamp(),
         });
@@ -194,6 +201,7 @@ impl App {
             // Engine events first: they are few and change what the logs mean.
             Some(e) = self.engine_rx.recv() => Some(Event::Engine(e)),
             Some(batch) = self.logs_rx.recv() => Some(Event::Logs(batch)),
+            Some((service, text)) = self.runs_rx.recv() => Some(Event::RunSummary { service, text }),
             else => None,
         }
     }
@@ -206,6 +214,8 @@ impl App {
                 out.push(Event::Engine(e));
             } else if let Ok(batch) = self.logs_rx.try_recv() {
                 out.push(Event::Logs(batch));
+            } else if let Ok((service, text)) = self.runs_rx.try_recv() {
+                out.push(Event::RunSummary { service, text });
             } else {
                 break;
             }
@@ -385,13 +395,38 @@ impl App {
     }
 
     /// `r` and `s`: one service restarted, stopped or started in the background.
+    /// The job rows' run summaries from the history on disk (at start, and when the
+    /// history's place changes).
+    fn show_run_history(&mut self) {
+        let now = chrono::Utc::now().timestamp_millis();
+        let offset = ops::runs::local_offset();
+        for row in &mut self.state.services {
+            if !ops::runs::is_job(&self.stack, &row.name) {
+                continue;
+            }
+            // An unreadable history shows no summary; recording reports the problem.
+            let runs = self.run_history.load(row.name.as_str()).unwrap_or_default();
+            row.last_run = ops::runs::summary(&runs, now, offset);
+        }
+        self.state.dirty = true;
+    }
+
     /// Records a job's finished run in the background; a failure is a notice.
     fn record_run(&mut self, info: ContainerInfo, trigger: ops::runs::Trigger) {
         let engine = self.engine.clone();
         let history = self.run_history.clone();
         let tx = self.engine_tx.clone();
+        let runs_tx = self.runs_tx.clone();
         tokio::spawn(async move {
-            if let Err(e) = ops::runs::record_exit(&engine, &history, &info, trigger).await {
+            let recorded = ops::runs::record_exit(&engine, &history, &info, trigger).await;
+            if recorded.is_ok() {
+                let runs = history.load(info.service.as_str()).unwrap_or_default();
+                let now = chrono::Utc::now().timestamp_millis();
+                if let Some(text) = ops::runs::summary(&runs, now, ops::runs::local_offset()) {
+                    let _ = runs_tx.send((info.service.clone(), text)).await;
+                }
+            }
+            if let Err(e) = recorded {
                 let _ = tx
                     .send(EngineEvent::Notice {
                         level: NoticeLevel::Warning,
@@ -405,6 +440,7 @@ impl App {
     /// Where job runs are recorded (the user's state directory unless set here).
     pub fn set_run_history(&mut self, history: ops::runs::History) {
         self.run_history = history;
+        self.show_run_history();
     }
 
     fn lifecycle(&mut self, service: ServiceName, what: Lifecycle) {

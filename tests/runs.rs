@@ -225,6 +225,14 @@ services:
     assert_eq!(runs[0].exit_code, Some(2));
     assert_eq!(runs[0].trigger, Trigger::Up);
     assert_eq!(runs[0].lines, vec!["extracting", "loaded 3 rows"]);
+    // The job's row says so.
+    pump_until(&mut app, "etl's last run in its row", |a| {
+        a.state
+            .row(&ServiceName::new("etl"))
+            .and_then(|r| r.last_run.as_deref())
+            .is_some_and(|t| t.contains("exit 2 · 1 run today"))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -114,6 +114,10 @@ impl LineTail {
         self.push_at(line.ts_nanos, &line.text);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
     /// The lines kept, in the order they were written, and how many were dropped
     /// before them.
     pub fn finish(self) -> (Vec<String>, u64) {
@@ -602,15 +606,23 @@ pub async fn record_exit(
 ) -> Result<Run, Error> {
     let (started, finished) = engine.run_times(&info.id).await?;
     let started = started.unwrap_or_else(|| info.started_at.unwrap_or_default() * 1_000_000_000);
-    let options = LogOptions {
-        follow: false,
-        tail: Some(MAX_LINES),
-        since_nanos: Some(started),
-    };
     let mut tail = LineTail::default();
-    let mut lines = Box::pin(engine.follow_logs(&info.service, &info.id.0, options));
-    while let Some(line) = lines.next().await {
-        tail.push_line(&line?);
+    // The daemon reports the exit before its log copier has always written the last
+    // output to the container's log: an empty read is tried again a few times.
+    for attempt in 0..5u64 {
+        let options = LogOptions {
+            follow: false,
+            tail: Some(MAX_LINES),
+            since_nanos: Some(started),
+        };
+        let mut lines = Box::pin(engine.follow_logs(&info.service, &info.id.0, options));
+        while let Some(line) = lines.next().await {
+            tail.push_line(&line?);
+        }
+        if !tail.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
     }
     let (kept, dropped) = tail.finish();
     let duration_ns = finished.map(|f| f - started).unwrap_or_default().max(0);

@@ -171,6 +171,9 @@ pub struct ServiceRow {
     pub console: bool,
     /// The databases the console names, its default first (empty: just the default).
     pub databases: Vec<String>,
+    /// A job's run history in a line ("last run 14:02 · 3.1 s · exit 0 · 5 runs
+    /// today"), from the app.
+    pub last_run: Option<String>,
     pub container: Option<ContainerInfo>,
     /// Survives `ContainerRemoved`, so a recreated container is recognised as new.
     pub last_container_id: Option<ContainerId>,
@@ -227,6 +230,7 @@ impl ServiceRow {
             declared_ports: Vec::new(),
             console: false,
             databases: Vec::new(),
+            last_run: None,
             container: None,
             last_container_id: None,
             progress: None,

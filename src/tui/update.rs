@@ -40,6 +40,11 @@ pub enum Event {
         service: ServiceName,
         result: Result<i64, String>,
     },
+    /// A job's run history changed: its summary line.
+    RunSummary {
+        service: ServiceName,
+        text: String,
+    },
 }
 
 /// What `update` asks the app loop to do.
@@ -121,6 +126,13 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
                 NoticeLevel::Error => true,
             });
             if (uptimes(state), state.notices.len()) != before {
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Event::RunSummary { service, text } => {
+            if let Some(row) = state.services.iter_mut().find(|r| r.name == service) {
+                row.last_run = Some(text);
                 state.dirty = true;
             }
             Vec::new()
