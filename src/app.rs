@@ -22,10 +22,12 @@ use tokio::task::JoinHandle;
 
 use crate::engine::{Engine, ExecRequest, LogOptions};
 use crate::logs::StoreConfig;
-use crate::model::{ContainerId, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName};
+use crate::model::{
+    ContainerId, ContainerInfo, ContainerState, EngineEvent, LogLine, NoticeLevel, ServiceName,
+};
 use crate::ops::endpoints::{self, Endpoint};
 use crate::ops::lifecycle::{self, Lifecycle};
-use crate::ops::session::{console_for, running_container};
+use crate::ops::session::{console_for, console_for_database, running_container};
 use crate::ops::{self, bring_up, live, reset};
 use crate::plan::PlanOptions;
 use crate::stack::Stack;
@@ -125,6 +127,12 @@ pub struct App {
     /// Every engine event passes through it before the state sees it: notices, progress
     /// and health output can quote the daemon's words about values from the file.
     masker: crate::mask::Masker,
+    /// Which job exits are runs to record, and what started them.
+    recorder: ops::runs::Recorder,
+    run_history: ops::runs::History,
+    /// Job summaries after a run was recorded, from the recording tasks.
+    runs_tx: mpsc::Sender<(ServiceName, String)>,
+    runs_rx: mpsc::Receiver<(ServiceName, String)>,
 }
 
 impl Drop for App {
@@ -159,6 +167,8 @@ impl App {
         }
         let (engine_tx, engine_rx) = mpsc::channel(1024);
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
+        let run_history = ops::runs::History::for_project(stack.project.as_str());
+        let (runs_tx, runs_rx) = mpsc::channel(64);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
         background.push(tokio::spawn(up_then_watch(
@@ -183,7 +193,12 @@ impl App {
             counters: Counters::default(),
             stats_file: None,
             masker,
+            recorder: ops::runs::Recorder::new(chrono::Utc::now().timestamp()),
+            run_history,
+            runs_tx,
+            runs_rx,
         };
+        app.show_run_history();
         app.handle(Event::Tick {
             now_unix: chrono::Utc::now().timestamp(),
         });
@@ -197,6 +212,7 @@ impl App {
             // Engine events first: they are few and change what the logs mean.
             Some(e) = self.engine_rx.recv() => Some(Event::Engine(e)),
             Some(batch) = self.logs_rx.recv() => Some(Event::Logs(batch)),
+            Some((service, text)) = self.runs_rx.recv() => Some(Event::RunSummary { service, text }),
             else => None,
         }
     }
@@ -209,6 +225,8 @@ impl App {
                 out.push(Event::Engine(e));
             } else if let Ok(batch) = self.logs_rx.try_recv() {
                 out.push(Event::Logs(batch));
+            } else if let Ok((service, text)) = self.runs_rx.try_recv() {
+                out.push(Event::RunSummary { service, text });
             } else {
                 break;
             }
@@ -232,6 +250,9 @@ impl App {
         }
         if let Event::Engine(EngineEvent::Container(info)) = &event {
             self.follow_container(&info.service, &info.id, info.state);
+            if let Some(trigger) = self.recorder.on_container(&self.stack, info) {
+                self.record_run(info.clone(), trigger);
+            }
         }
         let commands = tui::update(&mut self.state, event);
         commands
@@ -321,9 +342,15 @@ impl App {
 
     fn perform(&mut self, command: Command) -> Option<Handoff> {
         match command {
-            Command::Restart(s) => self.lifecycle(s, Lifecycle::Restart),
+            Command::Restart(s) => {
+                self.recorder.key_pressed(&s);
+                self.lifecycle(s, Lifecycle::Restart)
+            }
             Command::Stop(s) => self.lifecycle(s, Lifecycle::Stop),
-            Command::Start(s) => self.lifecycle(s, Lifecycle::Start),
+            Command::Start(s) => {
+                self.recorder.key_pressed(&s);
+                self.lifecycle(s, Lifecycle::Start)
+            }
             Command::Exec { service, command } => {
                 let hold = command.is_some();
                 let request = ExecRequest {
@@ -338,6 +365,24 @@ impl App {
                     service,
                     request,
                     hold,
+                });
+            }
+            Command::DbConsoleOn { service, database } => {
+                let console = self
+                    .stack
+                    .services
+                    .get(&service)
+                    .map(|s| console_for_database(s, Some(&database)))?;
+                let request = ExecRequest {
+                    cmd: console.cmd,
+                    tty: true,
+                    stdin: true,
+                    ..ExecRequest::default()
+                };
+                return Some(Handoff::Exec {
+                    service,
+                    request,
+                    hold: false,
                 });
             }
             Command::DbConsole(service) => {
@@ -374,6 +419,54 @@ impl App {
     }
 
     /// `r` and `s`: one service restarted, stopped or started in the background.
+    /// The job rows' run summaries from the history on disk (at start, and when the
+    /// history's place changes).
+    fn show_run_history(&mut self) {
+        let now = chrono::Utc::now().timestamp_millis();
+        let offset = ops::runs::local_offset();
+        for row in &mut self.state.services {
+            if !ops::runs::is_job(&self.stack, &row.name) {
+                continue;
+            }
+            // An unreadable history shows no summary; recording reports the problem.
+            let runs = self.run_history.load(row.name.as_str()).unwrap_or_default();
+            row.last_run = ops::runs::summary(&runs, now, offset);
+        }
+        self.state.dirty = true;
+    }
+
+    /// Records a job's finished run in the background; a failure is a notice.
+    fn record_run(&mut self, info: ContainerInfo, trigger: ops::runs::Trigger) {
+        let engine = self.engine.clone();
+        let history = self.run_history.clone();
+        let tx = self.engine_tx.clone();
+        let runs_tx = self.runs_tx.clone();
+        tokio::spawn(async move {
+            let recorded = ops::runs::record_exit(&engine, &history, &info, trigger).await;
+            if recorded.is_ok() {
+                let runs = history.load(info.service.as_str()).unwrap_or_default();
+                let now = chrono::Utc::now().timestamp_millis();
+                if let Some(text) = ops::runs::summary(&runs, now, ops::runs::local_offset()) {
+                    let _ = runs_tx.send((info.service.clone(), text)).await;
+                }
+            }
+            if let Err(e) = recorded {
+                let _ = tx
+                    .send(EngineEvent::Notice {
+                        level: NoticeLevel::Warning,
+                        message: format!("{}: the run was not recorded: {e}", info.service),
+                    })
+                    .await;
+            }
+        });
+    }
+
+    /// Where job runs are recorded (the user's state directory unless set here).
+    pub fn set_run_history(&mut self, history: ops::runs::History) {
+        self.run_history = history;
+        self.show_run_history();
+    }
+
     fn lifecycle(&mut self, service: ServiceName, what: Lifecycle) {
         let (engine, stack) = (self.engine.clone(), Arc::clone(&self.stack));
         self.notify_on_error(format!("{} '{service}'", what.verb()), async move {

@@ -87,6 +87,11 @@ pub enum Command {
     Build(ServicesArgs),
     /// Run the services' develop.watch rules without the TUI, printing each action
     Watch(ServicesArgs),
+    /// Run a job service once now (its dependencies first), stream its output, exit with
+    /// its exit code; the run is recorded (see 'runs')
+    Run(RunArgs),
+    /// The recorded runs of job services: start, duration, exit code, trigger
+    Runs(RunsArgs),
     /// Check Dockerfiles, build contexts and the stack file against the Docker lessons;
     /// exit code 1 on an error-level finding
     Doctor(DoctorArgs),
@@ -131,6 +136,18 @@ pub struct SnapshotRestoreArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The job service
+    pub service: String,
+    /// Arguments replacing the service's command (after '--')
+    #[arg(last = true)]
+    pub args: Vec<String>,
+    /// Seconds to wait for the dependencies to be ready
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct SnapshotRmArgs {
     /// Snapshot name
     pub name: String,
@@ -144,6 +161,15 @@ pub struct DoctorArgs {
     /// Only the file checks; do not ask the Docker daemon about images and containers
     #[arg(long)]
     pub no_daemon: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsArgs {
+    /// Job services (default: all)
+    pub services: Vec<String>,
+    /// One JSON array of runs, with their log lines
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -171,6 +197,15 @@ pub struct ExecArgs {
 pub struct DbArgs {
     /// The Postgres service (needed when the stack has several)
     pub service: Option<String>,
+    /// The database (default: the console's 'default', else POSTGRES_DB)
+    #[arg(short = 'd', long = "database", value_name = "DB")]
+    pub database: Option<String>,
+    /// Print the connection URL for a desktop client instead of opening psql
+    #[arg(long)]
+    pub url: bool,
+    /// With --url: show the password instead of '********'
+    #[arg(long, requires = "url")]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -320,6 +355,16 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_the_command_after_a_double_dash() {
+        let cli = Cli::parse_from(["devstack", "run", "etl", "--", "sh", "-c", "exit 3"]);
+        let Command::Run(args) = cli.command else {
+            panic!("not the run subcommand")
+        };
+        assert_eq!(args.service, "etl");
+        assert_eq!(args.args, vec!["sh", "-c", "exit 3"]);
     }
 
     #[test]

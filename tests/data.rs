@@ -298,6 +298,19 @@ fn postgres_ports_volume_path_and_tcp_healthcheck_follow_the_pinned_tag() {
         let probe = format!("{:?}", pg.healthcheck.as_ref().unwrap().test);
         assert!(probe.contains("pg_isready -h 127.0.0.1"), "{probe}");
         assert_eq!(pg.settings.console.as_deref(), Some("psql"));
+        if extra {
+            // `db` and `p` open the warehouse as its own role; `-d airflow` the metadata.
+            let wh = devstack::ops::database::target(pg, None);
+            assert_eq!(
+                (wh.database.as_str(), wh.user.as_str()),
+                ("warehouse", "warehouse"),
+                "{stack_name}"
+            );
+            assert_eq!(
+                devstack::ops::database::databases(pg),
+                vec!["warehouse", "airflow"]
+            );
+        }
         // The warehouse's init script, mounted where the image runs it on first start.
         let init_scripts = pg
             .mounts
@@ -370,7 +383,11 @@ fn literal_secrets(yaml: &str) -> Vec<String> {
         if let Some((k, v)) = t.split_once(':') {
             let v = v.trim().trim_matches(['"', '\'']);
             let reference_or_path = v.starts_with("${") || v.starts_with('/') || v.is_empty();
-            if secret_key(k.trim().trim_matches('"')) && !reference_or_path {
+            // `password_env: WAREHOUSE_PASSWORD` names the variable that holds it.
+            let names_a_variable = k.trim().ends_with("_env")
+                && v.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if secret_key(k.trim().trim_matches('"')) && !reference_or_path && !names_a_variable {
                 found.push(format!("{}: {line}", n + 1));
             }
         }
@@ -406,6 +423,8 @@ fn secrets_come_only_from_dotenv() {
     );
     assert_eq!(literal_secrets("  X: '{\"password\": \"pw\"}'\n").len(), 1);
     assert!(literal_secrets("  P_FILE: /run/pw\n  P: ${P:?}\n# PASSWORD: x\n").is_empty());
+    assert!(literal_secrets("  password_env: WAREHOUSE_PASSWORD\n").is_empty());
+    assert_eq!(literal_secrets("  password_env: hunter2\n").len(), 1);
 
     for name in init::bundled_stacks() {
         let b = Bundled::new(&name);

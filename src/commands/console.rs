@@ -1,12 +1,17 @@
 //! `devstack exec` and `devstack db`: the arguments, the console question when there
-//! are several, then the terminal hand-off (`crate::exec::run`).
+//! are several, then the terminal hand-off (`crate::exec::run`); `db --url` prints
+//! where a desktop client connects instead.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::{Error, load_stack, select_services};
 use crate::cli::{DbArgs, ExecArgs, GlobalArgs};
 use crate::engine::{Engine, ExecRequest};
-use crate::ops::session::{console_candidates, exit_status, resolve_console, running_container};
+use crate::ops::database;
+use crate::ops::session::{
+    console_candidates, console_for_database, exit_status, resolve_console, running_container,
+};
+use crate::stack::{Service, Stack};
 
 pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
     let stack = load_stack(global)?;
@@ -64,7 +69,15 @@ pub async fn db(global: &GlobalArgs, args: &DbArgs) -> Result<u8, Error> {
                 .ok_or_else(|| Error::Usage(format!("no Postgres service '{}'", answer.trim())))?
         }
     };
+    let service = stack
+        .services
+        .get(&console.service)
+        .ok_or_else(|| Error::Usage(format!("no service '{}'", console.service)))?;
     let engine = Engine::connect().await?;
+    if args.url {
+        return print_url(&engine, &stack, service, args).await;
+    }
+    let console = console_for_database(service, args.database.as_deref());
     let container = running_container(&engine, &stack, &console.service).await?;
     let request = ExecRequest {
         cmd: console.cmd,
@@ -74,4 +87,37 @@ pub async fn db(global: &GlobalArgs, args: &DbArgs) -> Result<u8, Error> {
     };
     let code = crate::exec::run(&engine, &container.id, request).await?;
     Ok(exit_status(code))
+}
+
+/// `db --url`: the URL of the database on the service's published port, the password
+/// masked unless `--show-secrets`.
+async fn print_url(
+    engine: &Engine,
+    stack: &Stack,
+    service: &Service,
+    args: &DbArgs,
+) -> Result<u8, Error> {
+    let published = engine
+        .ps(&stack.project)
+        .await?
+        .into_iter()
+        .find(|c| c.service == service.name)
+        .map(|c| c.ports)
+        .unwrap_or_default();
+    let Some((host, port)) = database::host_endpoint(service, &published) else {
+        return Err(Error::Usage(format!(
+            "service '{}' publishes no port for {}; add one, e.g. 'ports: [\"127.0.0.1:{}:{}\"]', and run 'devstack up'",
+            service.name,
+            database::POSTGRES_PORT,
+            database::POSTGRES_PORT,
+            database::POSTGRES_PORT
+        )));
+    };
+    let target = database::target(service, args.database.as_deref());
+    let url = database::url(&target, &host, port, args.show_secrets);
+    let mut out = std::io::stdout().lock();
+    // Not through the masker: the password is already masked unless asked for.
+    out.write_all(crate::logs::escape_controls(&url).as_bytes())?;
+    out.write_all(b"\n")?;
+    Ok(0)
 }

@@ -9,6 +9,7 @@ mod doctor;
 mod follow;
 pub mod output;
 mod reset_volumes;
+mod runs;
 mod snapshot;
 mod watch;
 
@@ -58,6 +59,8 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Watch(args) => watch::watch(&global, &args).await,
         Command::Doctor(args) => doctor::doctor(&global, &args).await,
         Command::Snapshot(sub) => snapshot::snapshot(&global, sub).await,
+        Command::Run(args) => runs::run(&global, &args).await,
+        Command::Runs(args) => runs::runs(&global, &args),
     }
 }
 

@@ -40,9 +40,9 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 
 /// One bound for all the waiting of one `up`.
 #[derive(Debug, Clone, Copy)]
-struct WaitLimit {
-    deadline: tokio::time::Instant,
-    timeout: Duration,
+pub(super) struct WaitLimit {
+    pub(super) deadline: tokio::time::Instant,
+    pub(super) timeout: Duration,
 }
 
 impl Engine {
@@ -346,7 +346,7 @@ impl Engine {
     }
 
     /// Waits until every gate of the service is met, reporting what it waits for.
-    async fn wait_gates(
+    pub(super) async fn wait_gates(
         &self,
         sp: &ServicePlan,
         limit: WaitLimit,
@@ -603,7 +603,7 @@ impl Engine {
     /// Starts following the daemon's events for `board`. A stopped container shows no
     /// health, so whether a service has a healthcheck comes from the stack where it says
     /// so; else a `service_healthy` gate on a stopped service would fail.
-    fn track(
+    pub(super) fn track(
         &self,
         stack: &Stack,
         since: String,

@@ -19,6 +19,7 @@ mod logs;
 mod observe;
 mod ports;
 mod reset;
+mod run;
 mod snapshot;
 mod spec;
 mod sync;
@@ -37,6 +38,7 @@ pub use images::{ContainerUser, ImageReport, Layer};
 pub use lifecycle::DownReport;
 pub use lock::{ProjectLock, lock_path, lock_project};
 pub use logs::{CUT_MARK, LogOptions, Splitter};
+pub use run::{OneOff, RUN_OF};
 pub use sync::SyncReport;
 
 /// The daemon-side filter that selects `project`'s objects (`label=io.devstack.project=…`),

@@ -1,18 +1,20 @@
 //! The use cases: what devstack does, called alike by the CLI (`commands`) and the UI
 //! loop (`app`) — bring a stack up (`bring_up`), reset its data (`reset`), act on saves
 //! (`live`), start/stop/restart services (`lifecycle`), pick a console (`session`), and
-//! word its endpoints (`endpoints`).
+//! word its endpoints (`endpoints`), run a job once and keep its run history (`runs`).
 //!
 //! Each takes a loaded `Stack` and an `Engine` and reports progress as `EngineEvent`s on
 //! a channel; none prints, reads stdin or knows a terminal. It must not import `cli`,
 //! `commands`, `app` or `tui`: those sit above it.
 
 pub mod bring_up;
+pub mod database;
 pub mod doctor;
 pub mod endpoints;
 pub mod lifecycle;
 pub mod live;
 pub mod reset;
+pub mod runs;
 pub mod session;
 pub mod snapshot;
 

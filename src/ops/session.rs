@@ -52,21 +52,19 @@ pub fn console_candidates(stack: &Stack) -> Vec<&Service> {
 }
 
 /// The console for `service`: `psql -U <POSTGRES_USER> -d <POSTGRES_DB>` with the
-/// official image's defaults (user `postgres`, database = user). Inside the container
-/// psql connects over the Unix socket, which the image trusts: no password typed.
+/// official image's defaults (user `postgres`, database = user), or the console's
+/// declared default database and its role (`ops::database`). Inside the container psql
+/// connects over the Unix socket, which the image trusts: no password typed.
 pub fn console_for(service: &Service) -> Console {
-    let env = |k: &str| {
-        service
-            .environment
-            .get(k)
-            .map(|v| v.value.clone())
-            .filter(|v| !v.is_empty())
-    };
-    let user = env("POSTGRES_USER").unwrap_or_else(|| "postgres".to_string());
-    let db = env("POSTGRES_DB").unwrap_or_else(|| user.clone());
+    console_for_database(service, None)
+}
+
+/// [`console_for`] on `database` (any name; the default when `None`).
+pub fn console_for_database(service: &Service, database: Option<&str>) -> Console {
+    let target = super::database::target(service, database);
     Console {
         service: service.name.clone(),
-        cmd: vec!["psql".into(), "-U".into(), user, "-d".into(), db],
+        cmd: super::database::psql_command(&target),
     }
 }
 

@@ -588,6 +588,21 @@ pub struct ServiceSettings {
     pub console: Option<String>,
     /// Overrides the stack's `settle` for this service.
     pub settle: Option<std::time::Duration>,
+    /// The long form's databases and roles (empty for the short form).
+    pub databases: ConsoleDatabases,
+}
+
+/// `console: {type: psql, databases: [airflow, warehouse], default: warehouse,
+/// user_env: WAREHOUSE_USER, password_env: WAREHOUSE_PASSWORD}`: the databases `db -d`
+/// and the UI's `p` offer, the one opened by default, and the service's environment
+/// variables naming the role (and its password, for `db --url`) for databases other
+/// than the image's own `POSTGRES_DB`, which is opened as `POSTGRES_USER`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConsoleDatabases {
+    pub databases: Vec<String>,
+    pub default: Option<String>,
+    pub user_env: Option<String>,
+    pub password_env: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -249,8 +249,27 @@ pub(crate) struct RawWatch {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServiceSettings {
     pub restart_on_change: Option<Flag>,
-    pub console: Option<Text>,
     pub settle: Option<Text>,
+    pub console: Option<RawConsole>,
+}
+
+/// `console: psql`, or `console: {type: psql, databases: [..], default: .., user_env: ..}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawConsole {
+    Short(Text),
+    Full(RawConsoleFull),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConsoleFull {
+    #[serde(rename = "type")]
+    pub kind: Text,
+    pub databases: Option<Vec<Text>>,
+    pub default: Option<Text>,
+    pub user_env: Option<Text>,
+    pub password_env: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -207,8 +207,29 @@ fn service(s: &Service, show: bool) -> Value {
         if s.settings.restart_on_change {
             xm.insert("restart_on_change".into(), json!(true));
         }
-        if let Some(c) = &s.settings.console {
-            xm.insert("console".into(), json!(c));
+        let dbs = &s.settings.databases;
+        match &s.settings.console {
+            Some(c) if *dbs != Default::default() => {
+                let mut cm = Map::new();
+                cm.insert("type".into(), json!(c));
+                if !dbs.databases.is_empty() {
+                    cm.insert("databases".into(), json!(dbs.databases));
+                }
+                for (k, v) in [
+                    ("default", &dbs.default),
+                    ("user_env", &dbs.user_env),
+                    ("password_env", &dbs.password_env),
+                ] {
+                    if let Some(v) = v {
+                        cm.insert(k.into(), json!(v));
+                    }
+                }
+                xm.insert("console".into(), Value::Object(cm));
+            }
+            Some(c) => {
+                xm.insert("console".into(), json!(c));
+            }
+            None => {}
         }
         if let Some(d) = s.settings.settle {
             xm.insert("settle".into(), json!(format_duration(d)));

@@ -389,17 +389,7 @@ fn resolve_service(
 
     let settings = match raw.settings {
         Some(s) => {
-            let console = match s.console {
-                Some(c) if CONSOLES.contains(&c.0.as_str()) => Some(c.0),
-                Some(c) => {
-                    return Err(cx.invalid(
-                        &path.key("x-devstack").key("console"),
-                        format!("unknown console '{}'", c.0),
-                        &quoted(CONSOLES),
-                    ));
-                }
-                None => None,
-            };
+            let (console, databases) = console(cx, s.console, &path.key("x-devstack"))?;
             let settle = match s.settle {
                 Some(t) => Some(duration(cx, &t.0, &path.key("x-devstack").key("settle"))?),
                 None => None,
@@ -407,6 +397,7 @@ fn resolve_service(
             ServiceSettings {
                 restart_on_change: s.restart_on_change.is_some_and(|f| f.0),
                 console,
+                databases,
                 settle,
             }
         }
@@ -1630,4 +1621,54 @@ fn watch_rule(cx: &Context, raw: RawWatch, path: &KeyPath) -> Result<WatchRule, 
             .map(|t| t.0)
             .collect(),
     })
+}
+
+/// `x-devstack: console`, short (`psql`) or long (`{type: psql, databases: [..], ..}`).
+fn console(
+    cx: &Context,
+    raw: Option<RawConsole>,
+    path: &KeyPath,
+) -> Result<(Option<String>, ConsoleDatabases), Error> {
+    let path = path.key("console");
+    let (kind, full) = match raw {
+        None => return Ok((None, ConsoleDatabases::default())),
+        Some(RawConsole::Short(t)) => (t, None),
+        Some(RawConsole::Full(f)) => (f.kind.clone(), Some(f)),
+    };
+    if !CONSOLES.contains(&kind.0.as_str()) {
+        let at = if full.is_some() {
+            path.key("type")
+        } else {
+            path.clone()
+        };
+        return Err(cx.invalid(
+            &at,
+            format!("unknown console '{}'", kind.0),
+            &quoted(CONSOLES),
+        ));
+    }
+    let Some(f) = full else {
+        return Ok((Some(kind.0), ConsoleDatabases::default()));
+    };
+    let databases: Vec<String> = f.databases.into_iter().flatten().map(|d| d.0).collect();
+    let default = f.default.map(|d| d.0);
+    if let Some(d) = &default
+        && !databases.is_empty()
+        && !databases.contains(d)
+    {
+        return Err(cx.invalid(
+            &path.key("default"),
+            format!("default database '{d}' is not in 'databases'"),
+            &quoted(&databases.iter().map(String::as_str).collect::<Vec<_>>()),
+        ));
+    }
+    Ok((
+        Some(kind.0),
+        ConsoleDatabases {
+            databases,
+            default,
+            user_env: f.user_env.map(|u| u.0),
+            password_env: f.password_env.map(|p| p.0),
+        },
+    ))
 }

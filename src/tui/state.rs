@@ -78,6 +78,13 @@ pub enum Mode {
     },
     /// A dialog that needs `y` before its command is sent.
     Confirm(PendingAction),
+    /// `p` on a service that names several databases: which one (`j`/`k`, a digit,
+    /// `Enter`).
+    PickDatabase {
+        service: ServiceName,
+        databases: Vec<String>,
+        selected: usize,
+    },
     /// `m`: every notice of the session, whole and wrapped; `scroll` rows from the top.
     Messages {
         scroll: usize,
@@ -189,6 +196,11 @@ pub struct ServiceRow {
     pub declared_ports: Vec<PortBinding>,
     /// `p` opens psql here: a `postgres` image or `x-devstack: {console: psql}`.
     pub console: bool,
+    /// The databases the console names, its default first (empty: just the default).
+    pub databases: Vec<String>,
+    /// A job's run history in a line ("last run 14:02 · 3.1 s · exit 0 · 5 runs
+    /// today"), from the app.
+    pub last_run: Option<String>,
     pub container: Option<ContainerInfo>,
     /// Survives `ContainerRemoved`, so a recreated container is recognised as new.
     pub last_container_id: Option<ContainerId>,
@@ -257,6 +269,8 @@ impl ServiceRow {
             image: image.into(),
             declared_ports: Vec::new(),
             console: false,
+            databases: Vec::new(),
+            last_run: None,
             container: None,
             last_container_id: None,
             progress: None,
@@ -412,7 +426,20 @@ impl AppState {
                     .collect(),
             })
             .collect();
-        Self::new(stack.project.as_str(), seeds, volumes, config, version)
+        let mut state = Self::new(stack.project.as_str(), seeds, volumes, config, version);
+        for row in &mut state.services {
+            if let Some(s) = stack.services.get(&row.name) {
+                let named = &s.settings.databases;
+                let mut dbs: Vec<String> = named.default.iter().cloned().collect();
+                for d in &named.databases {
+                    if !dbs.contains(d) {
+                        dbs.push(d.clone());
+                    }
+                }
+                row.databases = dbs;
+            }
+        }
+        state
     }
 
     pub fn selected_row(&self) -> Option<&ServiceRow> {

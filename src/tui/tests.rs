@@ -350,6 +350,55 @@ fn shift_x_asks_for_a_command() {
 }
 
 #[test]
+fn p_offers_the_named_databases_and_opens_the_chosen_one() {
+    let mut s = AppState::fixture();
+    s.services[0].databases = vec!["warehouse".into(), "airflow".into()];
+    assert_eq!(send(&mut s, [key('p')]), vec![]);
+    assert_eq!(
+        s.mode,
+        Mode::PickDatabase {
+            service: svc("db"),
+            databases: vec!["warehouse".into(), "airflow".into()],
+            selected: 0,
+        }
+    );
+    // `j` moves (not past the end), Enter opens the selected one.
+    send(&mut s, [key('j'), key('j')]);
+    assert_eq!(
+        send(
+            &mut s,
+            [Event::Key(KeyEvent::new(
+                KeyCode::Enter,
+                KeyModifiers::NONE
+            ))]
+        ),
+        vec![Command::DbConsoleOn {
+            service: svc("db"),
+            database: "airflow".into()
+        }]
+    );
+    assert_eq!(s.mode, Mode::Normal);
+    // A digit opens directly; Esc closes without a command.
+    send(&mut s, [key('p')]);
+    assert_eq!(
+        send(&mut s, [key('1')]),
+        vec![Command::DbConsoleOn {
+            service: svc("db"),
+            database: "warehouse".into()
+        }]
+    );
+    send(&mut s, [key('p')]);
+    assert_eq!(
+        send(
+            &mut s,
+            [Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE))]
+        ),
+        vec![]
+    );
+    assert_eq!(s.mode, Mode::Normal);
+}
+
+#[test]
 fn p_opens_psql_in_the_postgres_service_from_anywhere() {
     let mut s = AppState::fixture();
     send(&mut s, [key('j'), key('j')]);

@@ -41,6 +41,11 @@ pub enum Event {
         service: ServiceName,
         result: Result<i64, String>,
     },
+    /// A job's run history changed: its summary line.
+    RunSummary {
+        service: ServiceName,
+        text: String,
+    },
 }
 
 /// What `update` asks the app loop to do.
@@ -57,6 +62,11 @@ pub enum Command {
     },
     /// `psql` in this Postgres service (user and database from its environment).
     DbConsole(ServiceName),
+    /// `psql` on one of the databases the service's console names.
+    DbConsoleOn {
+        service: ServiceName,
+        database: String,
+    },
     /// Drop and recreate these volumes (keys in the stack file), after the user said yes.
     Reset {
         volumes: Vec<String>,
@@ -113,6 +123,13 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             state.now_unix = now_unix;
             expire_notices(state);
             if (uptimes(state), state.notices.len()) != before {
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Event::RunSummary { service, text } => {
+            if let Some(row) = state.services.iter_mut().find(|r| r.name == service) {
+                row.last_run = Some(text);
                 state.dirty = true;
             }
             Vec::new()
@@ -248,7 +265,52 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Mode::PickDatabase { .. } => on_pick_database(state, k, ctrl_c),
     }
+}
+
+/// The database list of `p`: `j`/`k` (or arrows) move, `Enter` or a digit opens,
+/// `Esc`/`q` closes.
+fn on_pick_database(state: &mut AppState, k: KeyEvent, ctrl_c: bool) -> Vec<Command> {
+    let Mode::PickDatabase {
+        service,
+        databases,
+        selected,
+    } = &mut state.mode
+    else {
+        return Vec::new();
+    };
+    let chosen = match k.code {
+        _ if ctrl_c => {
+            state.mode = Mode::Normal;
+            return Vec::new();
+        }
+        KeyCode::Esc | KeyCode::Char('q') => {
+            state.mode = Mode::Normal;
+            return Vec::new();
+        }
+        KeyCode::Char('j') | KeyCode::Down => {
+            *selected = (*selected + 1).min(databases.len().saturating_sub(1));
+            return Vec::new();
+        }
+        KeyCode::Char('k') | KeyCode::Up => {
+            *selected = selected.saturating_sub(1);
+            return Vec::new();
+        }
+        KeyCode::Enter => *selected,
+        KeyCode::Char(c @ '1'..='9') => (c as usize) - ('1' as usize),
+        _ => {
+            state.dirty = false;
+            return Vec::new();
+        }
+    };
+    let Some(database) = databases.get(chosen).cloned() else {
+        state.dirty = false;
+        return Vec::new();
+    };
+    let service = service.clone();
+    state.mode = Mode::Normal;
+    vec![Command::DbConsoleOn { service, database }]
 }
 
 fn on_confirm(
@@ -605,6 +667,14 @@ fn db_console(state: &mut AppState) -> Vec<Command> {
             let row = &state.services[i];
             let name = row.name.clone();
             if row.status().is_running() {
+                if row.databases.len() > 1 {
+                    state.mode = Mode::PickDatabase {
+                        service: name,
+                        databases: row.databases.clone(),
+                        selected: 0,
+                    };
+                    return Vec::new();
+                }
                 return vec![Command::DbConsole(name)];
             }
             let (_, word, _) = views::style::status(row.status());

@@ -17,6 +17,11 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
         Mode::Help => fixed(&[("Esc", "close help")]),
         Mode::Endpoints => fixed(&[("Esc", "close endpoints")]),
         Mode::Messages { .. } => fixed(&[("j/k PgUp/PgDn", "scroll"), ("Esc", "close messages")]),
+        Mode::PickDatabase { .. } => fixed(&[
+            ("j/k", "move"),
+            ("Enter/1-9", "open psql"),
+            ("Esc", "cancel"),
+        ]),
         Mode::Confirm(PendingAction::StopAndQuit) => fixed(&[
             ("y", "stop stack, quit"),
             ("n", "quit, leave running"),

@@ -4,6 +4,7 @@
 //! state changes, no clock. [`layout`] is shared with `update`, which needs to know the
 //! logs pane's size to scroll by pages and where a mouse click landed.
 
+pub mod databases;
 pub mod dialogs;
 pub mod endpoints;
 pub mod footer;
@@ -131,6 +132,11 @@ pub fn render(state: &AppState, frame: &mut Frame) {
         Mode::Help => help::render(buf, area),
         Mode::Messages { scroll } => messages::render(state, *scroll, buf, area),
         Mode::Endpoints => endpoints::render(state, buf, area),
+        Mode::PickDatabase {
+            service,
+            databases,
+            selected,
+        } => databases::render(service, databases, *selected, buf, area),
         Mode::Confirm(p) => dialogs::render(state, p, buf, area),
         _ => {}
     }

@@ -407,6 +407,11 @@ pub fn detail_lines(state: &AppState) -> Vec<Styled> {
             }
         }
     }
+    if let Some(run) = &row.last_run {
+        let mut l = Styled::new();
+        l.push(style::DIM, run.clone());
+        out.push(l);
+    }
     let mut ident = Styled::new();
     ident.push(Style::new().add_modifier(Modifier::BOLD), row.name.as_str());
     ident.push(style::DIM, format!("  {}", row.image));

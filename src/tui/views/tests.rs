@@ -289,6 +289,33 @@ fn help_overlay() {
 }
 
 #[test]
+fn a_jobs_row_shows_its_last_run() {
+    let mut s = AppState::fixture();
+    send(
+        &mut s,
+        [Event::RunSummary {
+            service: ServiceName::new("db"),
+            text: "last run 14:02 · 3.1 s · exit 0 · 5 runs today".into(),
+        }],
+    );
+    let buf = draw(&s, 80, 24);
+    insta::assert_snapshot!("last_run_80x24", screen(&buf));
+    find(&buf, "last run 14:02 · 3.1 s · exit 0 · 5 runs today");
+    insta::assert_snapshot!("last_run_200x50", screen(&draw(&s, 200, 50)));
+}
+
+#[test]
+fn database_list_of_p() {
+    let mut s = AppState::fixture();
+    s.services[0].databases = vec!["warehouse".into(), "airflow".into()];
+    send(&mut s, [key('p'), key('j')]);
+    let buf = draw(&s, 80, 24);
+    insta::assert_snapshot!("databases_80x24", screen(&buf));
+    find(&buf, "2  airflow");
+    insta::assert_snapshot!("databases_200x50", screen(&draw(&s, 200, 50)));
+}
+
+#[test]
 fn endpoints_overlay() {
     let mut s = AppState::fixture();
     send(&mut s, [key('e')]);
