@@ -1,12 +1,13 @@
 //! The use cases: what devstack does, called alike by the CLI (`commands`) and the UI
 //! loop (`app`) — bring a stack up (`bring_up`), reset its data (`reset`), act on saves
-//! (`live`), start/stop/restart services (`lifecycle`), pick a console (`session`), and
-//! word its endpoints (`endpoints`).
+//! (`live`), start/stop/restart services (`lifecycle`), pick a console (`session`),
+//! word its endpoints (`endpoints`), and reach Airflow (`airflow`).
 //!
 //! Each takes a loaded `Stack` and an `Engine` and reports progress as `EngineEvent`s on
 //! a channel; none prints, reads stdin or knows a terminal. It must not import `cli`,
 //! `commands`, `app` or `tui`: those sit above it.
 
+pub mod airflow;
 pub mod bring_up;
 pub mod endpoints;
 pub mod lifecycle;
@@ -33,6 +34,8 @@ pub enum Error {
     Exec(#[from] crate::exec::Error),
     #[error(transparent)]
     Watch(#[from] crate::watch::Error),
+    #[error(transparent)]
+    Airflow(#[from] crate::airflow::Error),
     #[error("no service '{name}' in the stack; services: {}", .known.join(", "))]
     UnknownService { name: String, known: Vec<String> },
     #[error("{0}")]

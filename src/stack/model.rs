@@ -435,7 +435,18 @@ pub struct ServiceSettings {
     pub restart_on_change: bool,
     /// `console: psql` marks a database service for `devstack db`.
     pub console: Option<String>,
+    /// `airflow: scheduler` (one of `AIRFLOW_ROLES`) marks an Airflow component.
+    pub airflow: Option<String>,
 }
+
+/// The Airflow 3 components `x-devstack: {airflow: …}` may name.
+pub const AIRFLOW_ROLES: &[&str] = &[
+    "api-server",
+    "scheduler",
+    "dag-processor",
+    "triggerer",
+    "worker",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Volume {

@@ -172,6 +172,7 @@ pub(crate) struct RawWatch {
 pub(crate) struct RawServiceSettings {
     pub restart_on_change: Option<Flag>,
     pub console: Option<Text>,
+    pub airflow: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

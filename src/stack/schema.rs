@@ -219,7 +219,7 @@ const STACK_SETTINGS: Rules = Rules {
 };
 
 const SERVICE_SETTINGS: Rules = Rules {
-    supported: &["restart_on_change", "console"],
+    supported: &["restart_on_change", "console", "airflow"],
     unsupported: &[],
     extensions: false,
 };

@@ -29,6 +29,8 @@ pub struct AppState {
     /// What a person reaches once the stack is up (the `e` overlay), filled by the app
     /// from the stack: passwords are masked or named, never held.
     pub endpoints: Vec<EndpointRow>,
+    /// The Airflow view's data (`A`).
+    pub airflow: super::airflow::AirflowView,
     /// Terminal size in cells (width, height); from `Event::Resize`.
     pub size: (u16, u16),
     /// Unix seconds of the last `Event::Tick` (uptime and notice expiry are computed
@@ -65,6 +67,8 @@ pub enum Mode {
     },
     /// A dialog that needs `y` before its command is sent.
     Confirm(PendingAction),
+    /// `A`: the Airflow view.
+    Airflow,
 }
 
 /// A one-line text input at the bottom of the screen.
@@ -303,6 +307,7 @@ impl AppState {
             notices: Vec::new(),
             daemon: Daemon::Connected,
             endpoints: Vec::new(),
+            airflow: Default::default(),
             size: (80, 24),
             now_unix: 0,
             utc_offset_secs: 0,
@@ -343,7 +348,9 @@ impl AppState {
                     .collect(),
             })
             .collect();
-        Self::new(stack.project.as_str(), seeds, volumes, config, version)
+        let mut state = Self::new(stack.project.as_str(), seeds, volumes, config, version);
+        state.airflow.available = crate::airflow::roles::api_service(stack).is_some();
+        state
     }
 
     pub fn selected_row(&self) -> Option<&ServiceRow> {

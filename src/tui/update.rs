@@ -40,6 +40,8 @@ pub enum Event {
         service: ServiceName,
         result: Result<i64, String>,
     },
+    /// The api-server answered a [`Command::Airflow`].
+    Airflow(super::airflow::AirflowAnswer),
 }
 
 /// What `update` asks the app loop to do.
@@ -68,6 +70,8 @@ pub enum Command {
     /// Restart the log streams after the daemon came back, each from this timestamp
     /// (Unix nanoseconds; `None`: from the start). The store drops the repeated lines.
     ResumeLogs(Vec<(ServiceName, Option<i64>)>),
+    /// Ask the Airflow api-server; answer with `Event::Airflow`.
+    Airflow(super::airflow::AirflowRequest),
 }
 
 /// How long notices that are not errors stay, in seconds.
@@ -118,8 +122,9 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             if (uptimes(state), state.notices.len()) != before {
                 state.dirty = true;
             }
-            Vec::new()
+            super::airflow::on_tick(state)
         }
+        Event::Airflow(answer) => super::airflow::on_answer(state, answer),
         Event::ExecFinished { service, result } => {
             match result {
                 Ok(0) => state.notify(NoticeLevel::Info, format!("session in '{service}' ended")),
@@ -179,6 +184,7 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Mode::Airflow => super::airflow::on_key(state, k),
         Mode::Confirm(pending) => {
             let pending = pending.clone();
             on_confirm(state, pending, k, ctrl_c)
@@ -381,6 +387,12 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         Action::StopStart => return stop_or_start(state),
         Action::Exec | Action::ExecCommand => return exec_selected(state, action),
         Action::DbConsole => return db_console(state),
+        Action::Airflow => return super::airflow::open(state),
+        // Keys of the Airflow view; its own mode reads them.
+        Action::AirflowPause
+        | Action::AirflowTrigger
+        | Action::AirflowClear
+        | Action::AirflowRefresh => {}
         Action::Endpoints => {
             if state.endpoints.is_empty() {
                 state.notify(

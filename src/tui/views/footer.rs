@@ -16,6 +16,7 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
         Mode::Normal => hints(state, area.width as usize),
         Mode::Help => fixed(&[("Esc", "close help")]),
         Mode::Endpoints => fixed(&[("Esc", "close endpoints")]),
+        Mode::Airflow => fixed(&keymap::airflow_footer_hints()),
         Mode::Confirm(PendingAction::StopAndQuit) => fixed(&[
             ("y", "stop stack, quit"),
             ("n", "quit, leave running"),

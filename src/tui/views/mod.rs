@@ -4,6 +4,7 @@
 //! state changes, no clock. [`layout`] is shared with `update`, which needs to know the
 //! logs pane's size to scroll by pages and where a mouse click landed.
 
+pub mod airflow;
 pub mod dialogs;
 pub mod endpoints;
 pub mod footer;
@@ -113,6 +114,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     match &state.mode {
         Mode::Help => help::render(buf, area),
         Mode::Endpoints => endpoints::render(state, buf, area),
+        Mode::Airflow => airflow::render(state, buf, area),
         Mode::Confirm(p) => dialogs::render(state, p, buf, area),
         _ => {}
     }
