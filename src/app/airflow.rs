@@ -46,6 +46,20 @@ pub async fn perform(
             };
             AirflowAnswer::Overview { url, result }
         }
+        AirflowRequest::Tasks { dag_id, run_id } => {
+            let result = match client(&engine, &stack).await {
+                Ok(c) => c
+                    .task_instances(&dag_id, &run_id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            AirflowAnswer::Tasks {
+                dag_id,
+                run_id,
+                result,
+            }
+        }
         AirflowRequest::SetPaused { dag_id, paused } => {
             let what = if paused {
                 format!("paused '{dag_id}'")

@@ -8,7 +8,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::airflow::Overview;
+use crate::airflow::{Overview, TaskInstance};
 use crate::model::NoticeLevel;
 
 use super::keymap::{self, Action};
@@ -33,6 +33,15 @@ pub struct AirflowView {
     pub asked_at: i64,
     /// A refresh is out; no second one is asked for meanwhile.
     pub loading: bool,
+    /// `Enter`: the task instances of the selected DAG's last run.
+    pub tasks: Option<RunTasks>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTasks {
+    pub dag_id: String,
+    pub run_id: String,
+    pub tasks: Vec<TaskInstance>,
 }
 
 impl AirflowView {
@@ -57,6 +66,11 @@ pub enum AirflowRequest {
         dag_id: String,
         run_id: String,
     },
+    /// The task instances of one run.
+    Tasks {
+        dag_id: String,
+        run_id: String,
+    },
 }
 
 /// What comes back.
@@ -65,6 +79,11 @@ pub enum AirflowAnswer {
     Overview {
         url: String,
         result: Result<Overview, String>,
+    },
+    Tasks {
+        dag_id: String,
+        run_id: String,
+        result: Result<Vec<TaskInstance>, String>,
     },
     /// A change was made (or refused); `what` words it for the notice.
     Done {
@@ -79,7 +98,14 @@ fn refresh(state: &mut AppState) -> Vec<Command> {
     }
     state.airflow.loading = true;
     state.airflow.asked_at = state.now_unix;
-    vec![Command::Airflow(AirflowRequest::Refresh)]
+    let mut out = vec![Command::Airflow(AirflowRequest::Refresh)];
+    if let Some(t) = &state.airflow.tasks {
+        out.push(Command::Airflow(AirflowRequest::Tasks {
+            dag_id: t.dag_id.clone(),
+            run_id: t.run_id.clone(),
+        }));
+    }
+    out
 }
 
 /// `A`: open the view and ask for its data at once.
@@ -107,9 +133,26 @@ pub fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
     match action {
         Some(Action::Cancel) => state.mode = Mode::Normal,
         Some(Action::SelectNext) => {
-            view.selected = (view.selected + 1).min(count.saturating_sub(1))
+            view.selected = (view.selected + 1).min(count.saturating_sub(1));
+            view.tasks = None;
         }
-        Some(Action::SelectPrev) => view.selected = view.selected.saturating_sub(1),
+        Some(Action::SelectPrev) => {
+            view.selected = view.selected.saturating_sub(1);
+            view.tasks = None;
+        }
+        Some(Action::AirflowTasks) => match view.selected_dag() {
+            Some((dag, Some(run))) => {
+                return vec![Command::Airflow(AirflowRequest::Tasks {
+                    dag_id: dag.dag_id.clone(),
+                    run_id: run.dag_run_id.clone(),
+                })];
+            }
+            Some((dag, None)) => {
+                let text = format!("'{}' has not run yet: 't' triggers it", dag.dag_id);
+                state.notify(NoticeLevel::Info, text);
+            }
+            None => {}
+        },
         Some(Action::AirflowRefresh) => return refresh(state),
         Some(Action::AirflowPause) => {
             if let Some((dag, _)) = view.selected_dag() {
@@ -162,6 +205,26 @@ pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
                 }
                 // The last good data stays on screen under the error.
                 Err(e) => view.error = Some(e),
+            }
+            Vec::new()
+        }
+        AirflowAnswer::Tasks {
+            dag_id,
+            run_id,
+            result,
+        } => {
+            match result {
+                Ok(tasks) => {
+                    state.airflow.tasks = Some(RunTasks {
+                        dag_id,
+                        run_id,
+                        tasks,
+                    })
+                }
+                Err(e) => state.notify(
+                    NoticeLevel::Error,
+                    format!("tasks of '{dag_id}' run '{run_id}': {e}"),
+                ),
             }
             Vec::new()
         }
@@ -295,6 +358,47 @@ mod tests {
             Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
         );
         assert_eq!(s.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn enter_asks_for_the_tasks_of_the_last_run_and_the_clock_keeps_them_fresh() {
+        let mut s = shown();
+        let enter = Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        // 'hello' never ran.
+        assert!(update(&mut s, enter.clone()).is_empty());
+        update(&mut s, key('j'));
+        let ask = Command::Airflow(AirflowRequest::Tasks {
+            dag_id: "load_warehouse".into(),
+            run_id: "scheduled__2026-12-01T23:00:00+00:00".into(),
+        });
+        assert_eq!(update(&mut s, enter), vec![ask.clone()]);
+        let tasks = crate::airflow::api::parse_task_instances(
+            br#"{"task_instances":[{"task_id":"extract","state":"success","duration":2.5,"try_number":1}]}"#,
+        )
+        .unwrap();
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::Tasks {
+                dag_id: "load_warehouse".into(),
+                run_id: "scheduled__2026-12-01T23:00:00+00:00".into(),
+                result: Ok(tasks),
+            }),
+        );
+        assert_eq!(s.airflow.tasks.as_ref().map(|t| t.tasks.len()), Some(1));
+        s.airflow.loading = false;
+        let now = s.now_unix;
+        assert_eq!(
+            update(
+                &mut s,
+                Event::Tick {
+                    now_unix: now + REFRESH_SECS
+                }
+            ),
+            vec![Command::Airflow(AirflowRequest::Refresh), ask]
+        );
+        // Another DAG selected: its tasks are not that run's.
+        update(&mut s, key('k'));
+        assert!(s.airflow.tasks.is_none());
     }
 
     #[test]

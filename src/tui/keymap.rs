@@ -48,6 +48,7 @@ pub enum Action {
     AirflowTrigger,
     AirflowClear,
     AirflowRefresh,
+    AirflowTasks,
 }
 
 /// Where a binding applies: in the focused pane, or anywhere.
@@ -435,6 +436,14 @@ pub const BINDINGS: &[Binding] = &[
         C::Airflow,
         "clear its failed last run",
         Some(("c", "clear", 3)),
+    ),
+    bind(
+        &[key(KeyCode::Enter)],
+        "Enter",
+        A::AirflowTasks,
+        C::Airflow,
+        "tasks of its last run",
+        Some(("⏎", "tasks", 4)),
     ),
     bind(
         &[ch('g')],

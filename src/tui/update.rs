@@ -392,7 +392,8 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         Action::AirflowPause
         | Action::AirflowTrigger
         | Action::AirflowClear
-        | Action::AirflowRefresh => {}
+        | Action::AirflowRefresh
+        | Action::AirflowTasks => {}
         Action::Endpoints => {
             if state.endpoints.is_empty() {
                 state.notify(

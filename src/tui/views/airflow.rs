@@ -161,6 +161,35 @@ fn lines(state: &AppState, cols: usize) -> Vec<(Styled, bool)> {
         l.push(base, format!(" {}  {next}", text::fit(&at, when_w)));
         out.push((l, false));
     }
+    if let Some(t) = &view.tasks {
+        out.push((plain(""), false));
+        out.push((
+            line(&[(
+                style::DIM,
+                format!("tasks of '{}' run {}", t.dag_id, t.run_id),
+            )]),
+            false,
+        ));
+        let task_w = t
+            .tasks
+            .iter()
+            .map(|ti| ti.task_id.width())
+            .max()
+            .unwrap_or(0)
+            .clamp(4, (cols / 2).max(4));
+        for ti in &t.tasks {
+            let state_text = ti.state.clone().unwrap_or_else(|| "-".into());
+            let duration = ti.duration.map(|d| format!("{d:.1} s")).unwrap_or_default();
+            let mut l = Styled::new();
+            l.push(
+                Style::new(),
+                format!("  {}  ", text::fit(&ti.task_id, task_w)),
+            );
+            l.push(run_style(&state_text), format!("{state_text:<15}"));
+            l.push(Style::new(), format!(" {duration}"));
+            out.push((l, false));
+        }
+    }
     out
 }
 
@@ -234,6 +263,14 @@ mod tests {
         s.airflow.url = Some("http://127.0.0.1:8080".into());
         s.airflow.overview = Some(fixture_overview());
         s.airflow.selected = 2;
+        s.airflow.tasks = Some(crate::tui::airflow::RunTasks {
+            dag_id: "nightly_report".into(),
+            run_id: "manual__2026-12-01T22:10:00+00:00".into(),
+            tasks: crate::airflow::api::parse_task_instances(
+                br#"{"task_instances":[{"task_id":"extract","state":"success","duration":2.51,"try_number":1},{"task_id":"report","state":"failed","duration":0.8,"try_number":1},{"task_id":"mail","state":"upstream_failed","try_number":0}]}"#,
+            )
+            .unwrap(),
+        });
         s
     }
 
