@@ -75,10 +75,12 @@ pub async fn perform(
             };
             AirflowAnswer::Done { what, result }
         }
-        AirflowRequest::Trigger { dag_id } => {
+        AirflowRequest::Trigger { dag_id, conf } => {
+            // Checked to be a JSON object when typed; a parse failure here sends none.
+            let conf = conf.and_then(|c| serde_json::from_str(&c).ok());
             let result = match client(&engine, &stack).await {
                 Ok(c) => c
-                    .trigger(&dag_id, None)
+                    .trigger(&dag_id, conf)
                     .await
                     .map(drop)
                     .map_err(|e| e.to_string()),

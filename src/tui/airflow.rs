@@ -35,6 +35,8 @@ pub struct AirflowView {
     pub loading: bool,
     /// `Enter`: the task instances of the selected DAG's last run.
     pub tasks: Option<RunTasks>,
+    /// `T`: the JSON conf being typed for a run of the selected DAG.
+    pub conf_prompt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,8 +61,10 @@ pub enum AirflowRequest {
         dag_id: String,
         paused: bool,
     },
+    /// `conf`: a JSON object's text, checked before it is sent.
     Trigger {
         dag_id: String,
+        conf: Option<String>,
     },
     ClearFailed {
         dag_id: String,
@@ -121,8 +125,51 @@ pub fn open(state: &mut AppState) -> Vec<Command> {
     refresh(state)
 }
 
+/// Typing the conf of `T`: Enter triggers when it is a JSON object, Esc cancels.
+fn on_conf_key(state: &mut AppState, k: KeyEvent, ctrl_c: bool) -> Vec<Command> {
+    let view = &mut state.airflow;
+    let Some(text) = view.conf_prompt.as_mut() else {
+        return Vec::new();
+    };
+    match k.code {
+        _ if ctrl_c => view.conf_prompt = None,
+        KeyCode::Esc => view.conf_prompt = None,
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) => text.push(c),
+        KeyCode::Enter => {
+            let conf = text.clone();
+            let Some((dag, _)) = view.selected_dag() else {
+                view.conf_prompt = None;
+                return Vec::new();
+            };
+            let dag_id = dag.dag_id.clone();
+            match serde_json::from_str::<serde_json::Value>(&conf) {
+                Ok(serde_json::Value::Object(_)) => {
+                    view.conf_prompt = None;
+                    return vec![Command::Airflow(AirflowRequest::Trigger {
+                        dag_id,
+                        conf: Some(conf),
+                    })];
+                }
+                Ok(_) => state.notify(
+                    NoticeLevel::Error,
+                    "a DAG run's conf is a JSON object, e.g. {\"day\": \"2026-12-01\"}",
+                ),
+                Err(e) => state.notify(NoticeLevel::Error, format!("not JSON: {e}")),
+            }
+        }
+        _ => state.dirty = false,
+    }
+    Vec::new()
+}
+
 pub fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
     let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+    if state.airflow.conf_prompt.is_some() {
+        return on_conf_key(state, k, ctrl_c);
+    }
     let action = if ctrl_c {
         Some(Action::Cancel)
     } else {
@@ -166,7 +213,13 @@ pub fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
             if let Some((dag, _)) = view.selected_dag() {
                 return vec![Command::Airflow(AirflowRequest::Trigger {
                     dag_id: dag.dag_id.clone(),
+                    conf: None,
                 })];
+            }
+        }
+        Some(Action::AirflowTriggerConf) => {
+            if view.selected_dag().is_some() {
+                view.conf_prompt = Some("{}".to_string());
             }
         }
         Some(Action::AirflowClear) => match view.selected_dag() {
@@ -334,9 +387,35 @@ mod tests {
         assert_eq!(
             update(&mut s, key('t')),
             vec![Command::Airflow(AirflowRequest::Trigger {
-                dag_id: "nightly_report".into()
+                dag_id: "nightly_report".into(),
+                conf: None
             })]
         );
+        // `T`: a conf typed, checked, sent; the keys typed are text, not commands.
+        update(&mut s, key('T'));
+        assert_eq!(s.airflow.conf_prompt.as_deref(), Some("{}"));
+        update(
+            &mut s,
+            Event::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+        );
+        for c in "\"p\": 1".chars() {
+            assert!(update(&mut s, key(c)).is_empty());
+        }
+        let enter = Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        assert!(
+            update(&mut s, enter.clone()).is_empty(),
+            "not yet an object"
+        );
+        assert!(s.notices.iter().any(|n| n.message.contains("not JSON")));
+        update(&mut s, key('}'));
+        assert_eq!(
+            update(&mut s, enter),
+            vec![Command::Airflow(AirflowRequest::Trigger {
+                dag_id: "nightly_report".into(),
+                conf: Some("{\"p\": 1}".into())
+            })]
+        );
+        assert_eq!(s.airflow.conf_prompt, None);
         assert_eq!(
             update(&mut s, key('c')),
             vec![Command::Airflow(AirflowRequest::ClearFailed {

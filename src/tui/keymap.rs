@@ -49,6 +49,7 @@ pub enum Action {
     AirflowClear,
     AirflowRefresh,
     AirflowTasks,
+    AirflowTriggerConf,
 }
 
 /// Where a binding applies: in the focused pane, or anywhere.
@@ -428,6 +429,14 @@ pub const BINDINGS: &[Binding] = &[
         C::Airflow,
         "trigger a run now",
         Some(("t", "trigger", 2)),
+    ),
+    bind(
+        &[ch('T')],
+        "T",
+        A::AirflowTriggerConf,
+        C::Airflow,
+        "trigger with a JSON conf",
+        None,
     ),
     bind(
         &[ch('c')],

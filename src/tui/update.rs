@@ -393,7 +393,8 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         | Action::AirflowTrigger
         | Action::AirflowClear
         | Action::AirflowRefresh
-        | Action::AirflowTasks => {}
+        | Action::AirflowTasks
+        | Action::AirflowTriggerConf => {}
         Action::Endpoints => {
             if state.endpoints.is_empty() {
                 state.notify(

@@ -217,12 +217,33 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
         inner.width.saturating_sub(2),
         inner.height,
     );
+    // The conf being typed (`T`) takes the last row.
+    let rows = if state.airflow.conf_prompt.is_some() {
+        inner.height.saturating_sub(1)
+    } else {
+        inner.height
+    };
+    let body = Rect::new(inner.x, inner.y, inner.width, rows);
     let mut y = 0;
     for (l, wrap) in lines(state, inner.width as usize) {
-        if y >= inner.height {
+        if y >= body.height {
             break;
         }
-        y += text::draw(buf, inner, y, &l, wrap, 0);
+        y += text::draw(buf, body, y, &l, wrap, 0);
+    }
+    if let (Some(conf), Some((dag, _))) = (&state.airflow.conf_prompt, state.airflow.selected_dag())
+    {
+        let l = line(&[
+            (
+                style::KEY,
+                format!(
+                    "conf for '{}' (JSON, Enter runs, Esc cancels): ",
+                    dag.dag_id
+                ),
+            ),
+            (Style::new(), format!("{conf}█")),
+        ]);
+        text::draw(buf, inner, rows, &l, false, 0);
     }
 }
 
