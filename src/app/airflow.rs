@@ -26,6 +26,36 @@ async fn client(engine: &Engine, stack: &Stack) -> Result<Client, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Each task's log under a heading line, in the order the run lists them.
+async fn run_logs(
+    c: &Client,
+    dag_id: &str,
+    run_id: &str,
+    tasks: &[(String, u32, i64)],
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (task_id, try_number, map_index) in tasks {
+        out.push(format!("── {task_id} (try {try_number}) · run {run_id} ──"));
+        if *try_number == 0 {
+            out.push("(not run yet)".to_string());
+            continue;
+        }
+        let ti = crate::airflow::TaskInstance {
+            task_id: task_id.clone(),
+            state: None,
+            duration: None,
+            try_number: *try_number,
+            map_index: *map_index,
+        };
+        out.extend(
+            c.task_log(dag_id, run_id, &ti)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(out)
+}
+
 pub async fn perform(
     engine: Engine,
     stack: Arc<Stack>,
@@ -45,6 +75,20 @@ pub async fn perform(
                 Err(e) => (String::new(), Err(e)),
             };
             AirflowAnswer::Overview { url, result }
+        }
+        AirflowRequest::RunLogs {
+            dag_id,
+            run_id,
+            tasks,
+        } => {
+            let result = match client(&engine, &stack).await {
+                Ok(c) => run_logs(&c, &dag_id, &run_id, &tasks).await,
+                Err(e) => Err(e),
+            };
+            AirflowAnswer::RunLogs {
+                source: format!("airflow:{dag_id}"),
+                result,
+            }
         }
         AirflowRequest::Tasks { dag_id, run_id } => {
             let result = match client(&engine, &stack).await {

@@ -70,6 +70,12 @@ pub enum AirflowRequest {
         dag_id: String,
         run_id: String,
     },
+    /// The logs of these tasks of one run: `(task_id, try_number, map_index)`.
+    RunLogs {
+        dag_id: String,
+        run_id: String,
+        tasks: Vec<(String, u32, i64)>,
+    },
     /// The task instances of one run.
     Tasks {
         dag_id: String,
@@ -88,6 +94,11 @@ pub enum AirflowAnswer {
         dag_id: String,
         run_id: String,
         result: Result<Vec<TaskInstance>, String>,
+    },
+    /// A run's task logs, for the logs pane under the name `source`.
+    RunLogs {
+        source: String,
+        result: Result<Vec<String>, String>,
     },
     /// A change was made (or refused); `what` words it for the notice.
     Done {
@@ -217,6 +228,23 @@ pub fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
                 })];
             }
         }
+        Some(Action::AirflowLogs) => match &view.tasks {
+            Some(t) => {
+                return vec![Command::Airflow(AirflowRequest::RunLogs {
+                    dag_id: t.dag_id.clone(),
+                    run_id: t.run_id.clone(),
+                    tasks: t
+                        .tasks
+                        .iter()
+                        .map(|ti| (ti.task_id.clone(), ti.try_number, ti.map_index))
+                        .collect(),
+                })];
+            }
+            None => state.notify(
+                NoticeLevel::Info,
+                "Enter first: the logs are those of the run whose tasks are shown",
+            ),
+        },
         Some(Action::AirflowTriggerConf) => {
             if view.selected_dag().is_some() {
                 view.conf_prompt = Some("{}".to_string());
@@ -278,6 +306,32 @@ pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
                     NoticeLevel::Error,
                     format!("tasks of '{dag_id}' run '{run_id}': {e}"),
                 ),
+            }
+            Vec::new()
+        }
+        AirflowAnswer::RunLogs { source, result } => {
+            match result {
+                Ok(lines) => {
+                    let service = crate::model::ServiceName::new(source);
+                    let idx = state.logs.store.add_service(&service);
+                    // Ordered as Airflow sent them, at the time they arrived.
+                    let base = state.now_unix.saturating_mul(1_000_000_000);
+                    let batch = lines
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, text)| crate::model::LogLine {
+                            service: service.clone(),
+                            ts_nanos: base.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
+                            stream: crate::model::Stream::Stdout,
+                            text,
+                        })
+                        .collect();
+                    state.logs.store.push_batch(batch);
+                    super::update::set_scope(state, crate::logs::Scope::Service(idx));
+                    state.mode = Mode::Normal;
+                    state.focus = super::state::Focus::Logs;
+                }
+                Err(e) => state.notify(NoticeLevel::Error, format!("task logs: {e}")),
             }
             Vec::new()
         }
@@ -475,6 +529,31 @@ mod tests {
             ),
             vec![Command::Airflow(AirflowRequest::Refresh), ask]
         );
+        // `l`: the run's task logs go to the logs pane, shown there.
+        assert_eq!(
+            update(&mut s, key('l')),
+            vec![Command::Airflow(AirflowRequest::RunLogs {
+                dag_id: "load_warehouse".into(),
+                run_id: "scheduled__2026-12-01T23:00:00+00:00".into(),
+                tasks: vec![("extract".into(), 1, -1)],
+            })]
+        );
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::RunLogs {
+                source: "airflow:load_warehouse".into(),
+                result: Ok(vec!["── extract ──".into(), "rows loaded: 5000".into()]),
+            }),
+        );
+        assert_eq!(s.mode, Mode::Normal);
+        assert_eq!(s.focus, super::super::state::Focus::Logs);
+        let idx = s
+            .logs
+            .store
+            .service_idx(&crate::model::ServiceName::new("airflow:load_warehouse"))
+            .unwrap();
+        assert_eq!(s.logs.scope, crate::logs::Scope::Service(idx));
+        s.mode = Mode::Airflow;
         // Another DAG selected: its tasks are not that run's.
         update(&mut s, key('k'));
         assert!(s.airflow.tasks.is_none());

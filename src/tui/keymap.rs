@@ -50,6 +50,7 @@ pub enum Action {
     AirflowRefresh,
     AirflowTasks,
     AirflowTriggerConf,
+    AirflowLogs,
 }
 
 /// Where a binding applies: in the focused pane, or anywhere.
@@ -453,6 +454,14 @@ pub const BINDINGS: &[Binding] = &[
         C::Airflow,
         "tasks of its last run",
         Some(("⏎", "tasks", 4)),
+    ),
+    bind(
+        &[ch('l')],
+        "l",
+        A::AirflowLogs,
+        C::Airflow,
+        "its tasks' logs → logs pane",
+        Some(("l", "logs", 5)),
     ),
     bind(
         &[ch('g')],

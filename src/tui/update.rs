@@ -394,7 +394,8 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         | Action::AirflowClear
         | Action::AirflowRefresh
         | Action::AirflowTasks
-        | Action::AirflowTriggerConf => {}
+        | Action::AirflowTriggerConf
+        | Action::AirflowLogs => {}
         Action::Endpoints => {
             if state.endpoints.is_empty() {
                 state.notify(
@@ -615,7 +616,7 @@ fn running_selected(state: &mut AppState) -> Option<ServiceName> {
     None
 }
 
-fn set_scope(state: &mut AppState, scope: Scope) {
+pub(super) fn set_scope(state: &mut AppState, scope: Scope) {
     if state.logs.scope != scope {
         state.logs.scope = scope;
         state.logs.scroll = Scroll::Follow;
