@@ -17,8 +17,12 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use common::Project;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use devstack::airflow::Client;
+use devstack::app::{App, AppConfig};
 use devstack::engine::Engine;
+use devstack::model::{NoticeLevel, ServiceName};
+use devstack::tui::{Event, Mode};
 
 const AIRFLOW_IMAGE: &str = "devstack-offline/airflow:3";
 const POSTGRES_IMAGE: &str = "devstack-offline/postgres:15";
@@ -121,6 +125,23 @@ async fn wait_for<T, F: Future<Output = Option<T>>>(
             return None;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Feeds the app's events to it until `done`, for at most a minute.
+async fn pump_until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(app) {
+        match tokio::time::timeout_at(deadline.into(), app.next_event()).await {
+            Ok(Some(event)) => {
+                app.handle(event);
+            }
+            Ok(None) => panic!("the app's feeds closed while waiting for {what}"),
+            Err(_) => panic!(
+                "timed out waiting for {what}; notices: {:?}",
+                app.state.notices
+            ),
+        }
     }
 }
 
@@ -258,6 +279,54 @@ fn airflow_health_import_errors_cli_pause_and_a_triggered_run() {
         let (_, text) = report(p);
         assert!(text.contains("success"), "{text}");
         eprintln!("run succeeded after {:?}", started.elapsed());
+
+        // The UI: `A` opens the view and fills it from the api-server; Enter shows the
+        // run's task instances; `l` brings their logs into the logs pane.
+        let config = AppConfig {
+            log_lines: 1000,
+            up: None,
+            watch: false,
+            stats_file: None,
+        };
+        let mut app = App::start(engine.clone(), p.load(), &config);
+        let press = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        app.handle(press(KeyCode::Char('A')));
+        assert_eq!(app.state.mode, Mode::Airflow);
+        pump_until(&mut app, "the Airflow view's data", |a| {
+            a.state.airflow.overview.is_some()
+        })
+        .await;
+        let view = &app.state.airflow;
+        let dags = &view.overview.as_ref().unwrap().dags;
+        assert_eq!(dags[view.selected].0.dag_id, "hello", "{dags:?}");
+        assert_eq!(
+            dags[view.selected].1.as_ref().map(|r| r.state.as_str()),
+            Some("success")
+        );
+        app.handle(press(KeyCode::Enter));
+        pump_until(&mut app, "the run's task instances", |a| {
+            a.state.airflow.tasks.is_some()
+        })
+        .await;
+        app.handle(press(KeyCode::Char('l')));
+        pump_until(&mut app, "the task log in the logs pane", |a| {
+            a.state.mode == Mode::Normal
+                && a.state
+                    .logs
+                    .store
+                    .service_idx(&ServiceName::new("airflow:hello"))
+                    .is_some()
+        })
+        .await;
+        assert!(
+            !app.state
+                .notices
+                .iter()
+                .any(|n| n.level == NoticeLevel::Error),
+            "{:?}",
+            app.state.notices
+        );
+        drop(app);
 
         api.set_paused("hello", true).await.unwrap();
         assert_eq!(paused(&api.overview().await.unwrap()), Some(true));
