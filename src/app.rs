@@ -6,6 +6,7 @@
 //! never awaits the daemon, so a key shows within a frame even under a log flood.
 //! The terminal is only touched in [`run`]; [`App`] works without one (tests drive it).
 
+mod airflow;
 mod stats;
 
 use std::collections::HashMap;
@@ -117,6 +118,8 @@ pub struct App {
     engine_rx: mpsc::Receiver<EngineEvent>,
     logs_tx: mpsc::Sender<Vec<LogLine>>,
     logs_rx: mpsc::Receiver<Vec<LogLine>>,
+    airflow_tx: mpsc::Sender<crate::tui::airflow::AirflowAnswer>,
+    airflow_rx: mpsc::Receiver<crate::tui::airflow::AirflowAnswer>,
     followers: HashMap<ServiceName, Follower>,
     background: Vec<JoinHandle<()>>,
     log_lines: usize,
@@ -169,6 +172,7 @@ impl App {
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let run_history = ops::runs::History::for_project(stack.project.as_str());
         let (runs_tx, runs_rx) = mpsc::channel(64);
+        let (airflow_tx, airflow_rx) = mpsc::channel(16);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
         background.push(tokio::spawn(up_then_watch(
@@ -186,6 +190,8 @@ impl App {
             engine_rx,
             logs_tx,
             logs_rx,
+            airflow_tx,
+            airflow_rx,
             followers: HashMap::new(),
             background,
             log_lines: config.log_lines,
@@ -213,6 +219,7 @@ impl App {
             Some(e) = self.engine_rx.recv() => Some(Event::Engine(e)),
             Some(batch) = self.logs_rx.recv() => Some(Event::Logs(batch)),
             Some((service, text)) = self.runs_rx.recv() => Some(Event::RunSummary { service, text }),
+            Some(a) = self.airflow_rx.recv() => Some(Event::Airflow(a)),
             else => None,
         }
     }
@@ -227,6 +234,8 @@ impl App {
                 out.push(Event::Logs(batch));
             } else if let Ok((service, text)) = self.runs_rx.try_recv() {
                 out.push(Event::RunSummary { service, text });
+            } else if let Ok(a) = self.airflow_rx.try_recv() {
+                out.push(Event::Airflow(a));
             } else {
                 break;
             }
@@ -400,6 +409,16 @@ impl App {
                 });
             }
             Command::Reset { volumes } => self.reset_volumes(volumes),
+            Command::Airflow(request) => {
+                let task = airflow::perform(
+                    self.engine.clone(),
+                    Arc::clone(&self.stack),
+                    request,
+                    self.airflow_tx.clone(),
+                );
+                self.background.retain(|t| !t.is_finished());
+                self.background.push(tokio::spawn(task));
+            }
             Command::Quit { stop_stack: false } => return Some(Handoff::Quit { stopped: false }),
             Command::Quit { stop_stack: true } => {
                 self.stop_stack();

@@ -79,6 +79,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// Open psql in the stack's Postgres service, as its user, no password typed
     Db(DbArgs),
+    /// Airflow's health, DAGs and import errors; with `-- ARGS`, run the airflow CLI
+    Airflow(AirflowArgs),
     /// Drop and recreate the project's named volumes, then bring their services back
     Reset(ResetArgs),
     /// Write a new pipeline project (stack file, Dockerfile, code, dags, .env)
@@ -191,6 +193,19 @@ pub struct ExecArgs {
     /// Extra environment, K=V (repeatable)
     #[arg(short = 'e', long = "env", value_name = "K=V")]
     pub env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AirflowArgs {
+    /// The Airflow service the CLI runs in (default: the scheduler)
+    #[arg(short = 's', long, value_name = "SVC")]
+    pub service: Option<String>,
+    /// No pseudo-terminal for the CLI, even when stdin is one
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    /// Arguments of the airflow CLI, after `--` (e.g. `-- dags list`)
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,5 +1,6 @@
 //! devstack: a data engineer's local stack from one Compose-compatible file.
 
+pub mod airflow;
 pub mod app;
 pub mod build;
 pub mod capped;

@@ -3,6 +3,7 @@
 //! needs to act. The work itself (bring up, reset, watch, consoles) lives in `ops`, so
 //! the UI does the same thing as the command line.
 
+mod airflow;
 mod build;
 mod console;
 mod doctor;
@@ -53,6 +54,7 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<u8, Error> {
         Command::Config(args) => config(&global, &args),
         Command::Exec(args) => console::exec(&global, &args).await,
         Command::Db(args) => console::db(&global, &args).await,
+        Command::Airflow(args) => airflow::airflow(&global, &args).await,
         Command::Reset(args) => reset_volumes::reset(&global, &args).await,
         Command::Init(args) => init(&args),
         Command::Build(args) => build::build(&global, &args).await,

@@ -1,12 +1,14 @@
 //! The use cases: what devstack does, called alike by the CLI (`commands`) and the UI
 //! loop (`app`) — bring a stack up (`bring_up`), reset its data (`reset`), act on saves
-//! (`live`), start/stop/restart services (`lifecycle`), pick a console (`session`), and
-//! word its endpoints (`endpoints`), run a job once and keep its run history (`runs`).
+//! (`live`), start/stop/restart services (`lifecycle`), pick a console (`session`),
+//! word its endpoints (`endpoints`), run a job once and keep its run history (`runs`),
+//! and reach Airflow (`airflow`).
 //!
 //! Each takes a loaded `Stack` and an `Engine` and reports progress as `EngineEvent`s on
 //! a channel; none prints, reads stdin or knows a terminal. It must not import `cli`,
 //! `commands`, `app` or `tui`: those sit above it.
 
+pub mod airflow;
 pub mod bring_up;
 pub mod database;
 pub mod doctor;
@@ -37,6 +39,8 @@ pub enum Error {
     Exec(#[from] crate::exec::Error),
     #[error(transparent)]
     Watch(#[from] crate::watch::Error),
+    #[error(transparent)]
+    Airflow(#[from] crate::airflow::Error),
     #[error("no service '{name}' in the stack; services: {}", .known.join(", "))]
     UnknownService { name: String, known: Vec<String> },
     #[error("{source}\n{hint}")]

@@ -320,8 +320,11 @@ fn load_sources(
         }
         // Every `.env` value the file uses, whatever its name (`DB_PASS`, `*_PW`): only
         // text the stack file itself spells out (an image name, a literal class path)
-        // is not worth hiding.
-        if from_file && used && !spelled_out(value) {
+        // is not worth hiding, nor a bare number (a port, a count: masking `27596`
+        // hid the port in every message and broke the numbers of `ps --json`); a
+        // number under a secret-looking name is masked above.
+        let bare_number = value.chars().all(|c| c.is_ascii_digit());
+        if from_file && used && !spelled_out(value) && !bare_number {
             secrets.insert(value);
         }
         if from_file || used {

@@ -586,6 +586,8 @@ pub struct ServiceSettings {
     pub restart_on_change: bool,
     /// `console: psql` marks a database service for `devstack db`.
     pub console: Option<String>,
+    /// `airflow: scheduler` (one of `AIRFLOW_ROLES`) marks an Airflow component.
+    pub airflow: Option<String>,
     /// Overrides the stack's `settle` for this service.
     pub settle: Option<std::time::Duration>,
     /// The long form's databases and roles (empty for the short form).
@@ -604,6 +606,15 @@ pub struct ConsoleDatabases {
     pub user_env: Option<String>,
     pub password_env: Option<String>,
 }
+
+/// The Airflow 3 components `x-devstack: {airflow: …}` may name.
+pub const AIRFLOW_ROLES: &[&str] = &[
+    "api-server",
+    "scheduler",
+    "dag-processor",
+    "triggerer",
+    "worker",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Volume {

@@ -249,6 +249,7 @@ pub(crate) struct RawWatch {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServiceSettings {
     pub restart_on_change: Option<Flag>,
+    pub airflow: Option<Text>,
     pub settle: Option<Text>,
     pub console: Option<RawConsole>,
 }

@@ -394,11 +394,23 @@ fn resolve_service(
                 Some(t) => Some(duration(cx, &t.0, &path.key("x-devstack").key("settle"))?),
                 None => None,
             };
+            let airflow = match s.airflow {
+                Some(a) if super::model::AIRFLOW_ROLES.contains(&a.0.as_str()) => Some(a.0),
+                Some(a) => {
+                    return Err(cx.invalid(
+                        &path.key("x-devstack").key("airflow"),
+                        format!("unknown Airflow component '{}'", a.0),
+                        &quoted(super::model::AIRFLOW_ROLES),
+                    ));
+                }
+                None => None,
+            };
             ServiceSettings {
                 restart_on_change: s.restart_on_change.is_some_and(|f| f.0),
                 console,
                 databases,
                 settle,
+                airflow,
             }
         }
         None => ServiceSettings::default(),

@@ -258,7 +258,7 @@ const STACK_SETTINGS: Rules = Rules {
 };
 
 const SERVICE_SETTINGS: Rules = Rules {
-    supported: &["restart_on_change", "console", "settle"],
+    supported: &["restart_on_change", "console", "settle", "airflow"],
     unsupported: &[],
     extensions: false,
 };

@@ -273,3 +273,23 @@ fn service_names_differing_only_in_case_are_rejected() {
         &["compose.yaml:4:3", "'web'", "'WEB'", "only in letter case"],
     );
 }
+
+// Regression (found by the bundled stack's end-to-end run): a `.env` port was masked
+// like a password, so `ps --json` printed `"host_port": ********` (not JSON) and every
+// message hid the port. A bare number is shown; under a secret-looking name it is not.
+#[test]
+fn a_dotenv_port_is_shown_and_a_numeric_secret_is_not() {
+    let p = Project::new();
+    p.write(".env", "WEB_PORT=27596\nAPI_TOKEN=918273\n");
+    let yaml = "services:
+  a:
+    image: x
+    ports: ['${WEB_PORT}:80']
+    environment:
+      TOKEN: '${API_TOKEN}'
+";
+    let stack = p.load(yaml).unwrap();
+    let text = render_config(&stack, false);
+    assert!(text.contains("27596"), "{text}");
+    assert!(!text.contains("918273"), "{text}");
+}

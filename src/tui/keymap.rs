@@ -44,6 +44,15 @@ pub enum Action {
     Messages,
     Quit,
     StopAndQuit,
+    /// `A`: the Airflow view.
+    Airflow,
+    AirflowPause,
+    AirflowTrigger,
+    AirflowClear,
+    AirflowRefresh,
+    AirflowTasks,
+    AirflowTriggerConf,
+    AirflowLogs,
 }
 
 /// Where a binding applies: in the focused pane, or anywhere.
@@ -52,6 +61,8 @@ pub enum Context {
     Services,
     Logs,
     Anywhere,
+    /// In the Airflow view (its own mode, whatever the focus).
+    Airflow,
 }
 
 impl Context {
@@ -60,6 +71,7 @@ impl Context {
             Self::Anywhere => true,
             Self::Services => focus == Focus::Services,
             Self::Logs => focus == Focus::Logs,
+            Self::Airflow => false,
         }
     }
 
@@ -68,6 +80,7 @@ impl Context {
             Self::Services => "Services pane",
             Self::Logs => "Logs pane",
             Self::Anywhere => "Anywhere",
+            Self::Airflow => "Airflow view",
         }
     }
 }
@@ -171,6 +184,14 @@ pub const BINDINGS: &[Binding] = &[
         C::Services,
         "logs of selected service",
         Some(("⏎", "logs", 1)),
+    ),
+    bind(
+        &[ch('A')],
+        "A",
+        A::Airflow,
+        C::Services,
+        "Airflow DAGs, errors, health",
+        Some(("A", "airflow", 11)),
     ),
     bind(
         &[ch('j'), key(KeyCode::Down)],
@@ -388,6 +409,86 @@ pub const BINDINGS: &[Binding] = &[
         "stop stack, then quit (asks)",
         None,
     ),
+    bind(
+        &[ch('j'), key(KeyCode::Down)],
+        "j ↓",
+        A::SelectNext,
+        C::Airflow,
+        "select next DAG",
+        Some(("j/k", "select", 0)),
+    ),
+    bind(
+        &[ch('k'), key(KeyCode::Up)],
+        "k ↑",
+        A::SelectPrev,
+        C::Airflow,
+        "select previous DAG",
+        None,
+    ),
+    bind(
+        &[ch('p')],
+        "p",
+        A::AirflowPause,
+        C::Airflow,
+        "pause/unpause selected DAG",
+        Some(("p", "pause", 1)),
+    ),
+    bind(
+        &[ch('t')],
+        "t",
+        A::AirflowTrigger,
+        C::Airflow,
+        "trigger a run now",
+        Some(("t", "trigger", 2)),
+    ),
+    bind(
+        &[ch('T')],
+        "T",
+        A::AirflowTriggerConf,
+        C::Airflow,
+        "trigger with a JSON conf",
+        None,
+    ),
+    bind(
+        &[ch('c')],
+        "c",
+        A::AirflowClear,
+        C::Airflow,
+        "clear its failed last run",
+        Some(("c", "clear", 3)),
+    ),
+    bind(
+        &[key(KeyCode::Enter)],
+        "Enter",
+        A::AirflowTasks,
+        C::Airflow,
+        "tasks of its last run",
+        Some(("⏎", "tasks", 4)),
+    ),
+    bind(
+        &[ch('l')],
+        "l",
+        A::AirflowLogs,
+        C::Airflow,
+        "its tasks' logs → logs pane",
+        Some(("l", "logs", 5)),
+    ),
+    bind(
+        &[ch('g')],
+        "g",
+        A::AirflowRefresh,
+        C::Airflow,
+        "refresh now",
+        None,
+    ),
+    bind(
+        &[key(KeyCode::Esc), ch('q'), ch('A')],
+        "Esc q",
+        A::Cancel,
+        C::Airflow,
+        "close the Airflow view",
+        Some(("Esc", "close", 9)),
+    ),
 ];
 
 /// The action of a key in Normal mode with this focus.
@@ -397,6 +498,26 @@ pub fn action_for(ev: &KeyEvent, focus: Focus) -> Option<Action> {
         .iter()
         .find(|b| b.context.applies(focus) && b.keys.contains(&k))
         .map(|b| b.action)
+}
+
+/// The action of a key in the Airflow view.
+pub fn airflow_action_for(ev: &KeyEvent) -> Option<Action> {
+    let k = Key::from_event(ev)?;
+    BINDINGS
+        .iter()
+        .find(|b| b.context == C::Airflow && b.keys.contains(&k))
+        .map(|b| b.action)
+}
+
+/// Footer hints of the Airflow view, in priority order.
+pub fn airflow_footer_hints() -> Vec<(&'static str, &'static str)> {
+    let mut hints: Vec<_> = BINDINGS
+        .iter()
+        .filter(|b| b.context == C::Airflow)
+        .filter_map(|b| b.footer)
+        .collect();
+    hints.sort_by_key(|h| h.2);
+    hints.into_iter().map(|(k, w, _)| (k, w)).collect()
 }
 
 /// Footer hints for this focus, in priority order; the last two (help, quit) are the
@@ -411,7 +532,9 @@ pub fn footer_hints(focus: Focus) -> Vec<(&'static str, &'static str)> {
     hints.into_iter().map(|(k, w, _)| (k, w)).collect()
 }
 
-/// Help overlay sections: context title and its `(keys, help)` rows.
+/// Help overlay sections: context title and its `(keys, help)` rows. The Airflow view's
+/// keys are in its own footer, which is generated from this table too: the `?` overlay
+/// must fit 80x24.
 pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
     [C::Services, C::Logs, C::Anywhere]
         .into_iter()
@@ -482,7 +605,10 @@ mod tests {
             );
         }
         let helped: usize = help_sections().iter().map(|(_, rows)| rows.len()).sum();
-        assert_eq!(helped, BINDINGS.len());
+        let in_view_footer = BINDINGS.iter().filter(|b| b.context == C::Airflow).count();
+        assert_eq!(helped + in_view_footer, BINDINGS.len());
+        // Each key of the Airflow view is either in its footer or on a key in it.
+        assert!(airflow_footer_hints().len() >= 4);
     }
 
     #[test]
@@ -499,6 +625,28 @@ mod tests {
                 "{:?} label too long",
                 b.action
             );
+        }
+    }
+
+    #[test]
+    fn airflow_view_keys_are_its_own() {
+        let p = ev(KeyCode::Char('p'), KeyModifiers::NONE);
+        assert_eq!(airflow_action_for(&p), Some(Action::AirflowPause));
+        assert_eq!(action_for(&p, Focus::Services), Some(Action::DbConsole));
+        let esc = ev(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(airflow_action_for(&esc), Some(Action::Cancel));
+        let big_a = ev(KeyCode::Char('A'), KeyModifiers::SHIFT);
+        assert_eq!(action_for(&big_a, Focus::Services), Some(Action::Airflow));
+        let hints = airflow_footer_hints();
+        assert_eq!(hints[..2], [("j/k", "select"), ("p", "pause")]);
+        let live: Vec<_> = BINDINGS
+            .iter()
+            .filter(|b| b.context == C::Airflow)
+            .collect();
+        for (i, a) in live.iter().enumerate() {
+            for b in &live[i + 1..] {
+                assert!(a.keys.iter().all(|k| !b.keys.contains(k)), "{a:?} {b:?}");
+            }
         }
     }
 

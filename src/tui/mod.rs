@@ -4,6 +4,7 @@
 //! [`Event`], performs the [`Command`]s it returns, and calls [`render`] when the state
 //! is dirty. Nothing here talks to Docker or awaits; only `terminal` touches the tty.
 
+pub mod airflow;
 mod fixture;
 pub mod keymap;
 pub mod state;

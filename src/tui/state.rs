@@ -42,6 +42,8 @@ pub struct AppState {
     /// What a person reaches once the stack is up (the `e` overlay), filled by the app
     /// from the stack: passwords are masked or named, never held.
     pub endpoints: Vec<EndpointRow>,
+    /// The Airflow view's data (`A`).
+    pub airflow: super::airflow::AirflowView,
     /// Terminal size in cells (width, height); from `Event::Resize`.
     pub size: (u16, u16),
     /// Unix seconds of the last `Event::Tick` (uptime and notice expiry are computed
@@ -78,6 +80,8 @@ pub enum Mode {
     },
     /// A dialog that needs `y` before its command is sent.
     Confirm(PendingAction),
+    /// `A`: the Airflow view.
+    Airflow,
     /// `p` on a service that names several databases: which one (`j`/`k`, a digit,
     /// `Enter`).
     PickDatabase {
@@ -380,6 +384,7 @@ impl AppState {
             up: UpState::NotAsked,
             cli: "devstack".into(),
             endpoints: Vec::new(),
+            airflow: Default::default(),
             size: (80, 24),
             now_unix: 0,
             utc_offset_secs: 0,
@@ -439,6 +444,7 @@ impl AppState {
                 row.databases = dbs;
             }
         }
+        state.airflow.available = crate::airflow::roles::api_service(stack).is_some();
         state
     }
 

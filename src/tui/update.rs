@@ -46,6 +46,8 @@ pub enum Event {
         service: ServiceName,
         text: String,
     },
+    /// The api-server answered a [`Command::Airflow`].
+    Airflow(super::airflow::AirflowAnswer),
 }
 
 /// What `update` asks the app loop to do.
@@ -79,6 +81,8 @@ pub enum Command {
     /// Restart the log streams after the daemon came back, each from this timestamp
     /// (Unix nanoseconds; `None`: from the start). The store drops the repeated lines.
     ResumeLogs(Vec<(ServiceName, Option<i64>)>),
+    /// Ask the Airflow api-server; answer with `Event::Airflow`.
+    Airflow(super::airflow::AirflowRequest),
 }
 
 /// How long notices that are not errors stay, in seconds.
@@ -125,7 +129,7 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             if (uptimes(state), state.notices.len()) != before {
                 state.dirty = true;
             }
-            Vec::new()
+            super::airflow::on_tick(state)
         }
         Event::RunSummary { service, text } => {
             if let Some(row) = state.services.iter_mut().find(|r| r.name == service) {
@@ -134,6 +138,7 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             }
             Vec::new()
         }
+        Event::Airflow(answer) => super::airflow::on_answer(state, answer),
         Event::ExecFinished { service, result } => {
             match result {
                 Ok(0) => state.notify(NoticeLevel::Info, format!("session in '{service}' ended")),
@@ -230,6 +235,7 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Mode::Airflow => super::airflow::on_key(state, k),
         Mode::Confirm(pending) => {
             let pending = pending.clone();
             on_confirm(state, pending, k, ctrl_c)
@@ -506,6 +512,15 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         Action::StopStart => return stop_or_start(state),
         Action::Exec | Action::ExecCommand => return exec_selected(state, action),
         Action::DbConsole => return db_console(state),
+        Action::Airflow => return super::airflow::open(state),
+        // Keys of the Airflow view; its own mode reads them.
+        Action::AirflowPause
+        | Action::AirflowTrigger
+        | Action::AirflowClear
+        | Action::AirflowRefresh
+        | Action::AirflowTasks
+        | Action::AirflowTriggerConf
+        | Action::AirflowLogs => {}
         Action::Endpoints => {
             if state.endpoints.is_empty() {
                 state.notify(
@@ -763,7 +778,7 @@ fn running_selected(state: &mut AppState) -> Option<ServiceName> {
     None
 }
 
-fn set_scope(state: &mut AppState, scope: Scope) {
+pub(super) fn set_scope(state: &mut AppState, scope: Scope) {
     if state.logs.scope != scope {
         state.logs.scope = scope;
         state.logs.scroll = Scroll::Follow;

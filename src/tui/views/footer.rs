@@ -22,6 +22,7 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
             ("Enter/1-9", "open psql"),
             ("Esc", "cancel"),
         ]),
+        Mode::Airflow => fixed(&keymap::airflow_footer_hints()),
         Mode::Confirm(PendingAction::StopAndQuit) => fixed(&[
             ("y", "stop stack, quit"),
             ("n", "quit, leave running"),

@@ -4,6 +4,7 @@
 //! state changes, no clock. [`layout`] is shared with `update`, which needs to know the
 //! logs pane's size to scroll by pages and where a mouse click landed.
 
+pub mod airflow;
 pub mod databases;
 pub mod dialogs;
 pub mod endpoints;
@@ -137,6 +138,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
             databases,
             selected,
         } => databases::render(service, databases, *selected, buf, area),
+        Mode::Airflow => airflow::render(state, buf, area),
         Mode::Confirm(p) => dialogs::render(state, p, buf, area),
         _ => {}
     }

@@ -1,0 +1,621 @@
+//! The Airflow view (`A` from the services pane): its state, and what its keys, the
+//! api-server's answers and the clock do to it. Pure, like the rest of `update`; the app
+//! performs the [`AirflowRequest`]s through `ops::airflow` and answers with
+//! [`AirflowAnswer`]s.
+//!
+//! It refreshes every [`REFRESH_SECS`] while shown and not at all while hidden, and after
+//! each change it asks for (pause, trigger, clear).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::airflow::{Overview, TaskInstance};
+use crate::model::NoticeLevel;
+
+use super::keymap::{self, Action};
+use super::state::{AppState, Mode};
+use super::update::Command;
+
+/// Seconds between refreshes while the view is shown: modest, Airflow's own UI polls
+/// faster, and a run's state moves in seconds, not milliseconds.
+pub const REFRESH_SECS: i64 = 10;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AirflowView {
+    /// The stack has an api-server to ask (set by the app from the stack).
+    pub available: bool,
+    pub url: Option<String>,
+    pub overview: Option<Overview>,
+    /// Why the last refresh failed (the api-server still starting, a refused login).
+    pub error: Option<String>,
+    /// Index into `overview.dags`.
+    pub selected: usize,
+    /// Unix seconds of the last refresh asked for.
+    pub asked_at: i64,
+    /// A refresh is out; no second one is asked for meanwhile.
+    pub loading: bool,
+    /// `Enter`: the task instances of the selected DAG's last run.
+    pub tasks: Option<RunTasks>,
+    /// `T`: the JSON conf being typed for a run of the selected DAG.
+    pub conf_prompt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTasks {
+    pub dag_id: String,
+    pub run_id: String,
+    pub tasks: Vec<TaskInstance>,
+}
+
+impl AirflowView {
+    pub fn selected_dag(&self) -> Option<&(crate::airflow::Dag, Option<crate::airflow::DagRun>)> {
+        self.overview.as_ref()?.dags.get(self.selected)
+    }
+}
+
+/// What the view asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AirflowRequest {
+    /// Health, import errors, DAGs and their last runs.
+    Refresh,
+    SetPaused {
+        dag_id: String,
+        paused: bool,
+    },
+    /// `conf`: a JSON object's text, checked before it is sent.
+    Trigger {
+        dag_id: String,
+        conf: Option<String>,
+    },
+    ClearFailed {
+        dag_id: String,
+        run_id: String,
+    },
+    /// The logs of these tasks of one run: `(task_id, try_number, map_index)`.
+    RunLogs {
+        dag_id: String,
+        run_id: String,
+        tasks: Vec<(String, u32, i64)>,
+    },
+    /// The task instances of one run.
+    Tasks {
+        dag_id: String,
+        run_id: String,
+    },
+}
+
+/// What comes back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AirflowAnswer {
+    Overview {
+        url: String,
+        result: Result<Overview, String>,
+    },
+    Tasks {
+        dag_id: String,
+        run_id: String,
+        result: Result<Vec<TaskInstance>, String>,
+    },
+    /// A run's task logs, for the logs pane under the name `source`.
+    RunLogs {
+        source: String,
+        result: Result<Vec<String>, String>,
+    },
+    /// A change was made (or refused); `what` words it for the notice.
+    Done {
+        what: String,
+        result: Result<(), String>,
+    },
+}
+
+fn refresh(state: &mut AppState) -> Vec<Command> {
+    if state.airflow.loading {
+        return Vec::new();
+    }
+    state.airflow.loading = true;
+    state.airflow.asked_at = state.now_unix;
+    let mut out = vec![Command::Airflow(AirflowRequest::Refresh)];
+    if let Some(t) = &state.airflow.tasks {
+        out.push(Command::Airflow(AirflowRequest::Tasks {
+            dag_id: t.dag_id.clone(),
+            run_id: t.run_id.clone(),
+        }));
+    }
+    out
+}
+
+/// `A`: open the view and ask for its data at once.
+pub fn open(state: &mut AppState) -> Vec<Command> {
+    if !state.airflow.available {
+        state.notify(
+            NoticeLevel::Info,
+            "this stack has no Airflow api-server (an 'apache/airflow' image or 'x-devstack: {airflow: api-server}')",
+        );
+        return Vec::new();
+    }
+    state.mode = Mode::Airflow;
+    refresh(state)
+}
+
+/// Typing the conf of `T`: Enter triggers when it is a JSON object, Esc cancels.
+fn on_conf_key(state: &mut AppState, k: KeyEvent, ctrl_c: bool) -> Vec<Command> {
+    let view = &mut state.airflow;
+    let Some(text) = view.conf_prompt.as_mut() else {
+        return Vec::new();
+    };
+    match k.code {
+        _ if ctrl_c => view.conf_prompt = None,
+        KeyCode::Esc => view.conf_prompt = None,
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) => text.push(c),
+        KeyCode::Enter => {
+            let conf = text.clone();
+            let Some((dag, _)) = view.selected_dag() else {
+                view.conf_prompt = None;
+                return Vec::new();
+            };
+            let dag_id = dag.dag_id.clone();
+            match serde_json::from_str::<serde_json::Value>(&conf) {
+                Ok(serde_json::Value::Object(_)) => {
+                    view.conf_prompt = None;
+                    return vec![Command::Airflow(AirflowRequest::Trigger {
+                        dag_id,
+                        conf: Some(conf),
+                    })];
+                }
+                Ok(_) => state.notify(
+                    NoticeLevel::Error,
+                    "a DAG run's conf is a JSON object, e.g. {\"day\": \"2026-12-01\"}",
+                ),
+                Err(e) => state.notify(NoticeLevel::Error, format!("not JSON: {e}")),
+            }
+        }
+        _ => state.dirty = false,
+    }
+    Vec::new()
+}
+
+pub fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
+    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+    if state.airflow.conf_prompt.is_some() {
+        return on_conf_key(state, k, ctrl_c);
+    }
+    let action = if ctrl_c {
+        Some(Action::Cancel)
+    } else {
+        keymap::airflow_action_for(&k)
+    };
+    let count = state.airflow.overview.as_ref().map_or(0, |o| o.dags.len());
+    let view = &mut state.airflow;
+    match action {
+        Some(Action::Cancel) => state.mode = Mode::Normal,
+        Some(Action::SelectNext) => {
+            view.selected = (view.selected + 1).min(count.saturating_sub(1));
+            view.tasks = None;
+        }
+        Some(Action::SelectPrev) => {
+            view.selected = view.selected.saturating_sub(1);
+            view.tasks = None;
+        }
+        Some(Action::AirflowTasks) => match view.selected_dag() {
+            Some((dag, Some(run))) => {
+                return vec![Command::Airflow(AirflowRequest::Tasks {
+                    dag_id: dag.dag_id.clone(),
+                    run_id: run.dag_run_id.clone(),
+                })];
+            }
+            Some((dag, None)) => {
+                let text = format!("'{}' has not run yet: 't' triggers it", dag.dag_id);
+                state.notify(NoticeLevel::Info, text);
+            }
+            None => {}
+        },
+        Some(Action::AirflowRefresh) => return refresh(state),
+        Some(Action::AirflowPause) => {
+            if let Some((dag, _)) = view.selected_dag() {
+                return vec![Command::Airflow(AirflowRequest::SetPaused {
+                    dag_id: dag.dag_id.clone(),
+                    paused: !dag.is_paused,
+                })];
+            }
+        }
+        Some(Action::AirflowTrigger) => {
+            if let Some((dag, _)) = view.selected_dag() {
+                return vec![Command::Airflow(AirflowRequest::Trigger {
+                    dag_id: dag.dag_id.clone(),
+                    conf: None,
+                })];
+            }
+        }
+        Some(Action::AirflowLogs) => match &view.tasks {
+            Some(t) => {
+                return vec![Command::Airflow(AirflowRequest::RunLogs {
+                    dag_id: t.dag_id.clone(),
+                    run_id: t.run_id.clone(),
+                    tasks: t
+                        .tasks
+                        .iter()
+                        .map(|ti| (ti.task_id.clone(), ti.try_number, ti.map_index))
+                        .collect(),
+                })];
+            }
+            None => state.notify(
+                NoticeLevel::Info,
+                "Enter first: the logs are those of the run whose tasks are shown",
+            ),
+        },
+        Some(Action::AirflowTriggerConf) => {
+            if view.selected_dag().is_some() {
+                view.conf_prompt = Some("{}".to_string());
+            }
+        }
+        Some(Action::AirflowClear) => match view.selected_dag() {
+            Some((dag, Some(run))) if run.state == "failed" => {
+                return vec![Command::Airflow(AirflowRequest::ClearFailed {
+                    dag_id: dag.dag_id.clone(),
+                    run_id: run.dag_run_id.clone(),
+                })];
+            }
+            Some((dag, _)) => {
+                let text = format!(
+                    "the last run of '{}' did not fail: nothing to clear",
+                    dag.dag_id
+                );
+                state.notify(NoticeLevel::Info, text);
+            }
+            None => {}
+        },
+        _ => state.dirty = false,
+    }
+    Vec::new()
+}
+
+pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
+    state.dirty = true;
+    match answer {
+        AirflowAnswer::Overview { url, result } => {
+            let view = &mut state.airflow;
+            view.loading = false;
+            view.url = Some(url);
+            match result {
+                Ok(o) => {
+                    view.selected = view.selected.min(o.dags.len().saturating_sub(1));
+                    view.overview = Some(o);
+                    view.error = None;
+                }
+                // The last good data stays on screen under the error.
+                Err(e) => view.error = Some(e),
+            }
+            Vec::new()
+        }
+        AirflowAnswer::Tasks {
+            dag_id,
+            run_id,
+            result,
+        } => {
+            match result {
+                Ok(tasks) => {
+                    state.airflow.tasks = Some(RunTasks {
+                        dag_id,
+                        run_id,
+                        tasks,
+                    })
+                }
+                Err(e) => state.notify(
+                    NoticeLevel::Error,
+                    format!("tasks of '{dag_id}' run '{run_id}': {e}"),
+                ),
+            }
+            Vec::new()
+        }
+        AirflowAnswer::RunLogs { source, result } => {
+            match result {
+                Ok(lines) => {
+                    let service = crate::model::ServiceName::new(source);
+                    let idx = state.logs.store.add_service(&service);
+                    // Ordered as Airflow sent them, at the time they arrived.
+                    let base = state.now_unix.saturating_mul(1_000_000_000);
+                    let batch = lines
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, text)| crate::model::LogLine {
+                            service: service.clone(),
+                            ts_nanos: base.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
+                            stream: crate::model::Stream::Stdout,
+                            text,
+                        })
+                        .collect();
+                    state.logs.store.push_batch(batch);
+                    super::update::set_scope(state, crate::logs::Scope::Service(idx));
+                    state.mode = Mode::Normal;
+                    state.focus = super::state::Focus::Logs;
+                }
+                Err(e) => state.notify(NoticeLevel::Error, format!("task logs: {e}")),
+            }
+            Vec::new()
+        }
+        AirflowAnswer::Done { what, result } => {
+            match result {
+                Ok(()) => state.notify(NoticeLevel::Info, what),
+                Err(e) => state.notify(NoticeLevel::Error, format!("{what}: {e}")),
+            }
+            if state.mode == Mode::Airflow {
+                refresh(state)
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Once a second: a refresh when due, and only while the view is shown.
+pub fn on_tick(state: &mut AppState) -> Vec<Command> {
+    if state.mode == Mode::Airflow && state.now_unix - state.airflow.asked_at >= REFRESH_SECS {
+        refresh(state)
+    } else {
+        Vec::new()
+    }
+}
+
+/// A fixed Airflow state for tests and snapshots: an import error, three DAGs (one
+/// paused, one whose last run failed), a triggerer that is down.
+#[cfg(test)]
+pub fn fixture_overview() -> Overview {
+    use crate::airflow::api::{self, ImportError};
+    let health = api::parse_health(
+        br#"{"metadatabase":{"status":"healthy"},"scheduler":{"status":"healthy","latest_scheduler_heartbeat":"2026-12-01T23:20:01+00:00"},"triggerer":{"status":null,"latest_triggerer_heartbeat":null},"dag_processor":{"status":"healthy","latest_dag_processor_heartbeat":"2026-12-01T23:20:00+00:00"}}"#,
+    )
+    .unwrap_or_default();
+    let dags = api::parse_dags(
+        br#"{"dags":[{"dag_id":"hello","is_paused":true,"next_dagrun_run_after":"2026-12-02T00:00:00Z"},{"dag_id":"load_warehouse","is_paused":false,"next_dagrun_run_after":"2026-12-01T23:30:00Z"},{"dag_id":"nightly_report","is_paused":false}]}"#,
+    )
+    .unwrap_or_default();
+    let runs = api::parse_dag_runs(
+        br#"{"dag_runs":[{"dag_run_id":"scheduled__2026-12-01T23:00:00+00:00","dag_id":"load_warehouse","state":"success","run_after":"2026-12-01T23:00:00Z","start_date":"2026-12-01T23:00:02Z"},{"dag_run_id":"manual__2026-12-01T22:10:00+00:00","dag_id":"nightly_report","state":"failed","run_after":"2026-12-01T22:10:00Z","start_date":"2026-12-01T22:10:01Z"}]}"#,
+    )
+    .unwrap_or_default();
+    let errors = vec![ImportError {
+        filename: "dags/broken.py".into(),
+        timestamp: None,
+        stack_trace: "Traceback (most recent call last):\n  File \"dags/broken.py\", line 3\n    def broken(:\n               ^\nSyntaxError: invalid syntax\n".into(),
+    }];
+    Overview::join(health, errors, dags, runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::update::{Event, update};
+
+    fn key(c: char) -> Event {
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn shown() -> AppState {
+        let mut s = AppState::fixture();
+        s.airflow.available = true;
+        assert_eq!(
+            update(&mut s, key('A')),
+            vec![Command::Airflow(AirflowRequest::Refresh)]
+        );
+        assert_eq!(s.mode, Mode::Airflow);
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::Overview {
+                url: "http://127.0.0.1:8080".into(),
+                result: Ok(fixture_overview()),
+            }),
+        );
+        s
+    }
+
+    #[test]
+    fn a_stack_without_airflow_says_so() {
+        let mut s = AppState::fixture();
+        assert!(update(&mut s, key('A')).is_empty());
+        assert_eq!(s.mode, Mode::Normal);
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.message.contains("no Airflow api-server"))
+        );
+    }
+
+    #[test]
+    fn keys_pause_trigger_and_clear_the_selected_dag() {
+        let mut s = shown();
+        assert_eq!(
+            update(&mut s, key('p')),
+            vec![Command::Airflow(AirflowRequest::SetPaused {
+                dag_id: "hello".into(),
+                paused: false
+            })]
+        );
+        // The last run of 'hello' did not fail: nothing to clear.
+        assert!(update(&mut s, key('c')).is_empty());
+        update(&mut s, key('j'));
+        update(&mut s, key('j'));
+        update(&mut s, key('j'));
+        assert_eq!(s.airflow.selected, 2, "stops at the last DAG");
+        assert_eq!(
+            update(&mut s, key('t')),
+            vec![Command::Airflow(AirflowRequest::Trigger {
+                dag_id: "nightly_report".into(),
+                conf: None
+            })]
+        );
+        // `T`: a conf typed, checked, sent; the keys typed are text, not commands.
+        update(&mut s, key('T'));
+        assert_eq!(s.airflow.conf_prompt.as_deref(), Some("{}"));
+        update(
+            &mut s,
+            Event::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+        );
+        for c in "\"p\": 1".chars() {
+            assert!(update(&mut s, key(c)).is_empty());
+        }
+        let enter = Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        assert!(
+            update(&mut s, enter.clone()).is_empty(),
+            "not yet an object"
+        );
+        assert!(s.notices.iter().any(|n| n.message.contains("not JSON")));
+        update(&mut s, key('}'));
+        assert_eq!(
+            update(&mut s, enter),
+            vec![Command::Airflow(AirflowRequest::Trigger {
+                dag_id: "nightly_report".into(),
+                conf: Some("{\"p\": 1}".into())
+            })]
+        );
+        assert_eq!(s.airflow.conf_prompt, None);
+        assert_eq!(
+            update(&mut s, key('c')),
+            vec![Command::Airflow(AirflowRequest::ClearFailed {
+                dag_id: "nightly_report".into(),
+                run_id: "manual__2026-12-01T22:10:00+00:00".into()
+            })]
+        );
+        // A change done refreshes the view at once.
+        let after = update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::Done {
+                what: "cleared the failed run of 'nightly_report'".into(),
+                result: Ok(()),
+            }),
+        );
+        assert_eq!(after, vec![Command::Airflow(AirflowRequest::Refresh)]);
+        update(
+            &mut s,
+            Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        );
+        assert_eq!(s.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn enter_asks_for_the_tasks_of_the_last_run_and_the_clock_keeps_them_fresh() {
+        let mut s = shown();
+        let enter = Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        // 'hello' never ran.
+        assert!(update(&mut s, enter.clone()).is_empty());
+        update(&mut s, key('j'));
+        let ask = Command::Airflow(AirflowRequest::Tasks {
+            dag_id: "load_warehouse".into(),
+            run_id: "scheduled__2026-12-01T23:00:00+00:00".into(),
+        });
+        assert_eq!(update(&mut s, enter), vec![ask.clone()]);
+        let tasks = crate::airflow::api::parse_task_instances(
+            br#"{"task_instances":[{"task_id":"extract","state":"success","duration":2.5,"try_number":1}]}"#,
+        )
+        .unwrap();
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::Tasks {
+                dag_id: "load_warehouse".into(),
+                run_id: "scheduled__2026-12-01T23:00:00+00:00".into(),
+                result: Ok(tasks),
+            }),
+        );
+        assert_eq!(s.airflow.tasks.as_ref().map(|t| t.tasks.len()), Some(1));
+        s.airflow.loading = false;
+        let now = s.now_unix;
+        assert_eq!(
+            update(
+                &mut s,
+                Event::Tick {
+                    now_unix: now + REFRESH_SECS
+                }
+            ),
+            vec![Command::Airflow(AirflowRequest::Refresh), ask]
+        );
+        // `l`: the run's task logs go to the logs pane, shown there.
+        assert_eq!(
+            update(&mut s, key('l')),
+            vec![Command::Airflow(AirflowRequest::RunLogs {
+                dag_id: "load_warehouse".into(),
+                run_id: "scheduled__2026-12-01T23:00:00+00:00".into(),
+                tasks: vec![("extract".into(), 1, -1)],
+            })]
+        );
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::RunLogs {
+                source: "airflow:load_warehouse".into(),
+                result: Ok(vec!["── extract ──".into(), "rows loaded: 5000".into()]),
+            }),
+        );
+        assert_eq!(s.mode, Mode::Normal);
+        assert_eq!(s.focus, super::super::state::Focus::Logs);
+        let idx = s
+            .logs
+            .store
+            .service_idx(&crate::model::ServiceName::new("airflow:load_warehouse"))
+            .unwrap();
+        assert_eq!(s.logs.scope, crate::logs::Scope::Service(idx));
+        s.mode = Mode::Airflow;
+        // Another DAG selected: its tasks are not that run's.
+        update(&mut s, key('k'));
+        assert!(s.airflow.tasks.is_none());
+    }
+
+    #[test]
+    fn refreshes_on_the_clock_only_while_shown_and_one_at_a_time() {
+        let mut s = shown();
+        let now = s.now_unix;
+        assert!(
+            update(
+                &mut s,
+                Event::Tick {
+                    now_unix: now + REFRESH_SECS - 1
+                }
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            update(
+                &mut s,
+                Event::Tick {
+                    now_unix: now + REFRESH_SECS
+                }
+            ),
+            vec![Command::Airflow(AirflowRequest::Refresh)]
+        );
+        // Still out: no second request.
+        assert!(
+            update(
+                &mut s,
+                Event::Tick {
+                    now_unix: now + 3 * REFRESH_SECS
+                }
+            )
+            .is_empty()
+        );
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::Overview {
+                url: "http://127.0.0.1:8080".into(),
+                result: Err("the api-server is starting".into()),
+            }),
+        );
+        assert!(
+            s.airflow.overview.is_some(),
+            "the last data stays under the error"
+        );
+        assert_eq!(
+            s.airflow.error.as_deref(),
+            Some("the api-server is starting")
+        );
+        update(&mut s, key('q'));
+        assert_eq!(s.mode, Mode::Normal);
+        assert!(
+            update(
+                &mut s,
+                Event::Tick {
+                    now_unix: now + 100 * REFRESH_SECS
+                }
+            )
+            .is_empty()
+        );
+    }
+}
