@@ -5,8 +5,11 @@
 # they exist). Nothing is pulled.
 #
 #   tests/e2e/bundled.sh   the bundled Postgres + Airflow 3 + pipeline stack, end to end
+#   tests/airflow.rs       devstack's Airflow view and CLI against a real Airflow 3 (not
+#                          part of plain `cargo test`: `test = false` in Cargo.toml)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 E2E_BUILD_IMAGES=1 bash tests/e2e/bundled.sh
-echo "e2e: 1 passed, 0 failed"
+cargo test --locked --test airflow
+echo "e2e: 2 passed, 0 failed"
