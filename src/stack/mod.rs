@@ -312,6 +312,7 @@ fn load_sources(
     // Text a stack file itself spells out (an image name, a literal class path) is not
     // worth hiding, even when a `.env` value has the same text.
     let spelled_out = |value: &str| sources.iter().any(|(_, text)| text.contains(value));
+    let bare_number = |value: &str| value.chars().all(|c| c.is_ascii_digit());
     for (name, value) in &vars {
         let used = used.borrow().contains(name);
         let from_file = from_files.contains(name);
@@ -323,8 +324,7 @@ fn load_sources(
         // is not worth hiding, nor a bare number (a port, a count: masking `27596`
         // hid the port in every message and broke the numbers of `ps --json`); a
         // number under a secret-looking name is masked above.
-        let bare_number = value.chars().all(|c| c.is_ascii_digit());
-        if from_file && used && !spelled_out(value) && !bare_number {
+        if from_file && used && !spelled_out(value) && !bare_number(value) {
             secrets.insert(value);
         }
         if from_file || used {
@@ -449,7 +449,10 @@ fn load_sources(
     // `env_file:` values reach containers only, but a message may still quote one.
     for service in services.values() {
         for env in service.environment.values() {
-            if matches!(env.source, EnvSource::EnvFile(_)) && !spelled_out(&env.value) {
+            if matches!(env.source, EnvSource::EnvFile(_))
+                && !spelled_out(&env.value)
+                && !bare_number(&env.value)
+            {
                 secrets.insert(&env.value);
             }
             secrets.insert_url_passwords(&env.value);

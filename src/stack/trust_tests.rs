@@ -292,4 +292,9 @@ fn a_dotenv_port_is_shown_and_a_numeric_secret_is_not() {
     let text = render_config(&stack, false);
     assert!(text.contains("27596"), "{text}");
     assert!(!text.contains("918273"), "{text}");
+    // The same through `env_file:` (the bundled pipeline reads all of `.env` so).
+    let with_env_file = format!("{yaml}    env_file: .env\n");
+    let stack = p.load(&with_env_file).unwrap();
+    assert!(!stack.settings.secret_values.mask("27596").contains('*'));
+    assert!(stack.settings.secret_values.mask("918273").contains('*'));
 }
