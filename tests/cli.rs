@@ -433,10 +433,10 @@ services:
         .spawn()
         .unwrap();
     let mut input = pty.input.try_clone().unwrap();
-    pty.wait_for("tick-");
+    pty.wait_for_screen_text("tick-");
     // Show only the ticker's logs: the choice must survive the shell session.
     input.write_all(b"\r").unwrap();
-    pty.wait_for("Logs · ticker");
+    pty.wait_for_screen_text("Logs · ticker");
 
     input.write_all(b"x").unwrap();
     pty.wait_for("exit the shell to return to the UI");
@@ -448,11 +448,15 @@ services:
     let during = p.ok(&["logs", "--tail", "1", "ticker"]);
     let meanwhile: u64 = during.trim().rsplit('-').next().unwrap().parse().unwrap();
 
-    let back = pty.mark();
     input.write_all(b"exit\r").unwrap();
-    pty.wait_for_after(back, "Logs · ticker");
-    // Lines the container printed while the UI was away are drawn after it returns.
-    pty.wait_for_after(back, &format!("tick-{}", meanwhile + 3));
+    // Lines the container printed while the UI was away are drawn after it returns, in
+    // the view chosen before. Read from the screen: the UI redraws only changed cells,
+    // so `tick-26` after `tick-25` reaches the terminal as a lone `6`.
+    let want = meanwhile + 3;
+    pty.wait_for_screen(
+        &format!("'Logs · ticker' and a 'tick-N' with N >= {want}"),
+        |screen| screen.contains("Logs · ticker") && ticks(screen).any(|n| n >= want),
+    );
 
     input.write_all(b"q").unwrap();
     let status = child.wait().unwrap();
@@ -465,6 +469,16 @@ services:
             .contains(rustix::termios::LocalModes::ICANON),
         "the terminal is back in its normal mode"
     );
+}
+
+/// The N of every `tick-N` in `text`.
+fn ticks(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.split("tick-").skip(1).filter_map(|rest| {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        rest[..digits].parse().ok()
+    })
 }
 
 #[test]
