@@ -28,7 +28,7 @@ use crate::model::{
 };
 use crate::ops::endpoints::{self, Endpoint};
 use crate::ops::lifecycle::{self, Lifecycle};
-use crate::ops::session::{console_for, console_for_database, running_container};
+use crate::ops::session::{console_for_database, running_container};
 use crate::ops::{self, bring_up, live, reset};
 use crate::plan::PlanOptions;
 use crate::stack::Stack;
@@ -377,37 +377,9 @@ impl App {
                 });
             }
             Command::DbConsoleOn { service, database } => {
-                let console = self
-                    .stack
-                    .services
-                    .get(&service)
-                    .map(|s| console_for_database(s, Some(&database)))?;
-                let request = ExecRequest {
-                    cmd: console.cmd,
-                    tty: true,
-                    stdin: true,
-                    ..ExecRequest::default()
-                };
-                return Some(Handoff::Exec {
-                    service,
-                    request,
-                    hold: false,
-                });
+                return self.db_console(service, Some(&database));
             }
-            Command::DbConsole(service) => {
-                let console = self.stack.services.get(&service).map(console_for)?;
-                let request = ExecRequest {
-                    cmd: console.cmd,
-                    tty: true,
-                    stdin: true,
-                    ..ExecRequest::default()
-                };
-                return Some(Handoff::Exec {
-                    service,
-                    request,
-                    hold: false,
-                });
-            }
+            Command::DbConsole(service) => return self.db_console(service, None),
             Command::Reset { volumes } => self.reset_volumes(volumes),
             Command::Airflow(request) => {
                 let task = airflow::perform(
@@ -497,6 +469,26 @@ impl App {
 
     /// `R` confirmed: resets the volumes in the background (as `devstack reset --yes`
     /// would); progress and the outcome arrive as notices.
+    /// psql in `service` on `database` (its default when `None`), as the terminal's.
+    fn db_console(&self, service: ServiceName, database: Option<&str>) -> Option<Handoff> {
+        let console = self
+            .stack
+            .services
+            .get(&service)
+            .map(|s| console_for_database(s, database))?;
+        let request = ExecRequest {
+            cmd: console.cmd,
+            tty: true,
+            stdin: true,
+            ..ExecRequest::default()
+        };
+        Some(Handoff::Exec {
+            service,
+            request,
+            hold: false,
+        })
+    }
+
     fn reset_volumes(&mut self, volumes: Vec<String>) {
         let (engine, stack, tx) = (
             self.engine.clone(),

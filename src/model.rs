@@ -506,14 +506,16 @@ pub fn one_line(s: &str, sep: &str) -> String {
     parts.join(sep)
 }
 
-fn strip_escapes(s: &str) -> String {
+/// Drops ANSI escape sequences (`ESC [ … final`, and lone `ESC x`) and other control
+/// characters but tab: probe and build output made fit for one line of a message.
+pub(crate) fn strip_escapes(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\u{1b}' {
             if chars.peek() == Some(&'[') {
                 chars.next();
-                // CSI: parameters, then one final byte in '@'..='~'.
+                // CSI: parameters and intermediates, then one final byte in '@'..='~'.
                 for d in chars.by_ref() {
                     if ('@'..='~').contains(&d) {
                         break;
@@ -522,9 +524,9 @@ fn strip_escapes(s: &str) -> String {
             } else {
                 chars.next();
             }
-            continue;
+        } else if !c.is_control() || c == '\t' {
+            out.push(c);
         }
-        out.push(c);
     }
     out
 }

@@ -308,7 +308,7 @@ impl BuildLog {
     fn line(&mut self, raw: &str) -> Option<String> {
         // The builder colours a step's stderr; escapes would garble (or drive) the
         // terminal that shows the error.
-        let line = strip_escapes(raw);
+        let line = crate::model::strip_escapes(raw);
         let line = line.as_str();
         if line.trim().is_empty() {
             return None;
@@ -336,31 +336,6 @@ impl BuildLog {
             .cloned()
             .collect()
     }
-}
-
-/// Drops ANSI escape sequences (`ESC [ … final`, and lone `ESC x`) and other control
-/// characters but tab.
-fn strip_escapes(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                // Parameters and intermediates, up to the final byte '@'..='~'.
-                for n in chars.by_ref() {
-                    if ('@'..='~').contains(&n) {
-                        break;
-                    }
-                }
-            } else {
-                chars.next();
-            }
-        } else if !c.is_control() || c == '\t' {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -393,7 +368,10 @@ mod tests {
         let mut log = BuildLog::default();
         log.push("Step 1/1 : RUN x\n\u{1b}[91mon stderr\n\u{1b}[0mon stdout\u{7}\n");
         assert_eq!(log.tail(5), vec!["on stderr", "on stdout"]);
-        assert_eq!(strip_escapes("a\u{1b}[1;31mb\u{1b}[0m\tc"), "ab\tc");
+        assert_eq!(
+            crate::model::strip_escapes("a\u{1b}[1;31mb\u{1b}[0m\tc"),
+            "ab\tc"
+        );
     }
 
     #[test]
