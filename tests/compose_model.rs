@@ -308,6 +308,15 @@ async fn container_name_names_the_container() {
 /// `docker-compose` on PATH; it must be v2 (v1 has other labels). CI installs it.
 fn compose_v2() -> String {
     let bin = std::env::var("DEVSTACK_COMPOSE_V2").unwrap_or_else(|_| "docker-compose".into());
+    // The tests run it from the project's folder: a relative path must not depend on
+    // the folder it was given in.
+    let bin = if bin.contains('/') {
+        std::fs::canonicalize(&bin)
+            .map(|p| p.display().to_string())
+            .unwrap_or(bin)
+    } else {
+        bin
+    };
     let out = std::process::Command::new(&bin).arg("version").output();
     match out {
         Ok(o) if String::from_utf8_lossy(&o.stdout).contains("version v2") => bin,

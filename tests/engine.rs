@@ -511,8 +511,10 @@ async fn follow_logs_tails_keeps_stdout_and_stderr_apart_and_resumes_without_dup
         .await;
     assert_eq!(tail.len(), 4, "{tail:#?}");
 
-    // Resuming after the last line seen starts with the next one.
-    let last = first.last().unwrap().clone();
+    // Resuming after the newest line seen starts with the next one. Newest, not last:
+    // the daemon's log does not always keep stdout and stderr lines in time order (the
+    // product resumes from the newest too, in commands/follow.rs).
+    let last = first.iter().max_by_key(|l| l.ts_nanos).unwrap().clone();
     let options = LogOptions {
         follow: true,
         tail: None,
