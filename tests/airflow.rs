@@ -287,6 +287,7 @@ fn airflow_health_import_errors_cli_pause_and_a_triggered_run() {
             up: None,
             watch: false,
             stats_file: None,
+            cli: "devstack".into(),
         };
         let mut app = App::start(engine.clone(), p.load(), &config);
         let press = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
