@@ -19,21 +19,15 @@ pub struct Target {
     pub password: Option<String>,
 }
 
-fn env<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
-    service
-        .environment
-        .get(key)
-        .map(|v| v.value.as_str())
-        .filter(|v| !v.is_empty())
-}
-
 /// The official image's own role and database: `POSTGRES_USER` (default `postgres`) and
 /// `POSTGRES_DB` (default: the user's name).
 fn own(service: &Service) -> (String, String) {
-    let user = env(service, "POSTGRES_USER")
+    let user = service
+        .env_value("POSTGRES_USER")
         .unwrap_or("postgres")
         .to_string();
-    let db = env(service, "POSTGRES_DB")
+    let db = service
+        .env_value("POSTGRES_DB")
         .map(str::to_string)
         .unwrap_or_else(|| user.clone());
     (user, db)
@@ -70,7 +64,7 @@ pub fn target(service: &Service, database: Option<&str>) -> Target {
     let role = settings
         .user_env
         .as_deref()
-        .and_then(|k| env(service, k))
+        .and_then(|k| service.env_value(k))
         .filter(|_| database != own_db);
     match role {
         Some(user) => Target {
@@ -79,13 +73,13 @@ pub fn target(service: &Service, database: Option<&str>) -> Target {
             password: settings
                 .password_env
                 .as_deref()
-                .and_then(|k| env(service, k))
+                .and_then(|k| service.env_value(k))
                 .map(str::to_string),
         },
         None => Target {
             database,
             user: own_user,
-            password: env(service, "POSTGRES_PASSWORD").map(str::to_string),
+            password: service.env_value("POSTGRES_PASSWORD").map(str::to_string),
         },
     }
 }

@@ -177,14 +177,6 @@ pub fn rows(endpoints: &[Endpoint], show_path: &dyn Fn(&Path) -> String) -> Vec<
         .collect()
 }
 
-fn env<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
-    service
-        .environment
-        .get(key)
-        .map(|v| v.value.as_str())
-        .filter(|v| !v.is_empty())
-}
-
 /// Where the value of `key` in the service's environment comes from. A value read from
 /// an `env_file` names that file; an interpolated one names the stack's `.env` under the
 /// same variable name — the bundled stacks pass every secret on under its `.env` name
@@ -267,8 +259,8 @@ fn postgres_databases(stack: &Stack, service: &Service) -> Vec<Endpoint> {
     let Some(address) = host_address(service, 5432) else {
         return Vec::new();
     };
-    let user = env(service, "POSTGRES_USER").unwrap_or("postgres");
-    let db = env(service, "POSTGRES_DB").unwrap_or(user);
+    let user = service.env_value("POSTGRES_USER").unwrap_or("postgres");
+    let db = service.env_value("POSTGRES_DB").unwrap_or(user);
     let password = secret_ref(stack, service, "POSTGRES_PASSWORD");
     let title = if is_airflow_metadata(stack, service) {
         "Airflow metadata DB".to_string()
@@ -288,7 +280,7 @@ fn postgres_databases(stack: &Stack, service: &Service) -> Vec<Endpoint> {
         if prefix == "POSTGRES" || prefix.is_empty() || value.value.is_empty() {
             continue;
         }
-        let Some(user) = env(service, &format!("{prefix}_USER")) else {
+        let Some(user) = service.env_value(&format!("{prefix}_USER")) else {
             continue;
         };
         let password = secret_ref(stack, service, &format!("{prefix}_PASSWORD"));
@@ -312,7 +304,7 @@ fn is_airflow_metadata(stack: &Stack, db: &Service) -> bool {
             "AIRFLOW__CORE__SQL_ALCHEMY_CONN",
         ]
         .iter()
-        .filter_map(|k| env(s, k))
+        .filter_map(|k| s.env_value(k))
         .any(|conn| conn.contains(&host) || conn.contains(&host_no_port))
     })
 }
@@ -337,12 +329,12 @@ fn airflow_ui(stack: &Stack, service: &Service) -> Option<Endpoint> {
     const PASSWORDS: [&str; 2] = ["AIRFLOW_ADMIN_PASSWORD", "_AIRFLOW_WWW_USER_PASSWORD"];
     let user = airflow
         .iter()
-        .find_map(|s| USERS.iter().find_map(|k| env(s, k)))
+        .find_map(|s| USERS.iter().find_map(|k| s.env_value(k)))
         .map(str::to_string)
         .or_else(|| {
             // The simple auth manager's `user:role,…`.
             airflow.iter().find_map(|s| {
-                let users = env(s, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS")?;
+                let users = s.env_value("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS")?;
                 let first = users.split(',').next()?.split(':').next()?.trim();
                 (!first.is_empty()).then(|| first.to_string())
             })
@@ -350,7 +342,7 @@ fn airflow_ui(stack: &Stack, service: &Service) -> Option<Endpoint> {
     let password = airflow.iter().find_map(|s| {
         PASSWORDS
             .iter()
-            .find(|k| env(s, k).is_some())
+            .find(|k| s.env_value(k).is_some())
             .and_then(|k| secret_ref(stack, s, k))
     });
     Some(Endpoint::Web {

@@ -377,6 +377,14 @@ pub struct Logging {
 }
 
 impl Service {
+    /// The value of `key` in the service's environment, when it is set and not empty.
+    pub fn env_value(&self, key: &str) -> Option<&str> {
+        self.environment
+            .get(key)
+            .map(|v| v.value.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
     /// A service with a name and an image and nothing else set, as a file with only
     /// `image:` would give (for building stacks in code and in tests).
     pub fn new(name: impl Into<String>, image: impl Into<String>) -> Self {
