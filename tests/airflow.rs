@@ -152,7 +152,7 @@ fn images_present() {
         });
         assert!(
             present,
-            "image '{image}' is missing: build the stand-ins with ../shared/images/build.sh postgres airflow3 (offline, about 3 minutes)"
+            "image '{image}' is missing: build the stand-ins with ../shared/images/build.sh debian postgres python airflow3 (offline, about 3 minutes)"
         );
     }
 }

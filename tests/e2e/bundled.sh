@@ -58,7 +58,7 @@ if [ -n "$(missing)" ] && [ "${E2E_BUILD_IMAGES:-}" = 1 ]; then
 	build="$repo/../shared/images/build.sh"
 	[ -f "$build" ] || fail "stand-in images missing ($(missing)) and no '$build' to build them"
 	say "building the stand-in images with $build"
-	bash "$build" postgres python airflow3
+	bash "$build" debian postgres python airflow3
 fi
 waited=0
 while [ -n "$(missing)" ]; do
