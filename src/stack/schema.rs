@@ -21,10 +21,8 @@ struct Rules {
 }
 
 const TOP: Rules = Rules {
-    supported: &["name", "services", "volumes", "x-devstack"],
-    unsupported: &[
-        "version", "include", "models", "networks", "secrets", "configs",
-    ],
+    supported: &["name", "services", "volumes", "include", "x-devstack"],
+    unsupported: &["version", "models", "networks", "secrets", "configs"],
     extensions: true,
 };
 
@@ -42,6 +40,7 @@ const SERVICE: Rules = Rules {
         "env_file",
         "environment",
         "expose",
+        "extends",
         "extra_hosts",
         "healthcheck",
         "hostname",
@@ -90,7 +89,6 @@ const SERVICE: Rules = Rules {
         "dns_opt",
         "dns_search",
         "domainname",
-        "extends",
         "external_links",
         "gpus",
         "group_add",
@@ -251,6 +249,18 @@ const VOLUME: Rules = Rules {
     extensions: true,
 };
 
+const EXTENDS: Rules = Rules {
+    supported: &["service", "file"],
+    unsupported: &[],
+    extensions: false,
+};
+
+const INCLUDE: Rules = Rules {
+    supported: &["path", "project_directory", "env_file"],
+    unsupported: &[],
+    extensions: true,
+};
+
 const STACK_SETTINGS: Rules = Rules {
     supported: &["log_lines", "debounce", "settle"],
     unsupported: &[],
@@ -301,6 +311,11 @@ pub(crate) fn check(root: &mut Node, file: &Path) -> Result<Vec<Diagnostic>, Err
                 }
             }
             "x-devstack" => c.check_map(&mut e.value, &path, &STACK_SETTINGS)?,
+            "include" => {
+                for (i, item) in seq_values(&mut e.value).into_iter().enumerate() {
+                    c.check_map(item, &path.index(i), &INCLUDE)?;
+                }
+            }
             _ => {}
         }
     }
@@ -345,6 +360,7 @@ impl Checker<'_> {
             match key.as_str() {
                 "build" => self.check_map(child, &p, &BUILD)?,
                 "healthcheck" => self.check_map(child, &p, &HEALTHCHECK)?,
+                "extends" => self.check_map(child, &p, &EXTENDS)?,
                 "logging" => self.check_map(child, &p, &LOGGING)?,
                 "ulimits" => {
                     for (name, limit) in map_values(child) {
