@@ -207,9 +207,16 @@ fn normalise(s: &Stack, dir: &Path) -> Value {
             })
             .collect();
         ports.sort();
+        // A file secret is a read-only bind mount under /run/secrets in devstack's
+        // model; Compose lists it under `secrets`, which regen.sh does not keep.
         let volumes: Vec<String> = svc
             .mounts
             .iter()
+            .filter(|m| {
+                !(m.read_only
+                    && matches!(m.source, MountSource::Bind(_))
+                    && m.target.starts_with("/run/secrets/"))
+            })
             .map(|m| {
                 let (kind, source) = match &m.source {
                     MountSource::Volume(v) => ("volume", v.clone()),

@@ -157,3 +157,52 @@ fn include_conflicts_and_errors_name_the_file_they_are_in() {
     let e = load_main(tmp.path()).unwrap_err().to_string();
     assert!(e.contains("include cycle"), "{e}");
 }
+
+#[test]
+fn a_file_secret_is_mounted_read_only_under_run_secrets_and_config_shows_no_content() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "db_password.txt", "s3cr3t-content\n");
+    write(
+        tmp.path(),
+        "compose.yaml",
+        "services:\n  app:\n    image: busybox\n    secrets:\n      - db_password\n      - source: db_password\n        target: other\n      - source: api\n        target: /etc/api\nsecrets:\n  db_password:\n    file: ./db_password.txt\n  api:\n    file: db_password.txt\n  from_env:\n    environment: API_TOKEN\n",
+    );
+    let s = load_main(tmp.path()).unwrap();
+    let file = tmp.path().join("db_password.txt");
+    let mounts: Vec<(String, bool)> = service(&s, "app")
+        .mounts
+        .iter()
+        .map(|m| {
+            assert_eq!(m.source, MountSource::Bind(file.clone()));
+            (m.target.clone(), m.read_only)
+        })
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            ("/run/secrets/db_password".to_string(), true),
+            ("/run/secrets/other".to_string(), true),
+            ("/etc/api".to_string(), true)
+        ]
+    );
+    let config = render_config(&s, false);
+    assert!(!config.contains("s3cr3t"), "{config}");
+
+    // An undefined secret is an error at the reference; a missing file at its definition.
+    write(
+        tmp.path(),
+        "compose.yaml",
+        "services:\n  app:\n    image: busybox\n    secrets: [nope]\n",
+    );
+    let e = load_main(tmp.path()).unwrap_err().to_string();
+    assert!(e.contains("secret 'nope' is not defined"), "{e}");
+    assert!(e.contains("compose.yaml:4:"), "{e}");
+    write(
+        tmp.path(),
+        "compose.yaml",
+        "services:\n  app:\n    image: busybox\n    secrets: [x]\nsecrets:\n  x:\n    file: ./missing.txt\n",
+    );
+    let e = load_main(tmp.path()).unwrap_err().to_string();
+    assert!(e.contains("missing.txt' does not exist"), "{e}");
+    assert!(e.contains("compose.yaml:7:"), "{e}");
+}

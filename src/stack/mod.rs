@@ -15,6 +15,7 @@ mod raw;
 mod render;
 mod resolve;
 mod schema;
+mod secrets;
 mod yaml;
 
 #[cfg(test)]
@@ -864,6 +865,8 @@ fn allowed_for(path: &KeyPath, serde_message: &str) -> &'static str {
     match path.last_key() {
         Some("ports") => resolve::PORT_ALLOWED,
         Some("volumes") if in_service && path.0.len() > 2 => resolve::VOLUME_ALLOWED,
+        Some("secrets") if in_service => secrets::REFERENCE_ALLOWED,
+        Some("secrets") => secrets::DEFINITION_ALLOWED,
         Some("volumes") => {
             "a mapping of volume names to settings ('name', 'external', 'labels') or to nothing"
         }

@@ -21,8 +21,15 @@ struct Rules {
 }
 
 const TOP: Rules = Rules {
-    supported: &["name", "services", "volumes", "include", "x-devstack"],
-    unsupported: &["version", "models", "networks", "secrets", "configs"],
+    supported: &[
+        "name",
+        "services",
+        "volumes",
+        "include",
+        "secrets",
+        "x-devstack",
+    ],
+    unsupported: &["version", "models", "networks", "configs"],
     extensions: true,
 };
 
@@ -53,6 +60,7 @@ const SERVICE: Rules = Rules {
         "profiles",
         "read_only",
         "restart",
+        "secrets",
         "shm_size",
         "stdin_open",
         "sysctls",
@@ -116,7 +124,6 @@ const SERVICE: Rules = Rules {
         "pull_refresh_after",
         "runtime",
         "scale",
-        "secrets",
         "security_opt",
         "storage_opt",
         "use_api_socket",
@@ -261,6 +268,18 @@ const INCLUDE: Rules = Rules {
     extensions: true,
 };
 
+const SECRET: Rules = Rules {
+    supported: &["name", "file", "environment", "external"],
+    unsupported: &["labels", "driver", "driver_opts", "template_driver"],
+    extensions: true,
+};
+
+const SERVICE_SECRET: Rules = Rules {
+    supported: &["source", "target", "uid", "gid", "mode"],
+    unsupported: &[],
+    extensions: true,
+};
+
 const STACK_SETTINGS: Rules = Rules {
     supported: &["log_lines", "debounce", "settle"],
     unsupported: &[],
@@ -311,6 +330,11 @@ pub(crate) fn check(root: &mut Node, file: &Path) -> Result<Vec<Diagnostic>, Err
                 }
             }
             "x-devstack" => c.check_map(&mut e.value, &path, &STACK_SETTINGS)?,
+            "secrets" => {
+                for (name, secret) in map_values(&mut e.value) {
+                    c.check_map(secret, &path.key(&name), &SECRET)?;
+                }
+            }
             "include" => {
                 for (i, item) in seq_values(&mut e.value).into_iter().enumerate() {
                     c.check_map(item, &path.index(i), &INCLUDE)?;
@@ -390,10 +414,11 @@ impl Checker<'_> {
                         }
                     }
                 }
-                "ports" | "volumes" | "env_file" => {
+                "ports" | "volumes" | "env_file" | "secrets" => {
                     let rules = match key.as_str() {
                         "ports" => &PORT,
                         "volumes" => &SERVICE_VOLUME,
+                        "secrets" => &SERVICE_SECRET,
                         _ => &ENV_FILE,
                     };
                     for (i, item) in seq_values(child).into_iter().enumerate() {
