@@ -426,3 +426,43 @@ async fn network_mode_reaches_the_daemon() {
         Some("host")
     );
 }
+
+/// Item 6, `secrets` (before: warned and dropped): a file secret reaches the container at
+/// `/run/secrets/NAME` (and at a long form's `target`), read-only, and `devstack config`
+/// names the file but never prints what is in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_secret_is_readable_in_the_container_and_not_printed() {
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    p.write("db_password.txt", "pw-in-secret-file-7731\n");
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  app:\n    image: {image}\n    command: {SLEEPER}\n    secrets:\n      - db_password\n      - source: db_password\n        target: copy\nsecrets:\n  db_password:\n    file: ./db_password.txt\n"
+        ),
+    );
+    let stack = p.load();
+    up(&engine, &stack)
+        .await
+        .unwrap_or_else(|e| panic!("up: {e}"));
+    let c = container(&engine, &p.name, "app").await;
+    for path in ["/run/secrets/db_password", "/run/secrets/copy"] {
+        assert_eq!(
+            exec(&engine, &c, &["cat", path]).await,
+            "pw-in-secret-file-7731\n",
+            "{path}"
+        );
+    }
+    let code = exec_code(
+        &engine,
+        &c,
+        &["sh", "-c", "echo x > /run/secrets/db_password"],
+    )
+    .await;
+    assert_ne!(code, 0, "the secret is mounted read-only");
+
+    let config = p.ok(&["config"]);
+    assert!(config.contains("db_password.txt"), "{config}");
+    assert!(!config.contains("pw-in-secret-file-7731"), "{config}");
+}

@@ -26,7 +26,7 @@ pub(crate) enum Origin {
 }
 
 impl Origin {
-    fn file(&self) -> usize {
+    pub(crate) fn file(&self) -> usize {
         match self {
             Origin::File(f) | Origin::Map(f, _) | Origin::Seq(f, _) => *f,
         }
@@ -37,6 +37,28 @@ impl Origin {
             Origin::Map(_, m) => m.get(k).cloned().unwrap_or(Origin::File(self.file())),
             _ => Origin::File(self.file()),
         }
+    }
+
+    /// The origin of the part at a path of keys.
+    pub(crate) fn child(&self, keys: &[&str]) -> Origin {
+        keys.iter().fold(self.clone(), |o, k| o.key(k))
+    }
+
+    /// Records that the part at a path of keys came from `child`.
+    pub(crate) fn set(&mut self, keys: &[&str], child: Origin) {
+        let Some((first, rest)) = keys.split_first() else {
+            *self = child;
+            return;
+        };
+        let file = self.file();
+        let mut map = match std::mem::replace(self, Origin::File(file)) {
+            Origin::Map(_, m) => m,
+            _ => BTreeMap::new(),
+        };
+        let mut c = map.remove(*first).unwrap_or(Origin::File(file));
+        c.set(rest, child);
+        map.insert((*first).to_string(), c);
+        *self = Origin::Map(file, map);
     }
 
     fn index(&self, i: usize) -> Origin {
@@ -134,20 +156,45 @@ pub(crate) struct MergeError {
 /// Merges the files' trees in order (each already checked and interpolated); returns
 /// the merged tree and where its parts came from.
 pub(crate) fn merge_all(trees: Vec<Node>) -> Result<(Node, Origin), MergeError> {
+    merge_with_origins(
+        trees
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (t, Origin::File(i)))
+            .collect(),
+    )
+}
+
+/// As [`merge_all`], for trees whose parts already come from several files (a service
+/// that `extends` one of another file, resources an `include` brought in).
+pub(crate) fn merge_with_origins(trees: Vec<(Node, Origin)>) -> Result<(Node, Origin), MergeError> {
     let mut trees = trees.into_iter();
-    let Some(mut first) = trees.next() else {
+    let Some((mut first, first_origin)) = trees.next() else {
         return Ok((
             Node::new(Value::Map(Vec::new()), Mark::default()),
             Origin::File(0),
         ));
     };
     drop_resets(&mut first);
-    let mut acc = (first, Origin::File(0));
-    for (i, over) in trees.enumerate() {
-        acc = merge_value(acc.0, acc.1, over, i + 1, &KeyPath::root())?;
+    let mut acc = (first, first_origin);
+    for (over, origin) in trees {
+        acc = merge_value(acc.0, acc.1, over, origin, &KeyPath::root())?;
     }
     let (mut node, mut origin) = acc;
     make_unique(&mut node, &mut origin, &KeyPath::root());
+    Ok((node, origin))
+}
+
+/// Merges one service over another as `extends` does (compose-go's `ExtendService`: the
+/// rules of a merge of files), at `services.NAME`; lists are not made unique here.
+pub(crate) fn extend_service(
+    base: (Node, Origin),
+    over: (Node, Origin),
+    name: &str,
+) -> Result<(Node, Origin), MergeError> {
+    let path = KeyPath::root().key("services").key(name);
+    let (mut node, mut origin) = merge_value(base.0, base.1, over.0, over.1, &path)?;
+    make_unique(&mut node, &mut origin, &path);
     Ok((node, origin))
 }
 
@@ -254,39 +301,39 @@ fn merge_value(
     base: Node,
     base_origin: Origin,
     mut over: Node,
-    file: usize,
+    over_origin: Origin,
     path: &KeyPath,
 ) -> Result<(Node, Origin), MergeError> {
     if over.tag.as_deref() == Some("!override") {
         over.tag = None;
         drop_resets(&mut over);
-        return Ok((over, Origin::File(file)));
+        return Ok((over, over_origin.clone()));
     }
     if matches!(over.value, Value::Null) {
         return Ok((base, base_origin));
     }
     match rule(path) {
-        Rule::Replace => return Ok((over, Origin::File(file))),
+        Rule::Replace => return Ok((over, over_origin.clone())),
         Rule::KeyValue => {
             let base = to_key_value_list(base, &base_origin);
-            let over = to_key_value_list(over, &Origin::File(file));
-            return Ok(append(base, over, file));
+            let over = to_key_value_list(over, &over_origin.clone());
+            return Ok(append(base, over));
         }
         Rule::OneOrMany => {
             let base = to_list(base, &base_origin);
-            let over = to_list(over, &Origin::File(file));
-            return Ok(append(base, over, file));
+            let over = to_list(over, &over_origin.clone());
+            return Ok(append(base, over));
         }
         Rule::NamesToMap => {
             let depends = path.last_key() == Some("depends_on");
             let base = names_to_map(base, base_origin, depends);
-            let over = names_to_map(over, Origin::File(file), depends);
-            return merge_maps(base, over, file, path);
+            let over = names_to_map(over, over_origin.clone(), depends);
+            return merge_maps(base, over, path);
         }
         Rule::Build => {
             let base = context_to_map(base, base_origin);
-            let over = context_to_map(over, Origin::File(file));
-            return merge_maps(base, over, file, path);
+            let over = context_to_map(over, over_origin.clone());
+            return merge_maps(base, over, path);
         }
         Rule::Logging => {
             let driver = |n: &Node| match &n.value {
@@ -299,32 +346,28 @@ fn merge_value(
             if let (Some(a), Some(b)) = (driver(&base), driver(&over))
                 && a != b
             {
-                return Ok((over, Origin::File(file)));
+                return Ok((over, over_origin.clone()));
             }
         }
         Rule::Ulimit => {
             if !matches!(over.value, Value::Map(_)) {
-                return Ok((over, Origin::File(file)));
+                return Ok((over, over_origin.clone()));
             }
             if !matches!(base.value, Value::Map(_)) {
-                return Ok((over, Origin::File(file)));
+                return Ok((over, over_origin.clone()));
             }
         }
         Rule::Default => {}
     }
     match (&base.value, &over.value) {
         (Value::Map(_), Value::Map(_)) => {
-            merge_maps((base, base_origin), (over, Origin::File(file)), file, path)
+            merge_maps((base, base_origin), (over, over_origin), path)
         }
-        (Value::Seq(_), Value::Seq(_)) => Ok(append(
-            (base, base_origin),
-            (over, Origin::File(file)),
-            file,
-        )),
+        (Value::Seq(_), Value::Seq(_)) => Ok(append((base, base_origin), (over, over_origin))),
         (Value::Map(_) | Value::Seq(_), _) | (_, Value::Map(_) | Value::Seq(_)) => {
             Err(MergeError {
                 path: path.clone(),
-                file,
+                file: over_origin.file(),
                 mark: over.mark,
                 message: format!(
                     "cannot merge {} here over {} from an earlier file",
@@ -333,14 +376,13 @@ fn merge_value(
                 ),
             })
         }
-        _ => Ok((over, Origin::File(file))),
+        _ => Ok((over, over_origin.clone())),
     }
 }
 
 fn merge_maps(
     (mut base, base_origin): (Node, Origin),
     (over, over_origin): (Node, Origin),
-    file: usize,
     path: &KeyPath,
 ) -> Result<(Node, Origin), MergeError> {
     let base_file = base_origin.file();
@@ -369,8 +411,13 @@ fn merge_maps(
             Some(i) if !oe.key.starts_with("x-") => {
                 let old = entries.remove(i);
                 let old_origin = children.remove(&oe.key).unwrap_or(Origin::File(base_file));
-                let (value, origin) =
-                    merge_value(old.value, old_origin, oe.value, file, &path.key(&oe.key))?;
+                let (value, origin) = merge_value(
+                    old.value,
+                    old_origin,
+                    oe.value,
+                    over_child,
+                    &path.key(&oe.key),
+                )?;
                 children.insert(oe.key, origin);
                 entries.insert(
                     i,
@@ -400,7 +447,6 @@ fn merge_maps(
 fn append(
     (mut base, base_origin): (Node, Origin),
     (over, over_origin): (Node, Origin),
-    file: usize,
 ) -> (Node, Origin) {
     let base_file = base_origin.file();
     let (Value::Seq(items), Value::Seq(more)) = (&mut base.value, over.value) else {
@@ -409,10 +455,7 @@ fn append(
     let mut origins: Vec<Origin> = (0..items.len()).map(|i| base_origin.index(i)).collect();
     for (i, mut n) in more.into_iter().enumerate() {
         drop_resets(&mut n);
-        origins.push(match &over_origin {
-            Origin::File(_) => Origin::File(file),
-            o => o.index(i),
-        });
+        origins.push(over_origin.index(i));
         items.push(n);
     }
     (base, Origin::Seq(base_file, origins))

@@ -6,6 +6,7 @@
 
 mod envfile;
 mod error;
+mod import;
 mod interpolate;
 mod merge;
 mod model;
@@ -14,8 +15,11 @@ mod raw;
 mod render;
 mod resolve;
 mod schema;
+mod secrets;
 mod yaml;
 
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 mod parse_tests;
 #[cfg(test)]
@@ -36,7 +40,7 @@ pub use render::render_config;
 
 use crate::model::ProjectName;
 use interpolate::interpolate_tracking;
-use merge::Origins;
+use merge::{Origin, Origins};
 use node::{KeyPath, Node, Value};
 
 /// The names tried, in order, when no file is given (devstack's own first, then
@@ -309,6 +313,53 @@ fn load_sources(
             break;
         }
     }
+    // `extends` and `include`, per file as in compose-go, before the files are merged.
+    let mut all_files = files.clone();
+    let mut trees: Vec<(Node, Origin)> = trees
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, Origin::File(i)))
+        .collect();
+    if failed.is_none() {
+        let parse = |path: &Path, warnings: &mut Vec<Diagnostic>| {
+            let text = read_text_file(path).map_err(|reason| Error::Read {
+                path: path.to_path_buf(),
+                reason,
+            })?;
+            parse_file(&text, path, warnings)
+        };
+        let interpolate = |node: &mut Node,
+                           lookup: &dyn Fn(&str) -> Option<String>,
+                           path: &Path,
+                           warnings: &mut Vec<Diagnostic>| {
+            let (mut unset, mut typos) = (Vec::new(), Vec::new());
+            let single = Origins::single(path.to_path_buf());
+            interpolate_tree(node, &KeyPath::root(), lookup, &mut unset, &mut typos).map_err(
+                |(p, e)| import::interpolation_error(single.position(node, &p, false), &p, e),
+            )?;
+            for (name, p) in unset {
+                warnings.push(Diagnostic {
+                    position: Some(single.position(node, &p, false)),
+                    key: p.to_string(),
+                    message: format!("variable '{name}' is not set; using an empty string"),
+                });
+            }
+            Ok(())
+        };
+        let mut imports = import::Imports {
+            files: &mut all_files,
+            warnings: &mut warnings,
+            vars: &vars,
+            parse: &parse,
+            interpolate: &interpolate,
+        };
+        let mut done = Vec::with_capacity(trees.len());
+        for (i, (tree, origin)) in trees.into_iter().enumerate() {
+            let own = files.get(i).cloned().unwrap_or_default();
+            done.push(imports.apply(tree, origin, &dir, &[own])?);
+        }
+        trees = done;
+    }
     // Text a stack file itself spells out (an image name, a literal class path) is not
     // worth hiding, even when a `.env` value has the same text.
     let spelled_out = |value: &str| sources.iter().any(|(_, text)| text.contains(value));
@@ -331,11 +382,11 @@ fn load_sources(
             secrets.insert_url_passwords(value);
         }
     }
-    for root in &trees {
+    for (root, _) in &trees {
         collect_url_passwords(root, secrets);
     }
     if !secrets.is_empty() {
-        for root in &trees {
+        for (root, _) in &trees {
             taint(root, &KeyPath::root(), secrets);
         }
     }
@@ -360,9 +411,9 @@ fn load_sources(
         strict(&warnings)?;
     }
 
-    let (root, tree) = merge::merge_all(trees).map_err(|e| Error::Invalid {
+    let (root, tree) = merge::merge_with_origins(trees).map_err(|e| Error::Invalid {
         at: Position {
-            file: files.get(e.file).cloned().unwrap_or_default(),
+            file: all_files.get(e.file).cloned().unwrap_or_default(),
             line: e.mark.line.max(1),
             column: e.mark.column.max(1),
         },
@@ -371,7 +422,7 @@ fn load_sources(
         allowed: "a value of the same kind as in the earlier file, or one tagged '!override' to replace it, or '!reset' to remove it".into(),
     })?;
     let origins = Origins {
-        files: files.clone(),
+        files: all_files,
         tree,
     };
     let pos = |path: &KeyPath, root: &Node, key: bool| origins.position(root, path, key);
@@ -814,6 +865,8 @@ fn allowed_for(path: &KeyPath, serde_message: &str) -> &'static str {
     match path.last_key() {
         Some("ports") => resolve::PORT_ALLOWED,
         Some("volumes") if in_service && path.0.len() > 2 => resolve::VOLUME_ALLOWED,
+        Some("secrets") if in_service => secrets::REFERENCE_ALLOWED,
+        Some("secrets") => secrets::DEFINITION_ALLOWED,
         Some("volumes") => {
             "a mapping of volume names to settings ('name', 'external', 'labels') or to nothing"
         }

@@ -112,12 +112,23 @@ impl Node {
         }
     }
 
-    #[cfg(test)]
+    /// A mapping's entry for `key`, with the key's own position.
+    pub fn get_entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(m) => m.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match &mut self.value {
+            Value::Map(m) => m.iter_mut().find(|e| e.key == key).map(|e| &mut e.value),
+            _ => None,
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|e| e.key == key)
-            .map(|e| &e.value)
+        self.get_entry(key).map(|e| &e.value)
     }
 
     /// The node at `path`, if the tree has one there.

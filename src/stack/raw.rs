@@ -19,8 +19,39 @@ pub(crate) struct RawFile {
     pub name: Option<Text>,
     pub services: Option<BTreeMap<String, Option<RawService>>>,
     pub volumes: Option<BTreeMap<String, Option<RawVolume>>>,
+    pub secrets: Option<BTreeMap<String, Option<RawSecret>>>,
     #[serde(rename = "x-devstack")]
     pub settings: Option<RawStackSettings>,
+}
+
+/// A top-level secret.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSecret {
+    /// The engine-side name, which only Swarm uses: accepted, not needed for a file.
+    #[allow(dead_code)]
+    pub name: Option<Text>,
+    pub file: Option<Text>,
+    pub environment: Option<Text>,
+    pub external: Option<Flag>,
+}
+
+/// A service's reference to a secret: its name, or the long form.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawServiceSecret {
+    Short(Text),
+    Long(RawServiceSecretLong),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServiceSecretLong {
+    pub source: Text,
+    pub target: Option<Text>,
+    pub uid: Option<Text>,
+    pub gid: Option<Text>,
+    pub mode: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +94,7 @@ pub(crate) struct RawService {
     pub ulimits: Option<BTreeMap<String, RawUlimit>>,
     pub expose: Option<Vec<Text>>,
     pub deploy: Option<RawDeploy>,
+    pub secrets: Option<Vec<RawServiceSecret>>,
 }
 
 /// A string or a list of strings.

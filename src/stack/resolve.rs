@@ -64,7 +64,7 @@ impl Context<'_> {
     }
 
     /// A path from the file made absolute: `~` from HOME, relative to the stack's dir.
-    fn host_path(&self, raw: &str, path: &KeyPath) -> Result<PathBuf, Error> {
+    pub(crate) fn host_path(&self, raw: &str, path: &KeyPath) -> Result<PathBuf, Error> {
         let expanded = if raw == "~" || raw.starts_with("~/") {
             let Some(home) = self.home else {
                 return Err(self.invalid(
@@ -139,13 +139,25 @@ pub(crate) fn resolve(
         all_profiles.insert(name.clone(), raw_profiles(svc.as_ref()));
     }
 
+    let secrets =
+        super::secrets::definitions(cx, raw.secrets.unwrap_or_default(), &top.key("secrets"))?;
     let mut services = BTreeMap::new();
-    for (name, svc) in raw_services {
+    for (name, mut svc) in raw_services {
         let path = top.key("services").key(&name);
         if !is_enabled(&raw_profiles(svc.as_ref()), cx.profiles) {
             continue;
         }
-        let service = resolve_service(cx, &name, svc, &path, &volumes, warnings)?;
+        let secret_refs = svc.as_mut().and_then(|s| s.secrets.take());
+        let mut service = resolve_service(cx, &name, svc, &path, &volumes, warnings)?;
+        if let Some(refs) = secret_refs {
+            service.mounts.extend(super::secrets::mounts(
+                cx,
+                &secrets,
+                refs,
+                &path.key("secrets"),
+                warnings,
+            )?);
+        }
         services.insert(service.name.clone(), service);
     }
 

@@ -21,10 +21,15 @@ struct Rules {
 }
 
 const TOP: Rules = Rules {
-    supported: &["name", "services", "volumes", "x-devstack"],
-    unsupported: &[
-        "version", "include", "models", "networks", "secrets", "configs",
+    supported: &[
+        "name",
+        "services",
+        "volumes",
+        "include",
+        "secrets",
+        "x-devstack",
     ],
+    unsupported: &["version", "models", "networks", "configs"],
     extensions: true,
 };
 
@@ -42,6 +47,7 @@ const SERVICE: Rules = Rules {
         "env_file",
         "environment",
         "expose",
+        "extends",
         "extra_hosts",
         "healthcheck",
         "hostname",
@@ -54,6 +60,7 @@ const SERVICE: Rules = Rules {
         "profiles",
         "read_only",
         "restart",
+        "secrets",
         "shm_size",
         "stdin_open",
         "sysctls",
@@ -90,7 +97,6 @@ const SERVICE: Rules = Rules {
         "dns_opt",
         "dns_search",
         "domainname",
-        "extends",
         "external_links",
         "gpus",
         "group_add",
@@ -118,7 +124,6 @@ const SERVICE: Rules = Rules {
         "pull_refresh_after",
         "runtime",
         "scale",
-        "secrets",
         "security_opt",
         "storage_opt",
         "use_api_socket",
@@ -251,6 +256,30 @@ const VOLUME: Rules = Rules {
     extensions: true,
 };
 
+const EXTENDS: Rules = Rules {
+    supported: &["service", "file"],
+    unsupported: &[],
+    extensions: false,
+};
+
+const INCLUDE: Rules = Rules {
+    supported: &["path", "project_directory", "env_file"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const SECRET: Rules = Rules {
+    supported: &["name", "file", "environment", "external"],
+    unsupported: &["labels", "driver", "driver_opts", "template_driver"],
+    extensions: true,
+};
+
+const SERVICE_SECRET: Rules = Rules {
+    supported: &["source", "target", "uid", "gid", "mode"],
+    unsupported: &[],
+    extensions: true,
+};
+
 const STACK_SETTINGS: Rules = Rules {
     supported: &["log_lines", "debounce", "settle"],
     unsupported: &[],
@@ -301,6 +330,16 @@ pub(crate) fn check(root: &mut Node, file: &Path) -> Result<Vec<Diagnostic>, Err
                 }
             }
             "x-devstack" => c.check_map(&mut e.value, &path, &STACK_SETTINGS)?,
+            "secrets" => {
+                for (name, secret) in map_values(&mut e.value) {
+                    c.check_map(secret, &path.key(&name), &SECRET)?;
+                }
+            }
+            "include" => {
+                for (i, item) in seq_values(&mut e.value).into_iter().enumerate() {
+                    c.check_map(item, &path.index(i), &INCLUDE)?;
+                }
+            }
             _ => {}
         }
     }
@@ -345,6 +384,7 @@ impl Checker<'_> {
             match key.as_str() {
                 "build" => self.check_map(child, &p, &BUILD)?,
                 "healthcheck" => self.check_map(child, &p, &HEALTHCHECK)?,
+                "extends" => self.check_map(child, &p, &EXTENDS)?,
                 "logging" => self.check_map(child, &p, &LOGGING)?,
                 "ulimits" => {
                     for (name, limit) in map_values(child) {
@@ -374,10 +414,11 @@ impl Checker<'_> {
                         }
                     }
                 }
-                "ports" | "volumes" | "env_file" => {
+                "ports" | "volumes" | "env_file" | "secrets" => {
                     let rules = match key.as_str() {
                         "ports" => &PORT,
                         "volumes" => &SERVICE_VOLUME,
+                        "secrets" => &SERVICE_SECRET,
                         _ => &ENV_FILE,
                     };
                     for (i, item) in seq_values(child).into_iter().enumerate() {

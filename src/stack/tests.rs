@@ -849,7 +849,7 @@ fn unknown_keys_are_errors_with_suggestions() {
 #[test]
 fn unimplemented_keys_warn_and_fail_under_strict() {
     let p = Project::new();
-    let yaml = "version: '3.8'\nservices:\n  web:\n    image: x\n    container_name: web\n    deploy:\n      replicas: 2\n    networks: [front]\n    x-note: ignored\n    build:\n      context: .\n      cache_from: [a]\nnetworks:\n  front:\nsecrets:\n  s:\n    file: ./s\nx-anything: {a: 1}\n";
+    let yaml = "version: '3.8'\nservices:\n  web:\n    image: x\n    container_name: web\n    deploy:\n      replicas: 2\n    networks: [front]\n    x-note: ignored\n    build:\n      context: .\n      cache_from: [a]\nnetworks:\n  front:\nconfigs:\n  s:\n    file: ./s\nx-anything: {a: 1}\n";
     let s = p.load(yaml).unwrap();
     let w: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(w.len(), 6, "{w:#?}");
@@ -861,7 +861,7 @@ fn unimplemented_keys_warn_and_fail_under_strict() {
             "compose.yaml:8:5: 'services.web.networks'",
             "compose.yaml:12:7: 'services.web.build.cache_from'",
             "compose.yaml:13:1: 'networks'",
-            "compose.yaml:15:1: 'secrets'",
+            "compose.yaml:15:1: 'configs'",
         ],
     );
     let mut opts = p.opts();
