@@ -26,6 +26,7 @@ fn depends(mut s: Service, on: &str, condition: Condition) -> Service {
 fn stack(services: Vec<Service>, volumes: &[&str]) -> Stack {
     let project = ProjectName("demo".into());
     Stack {
+        networks: BTreeMap::new(),
         volumes: volumes
             .iter()
             .map(|k| {
@@ -79,6 +80,7 @@ fn converged(stack: &Stack) -> Observed {
     Observed {
         network: Some("net".into()),
         network_labels: BTreeMap::new(),
+        networks: BTreeMap::new(),
         volumes: stack
             .volumes
             .values()

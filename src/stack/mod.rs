@@ -9,6 +9,7 @@ mod error;
 mod interpolate;
 mod merge;
 mod model;
+mod networks;
 mod node;
 mod raw;
 mod render;
@@ -16,6 +17,8 @@ mod resolve;
 mod schema;
 mod yaml;
 
+#[cfg(test)]
+mod network_tests;
 #[cfg(test)]
 mod parse_tests;
 #[cfg(test)]
@@ -444,6 +447,7 @@ fn load_sources(
     let resolve::Resolved {
         services,
         volumes,
+        networks,
         mut settings,
     } = resolve::resolve(&cx, raw, &mut warnings)?;
     // `env_file:` values reach containers only, but a message may still quote one.
@@ -479,6 +483,7 @@ fn load_sources(
         dir,
         services,
         volumes,
+        networks,
         warnings,
         settings,
     })

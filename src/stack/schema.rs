@@ -21,10 +21,8 @@ struct Rules {
 }
 
 const TOP: Rules = Rules {
-    supported: &["name", "services", "volumes", "x-devstack"],
-    unsupported: &[
-        "version", "include", "models", "networks", "secrets", "configs",
-    ],
+    supported: &["name", "services", "volumes", "networks", "x-devstack"],
+    unsupported: &["version", "include", "models", "secrets", "configs"],
     extensions: true,
 };
 
@@ -47,9 +45,13 @@ const SERVICE: Rules = Rules {
         "hostname",
         "image",
         "init",
+        "ipc",
         "labels",
+        "links",
         "logging",
         "network_mode",
+        "networks",
+        "platform",
         "ports",
         "profiles",
         "read_only",
@@ -64,6 +66,7 @@ const SERVICE: Rules = Rules {
         "stop_signal",
         "user",
         "volumes",
+        "volumes_from",
         "working_dir",
         "x-devstack",
     ],
@@ -94,22 +97,18 @@ const SERVICE: Rules = Rules {
         "external_links",
         "gpus",
         "group_add",
-        "ipc",
         "isolation",
         "label_file",
-        "links",
         "mac_address",
         "mem_limit",
         "mem_reservation",
         "mem_swappiness",
         "memswap_limit",
         "models",
-        "networks",
         "oom_kill_disable",
         "oom_score_adj",
         "pid",
         "pids_limit",
-        "platform",
         "post_start",
         "pre_stop",
         "privileged",
@@ -124,7 +123,6 @@ const SERVICE: Rules = Rules {
         "use_api_socket",
         "userns_mode",
         "uts",
-        "volumes_from",
     ],
     extensions: true,
 };
@@ -251,6 +249,47 @@ const VOLUME: Rules = Rules {
     extensions: true,
 };
 
+const NETWORK: Rules = Rules {
+    supported: &[
+        "name",
+        "driver",
+        "driver_opts",
+        "ipam",
+        "external",
+        "internal",
+        "attachable",
+        "enable_ipv6",
+        "labels",
+    ],
+    unsupported: &["enable_ipv4"],
+    extensions: true,
+};
+
+const IPAM: Rules = Rules {
+    supported: &["driver", "config", "options"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const IPAM_POOL: Rules = Rules {
+    supported: &["subnet", "ip_range", "gateway", "aux_addresses"],
+    unsupported: &[],
+    extensions: true,
+};
+
+const SERVICE_NETWORK: Rules = Rules {
+    supported: &["aliases", "ipv4_address", "ipv6_address"],
+    unsupported: &[
+        "driver_opts",
+        "gw_priority",
+        "interface_name",
+        "link_local_ips",
+        "mac_address",
+        "priority",
+    ],
+    extensions: true,
+};
+
 const STACK_SETTINGS: Rules = Rules {
     supported: &["log_lines", "debounce", "settle"],
     unsupported: &[],
@@ -267,9 +306,6 @@ const SERVICE_SETTINGS: Rules = Rules {
 fn unsupported_note(key: &str) -> &'static str {
     match key {
         "version" => "obsolete in Compose and ignored",
-        "networks" => {
-            "not implemented: every service joins the project network '<project>_default'; ignored"
-        }
         _ => "a Compose key devstack does not implement yet; ignored",
     }
 }
@@ -298,6 +334,25 @@ pub(crate) fn check(root: &mut Node, file: &Path) -> Result<Vec<Diagnostic>, Err
             "volumes" => {
                 for (name, vol) in map_values(&mut e.value) {
                     c.check_map(vol, &path.key(&name), &VOLUME)?;
+                }
+            }
+            "networks" => {
+                for (name, net) in map_values(&mut e.value) {
+                    let np = path.key(&name);
+                    c.check_map(net, &np, &NETWORK)?;
+                    for (k, ipam) in map_values(net) {
+                        if k == "ipam" {
+                            let ip = np.key("ipam");
+                            c.check_map(ipam, &ip, &IPAM)?;
+                            for (k, pools) in map_values(ipam) {
+                                if k == "config" {
+                                    for (i, pool) in seq_values(pools).into_iter().enumerate() {
+                                        c.check_map(pool, &ip.key("config").index(i), &IPAM_POOL)?;
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             "x-devstack" => c.check_map(&mut e.value, &path, &STACK_SETTINGS)?,
@@ -382,6 +437,11 @@ impl Checker<'_> {
                     };
                     for (i, item) in seq_values(child).into_iter().enumerate() {
                         self.check_map(item, &p.index(i), rules)?;
+                    }
+                }
+                "networks" => {
+                    for (net, settings) in map_values(child) {
+                        self.check_map(settings, &p.key(&net), &SERVICE_NETWORK)?;
                     }
                 }
                 "depends_on" => {
