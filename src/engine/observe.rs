@@ -138,7 +138,10 @@ impl Engine {
                 // before (the duplicate is removed on the next `up`).
                 && !out.contains_key(&name)
             {
-                out.insert(name, (id, n.labels.unwrap_or_default().into_iter().collect()));
+                out.insert(
+                    name,
+                    (id, n.labels.unwrap_or_default().into_iter().collect()),
+                );
             }
         }
         Ok(out)

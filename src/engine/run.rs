@@ -8,9 +8,7 @@
 //! list it, and the readiness tracker ignores its events. Its ports are not published
 //! (as with `run` without `--service-ports`), so it never clashes with the service's own.
 
-use bollard::query_parameters::{
-    RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
-};
+use bollard::query_parameters::{RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 

@@ -264,7 +264,11 @@ pub(crate) fn container(
                             }
                             VolumesFromSource::Container(c) => c.clone(),
                         };
-                        if v.read_only { format!("{name}:ro") } else { name }
+                        if v.read_only {
+                            format!("{name}:ro")
+                        } else {
+                            name
+                        }
                     })
                     .collect()
             }),
@@ -346,7 +350,10 @@ fn container_of(stack: &Stack, service: &ServiceName) -> String {
 /// A `service:NAME` mode (`network_mode`, `ipc`) as the daemon's `container:NAME`.
 fn of_service(stack: &Stack, mode: &str) -> String {
     match mode.strip_prefix("service:") {
-        Some(other) => format!("container:{}", container_of(stack, &ServiceName::new(other))),
+        Some(other) => format!(
+            "container:{}",
+            container_of(stack, &ServiceName::new(other))
+        ),
         None => mode.to_string(),
     }
 }
@@ -360,7 +367,12 @@ pub(crate) fn endpoints(stack: &Stack, service: &Service) -> Vec<(String, Endpoi
         .iter()
         .map(|(key, sn)| {
             let mut aliases = vec![service.name.to_string()];
-            aliases.extend(sn.aliases.iter().filter(|a| a.as_str() != service.name.as_str()).cloned());
+            aliases.extend(
+                sn.aliases
+                    .iter()
+                    .filter(|a| a.as_str() != service.name.as_str())
+                    .cloned(),
+            );
             let links: Vec<String> = service
                 .options
                 .links
@@ -437,7 +449,12 @@ pub(crate) fn network(stack: &Stack, key: &str) -> NetworkCreateRequest {
     };
     NetworkCreateRequest {
         name: stack.network_name(key),
-        driver: Some(declared.driver.clone().unwrap_or_else(|| "bridge".to_string())),
+        driver: Some(
+            declared
+                .driver
+                .clone()
+                .unwrap_or_else(|| "bridge".to_string()),
+        ),
         labels: Some(network_labels),
         options: map(&declared.driver_opts),
         internal: declared.internal.then_some(true),

@@ -95,19 +95,27 @@ fn network_errors_have_positions() {
             "'default'",
         ],
     );
-    let e = err(
-        "services:\n  a:\n    image: x\n    network_mode: host\n    networks: [default]\n",
+    let e = err("services:\n  a:\n    image: x\n    network_mode: host\n    networks: [default]\n");
+    assert_contains(
+        &e,
+        &["compose.yaml:5:", "either 'network_mode' or 'networks'"],
     );
-    assert_contains(&e, &["compose.yaml:5:", "either 'network_mode' or 'networks'"]);
     let e = err(
         "services:\n  a:\n    image: x\n    networks:\n      back:\n        ipv4_address: 999.1.1.1\nnetworks:\n  back:\n",
     );
-    assert_contains(&e, &["compose.yaml:6:23", "'999.1.1.1' is not an IPv4 address"]);
-    let e = err("services:\n  a:\n    image: x\nnetworks:\n  back:\n    ipam:\n      config:\n        - subnet: 10.0.0.0\n");
+    assert_contains(
+        &e,
+        &["compose.yaml:6:23", "'999.1.1.1' is not an IPv4 address"],
+    );
+    let e = err(
+        "services:\n  a:\n    image: x\nnetworks:\n  back:\n    ipam:\n      config:\n        - subnet: 10.0.0.0\n",
+    );
     assert_contains(&e, &["compose.yaml:8:19", "'10.0.0.0' is not a subnet"]);
     let e = err("services:\n  a:\n    image: x\nnetworks:\n  back:\n    drivr: bridge\n");
     assert_contains(&e, &["compose.yaml:6:5", "did you mean 'driver'"]);
-    let e = err("services:\n  a:\n    image: x\nnetworks:\n  back:\n    name: a\n    external:\n      name: b\n");
+    let e = err(
+        "services:\n  a:\n    image: x\nnetworks:\n  back:\n    name: a\n    external:\n      name: b\n",
+    );
     assert_contains(&e, &["'b' differs from the network's 'name: a'"]);
 }
 
@@ -169,7 +177,8 @@ fn links_volumes_from_ipc_add_implicit_dependencies() {
 fn reference_errors_point_at_the_entry() {
     let e = err("services:\n  a:\n    image: x\n    links: [dbb]\n  db:\n    image: x\n");
     assert_contains(&e, &["compose.yaml:4:13", "'dbb'", "'a', 'db'"]);
-    let e = err("services:\n  a:\n    image: x\n    volumes_from: [\"b:rx\"]\n  b:\n    image: x\n");
+    let e =
+        err("services:\n  a:\n    image: x\n    volumes_from: [\"b:rx\"]\n  b:\n    image: x\n");
     assert_contains(&e, &["compose.yaml:4:20", "not a volumes_from entry"]);
     let e = err("services:\n  a:\n    image: x\n    ipc: service:a\n");
     assert_contains(&e, &["compose.yaml:4:10", "refers to itself"]);

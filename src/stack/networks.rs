@@ -117,7 +117,11 @@ fn ipam(cx: &Context, raw: RawIpam, path: &KeyPath) -> Result<Ipam, Error> {
 /// `10.5.0.0/16` or `fd00::/64`.
 fn subnet(cx: &Context, s: &str, path: &KeyPath) -> Result<(), Error> {
     let ok = s.split_once('/').is_some_and(|(ip, bits)| {
-        match (ip.parse::<Ipv4Addr>(), ip.parse::<Ipv6Addr>(), bits.parse::<u8>()) {
+        match (
+            ip.parse::<Ipv4Addr>(),
+            ip.parse::<Ipv6Addr>(),
+            bits.parse::<u8>(),
+        ) {
             (Ok(_), _, Ok(b)) => b <= 32,
             (_, Ok(_), Ok(b)) => b <= 128,
             _ => false,
