@@ -226,3 +226,31 @@ fn config_prints_networks_as_compose_reads_them() {
     assert_eq!(svc(&again, "a").options, svc(&s, "a").options);
     assert_contains(&text, &["bee", "b:ro", "internal: true"]);
 }
+
+#[test]
+fn warned_keys_with_a_shape_compose_refuses_are_errors() {
+    // Compose v2.40.3: "services.web.privileged must be a boolean or string".
+    let e = err("services:\n  web:\n    image: x\n    privileged: [true]\n");
+    assert_contains(
+        &e,
+        &[
+            "compose.yaml:4:17",
+            "'services.web.privileged'",
+            "a list is not a single value",
+            "Compose refuses this file",
+        ],
+    );
+    let e = err("services:\n  web:\n    image: x\n    dns:\n      primary: 8.8.8.8\n");
+    assert_contains(
+        &e,
+        &["compose.yaml:5:7", "a mapping is not a value or a list"],
+    );
+    let e = err("services:\n  web:\n    image: x\n    deploy:\n      placement: [a]\n");
+    assert_contains(
+        &e,
+        &["'services.web.deploy.placement'", "a list is not a mapping"],
+    );
+    // The shapes Compose accepts still load, with the warning.
+    let s = load("services:\n  web:\n    image: x\n    privileged: true\n    dns: 8.8.8.8\n    security_opt: [\"no-new-privileges:true\"]\n").unwrap();
+    assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
+}
