@@ -527,8 +527,6 @@ enum Shape {
     Items,
     /// A list of mappings.
     ListOfMaps,
-    /// A scalar or a mapping.
-    ScalarOrMap,
     /// A scalar or a list of mappings (`gpus: all`).
     ScalarOrListOfMaps,
 }
@@ -560,7 +558,6 @@ impl Shape {
             }
             Shape::Items => all(&|n: &Node| scalar(n) || map(n)),
             Shape::ListOfMaps => all(&map),
-            Shape::ScalarOrMap => scalar(node) || map(node),
             Shape::ScalarOrListOfMaps => scalar(node) || all(&map),
         }
     }
@@ -574,7 +571,6 @@ impl Shape {
             Shape::ListOrDict => "a mapping of values or a list of 'KEY=VALUE'",
             Shape::Items => "a list of values or mappings",
             Shape::ListOfMaps => "a list of mappings",
-            Shape::ScalarOrMap => "a value or a mapping",
             Shape::ScalarOrListOfMaps => "a value or a list of mappings",
         }
     }
