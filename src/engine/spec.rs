@@ -685,4 +685,80 @@ mod tests {
             Some(&["web".to_string()][..])
         );
     }
+
+    #[test]
+    fn volumes_and_networks_carry_the_files_labels_under_the_projects() {
+        let (mut stack, mut service) = stack();
+        let vol = stack.volumes.get_mut("data").unwrap();
+        vol.labels = BTreeMap::from([
+            ("team".to_string(), "data".to_string()),
+            (labels::PROJECT.to_string(), "evil".to_string()),
+        ]);
+        let req = volume(&stack, &stack.volumes["data"]);
+        let l = req.labels.unwrap();
+        assert_eq!(l["team"], "data");
+        assert_eq!(l[labels::PROJECT], "demo");
+
+        stack.networks.insert(
+            "back".into(),
+            crate::stack::Network {
+                key: "back".into(),
+                name: "demo_back".into(),
+                internal: true,
+                labels: BTreeMap::from([("team".to_string(), "data".to_string())]),
+                ipam: Some(crate::stack::Ipam {
+                    pools: vec![crate::stack::IpamPool {
+                        subnet: Some("172.30.0.0/16".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        );
+        let req = network(&stack, "back");
+        assert_eq!(req.name, "demo_back");
+        assert_eq!(req.internal, Some(true));
+        let l = req.labels.unwrap();
+        assert_eq!(l["team"], "data");
+        assert_eq!(l[labels::COMPOSE_NETWORK], "back");
+        assert_eq!(l[labels::PROJECT], "demo");
+        let pools = req.ipam.unwrap().config.unwrap();
+        assert_eq!(pools[0].subnet.as_deref(), Some("172.30.0.0/16"));
+
+        // Two networks: the first (by key) at create, with the aliases and address.
+        service.options.networks = BTreeMap::from([
+            (
+                "back".to_string(),
+                crate::stack::ServiceNetwork {
+                    aliases: vec!["api".into()],
+                    ipv4_address: Some("172.30.0.9".into()),
+                    ..Default::default()
+                },
+            ),
+            ("default".to_string(), Default::default()),
+        ]);
+        stack.services.insert(service.name.clone(), service.clone());
+        let body = container(&stack, &service, "h", &[]);
+        let host = body.host_config.unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("demo_back"));
+        let eps = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(eps.len(), 1);
+        assert_eq!(
+            eps["demo_back"].aliases.as_deref(),
+            Some(&["web".to_string(), "api".to_string()][..])
+        );
+        assert_eq!(
+            eps["demo_back"]
+                .ipam_config
+                .as_ref()
+                .and_then(|i| i.ipv4_address.as_deref()),
+            Some("172.30.0.9")
+        );
+        let all = endpoints(&stack, &service);
+        assert_eq!(
+            all.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["demo_back", "demo_default"]
+        );
+    }
 }
