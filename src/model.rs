@@ -294,6 +294,8 @@ pub struct Observed {
     pub network: Option<String>,
     /// That network's labels (whoever created it).
     pub network_labels: BTreeMap<String, String>,
+    /// The stack's other networks that exist, by docker name, with their labels.
+    pub networks: BTreeMap<String, BTreeMap<String, String>>,
     /// Volumes by docker name; includes external volumes the stack names, whatever labels.
     pub volumes: BTreeMap<String, VolumeInfo>,
     /// Containers labelled with this project.

@@ -38,13 +38,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "rejected",
         "remote build context (in the file it extends)",
     ),
-    // `network_mode: service:x`, `ipc: service:x`, `volumes_from` and `links` add an
-    // implicit `depends_on` in Compose (issue 16.6).
-    (
-        "compose-go/loader/extends/depends_on.yaml",
-        "differ",
-        "implicit depends_on",
-    ),
     // Deliberate: devstack does not create a missing bind-mount source (Compose creates
     // it owned by root); it says which directory to create.
     (

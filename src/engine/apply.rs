@@ -8,9 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
-};
+use bollard::query_parameters::{CreateImageOptionsBuilder, RemoveContainerOptionsBuilder};
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use tokio::sync::mpsc;
@@ -136,10 +134,15 @@ impl Engine {
         events: &mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
         match action {
-            SetupAction::CreateNetwork { .. } => {
+            SetupAction::CreateNetwork { name } => {
+                let key = stack
+                    .networks
+                    .values()
+                    .find(|n| n.name == *name)
+                    .map_or("default", |n| n.key.as_str());
                 match self
                     .docker
-                    .create_network(super::spec::network(stack))
+                    .create_network(super::spec::network(stack, key))
                     .await
                 {
                     Ok(_) => Ok(()),
@@ -492,7 +495,7 @@ impl Engine {
         })?;
         emit(events, svc, Progress::Creating).await;
         let name = service.container_name(&stack.project);
-        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let options = super::spec::create_options(&name, service);
         let body = super::spec::container(stack, service, &sp.config_hash, carried);
         // The name can be taken by a container that was not there when we looked: one an
         // interrupted devstack had asked for, which the daemon finishes creating (or
@@ -524,6 +527,7 @@ impl Engine {
             }
         };
         let id = ContainerId(created.id);
+        self.connect_networks(stack, service, &id).await?;
         let healthcheck = match &service.healthcheck {
             Some(h) => h.test != HealthTest::Disabled,
             // The image may bring its own HEALTHCHECK: the created container's config
@@ -542,6 +546,32 @@ impl Engine {
             s.healthcheck = healthcheck;
         });
         Ok(id)
+    }
+
+    /// Joins a new container to the service's networks after the first (API 1.41 takes
+    /// one at create). A container that could not join them all is removed: kept, a
+    /// later `up` would find its config current and start it half connected.
+    pub(crate) async fn connect_networks(
+        &self,
+        stack: &Stack,
+        service: &crate::stack::Service,
+        id: &ContainerId,
+    ) -> Result<(), Error> {
+        for (network, endpoint) in super::spec::endpoints(stack, service).into_iter().skip(1) {
+            let request = bollard::models::NetworkConnectRequest {
+                container: id.0.clone(),
+                endpoint_config: Some(endpoint),
+            };
+            if let Err(e) = self.docker.connect_network(&network, request).await {
+                let err = Error::daemon("connect network", Some(&service.name), e);
+                let options = RemoveContainerOptionsBuilder::default().force(true).build();
+                // The connect error is the one to report; a failed clean-up is left for
+                // the next `up`, which removes what it cannot use.
+                let _ = self.docker.remove_container(&id.0, Some(options)).await;
+                return Err(err);
+            }
+        }
+        Ok(())
     }
 
     /// Starts a container whose id is on the board, resetting its recorded state so an

@@ -29,19 +29,27 @@ impl Engine {
         images.dedup();
         let volume_names: Vec<&str> = stack.volumes.values().map(|v| v.name.as_str()).collect();
 
-        let (containers, network, volumes, images) = tokio::try_join!(
+        let default_network = stack.network_name("default");
+        let network_names: Vec<String> = std::iter::once(default_network.clone())
+            .chain(stack.used_networks().iter().map(|k| stack.network_name(k)))
+            .collect();
+        let (containers, mut networks, volumes, images) = tokio::try_join!(
             self.list_project_containers(&stack.project),
-            self.find_network(&stack.project),
+            self.find_networks(&network_names),
             try_join_all(volume_names.iter().map(|n| self.inspect_volume(n))),
             try_join_all(images.iter().map(|i| self.image_id(i))),
         )?;
-        let (network, network_labels) = match network {
+        let (network, network_labels) = match networks.remove(&default_network) {
             Some((id, labels)) => (Some(id), labels),
             None => (None, BTreeMap::new()),
         };
         Ok(Observed {
             network,
             network_labels,
+            networks: networks
+                .into_iter()
+                .map(|(name, (_, labels))| (name, labels))
+                .collect(),
             volumes: volumes
                 .into_iter()
                 .flatten()
@@ -106,14 +114,14 @@ impl Engine {
             .map_err(|e| Error::daemon("inspect container", service, e))
     }
 
-    /// `<project>_default`'s id and labels, whoever created it.
-    async fn find_network(
+    /// The id and labels of each of these networks that exists, by name, whoever
+    /// created it.
+    async fn find_networks(
         &self,
-        project: &ProjectName,
-    ) -> Result<Option<(String, BTreeMap<String, String>)>, Error> {
-        let name = project.network_name();
-        // The name filter matches substrings; the exact name is checked below.
-        let filters = HashMap::from([("name".to_string(), vec![name.clone()])]);
+        names: &[String],
+    ) -> Result<BTreeMap<String, (String, BTreeMap<String, String>)>, Error> {
+        // The name filter matches substrings; the exact names are checked below.
+        let filters = HashMap::from([("name".to_string(), names.to_vec())]);
         let options = ListNetworksOptionsBuilder::default()
             .filters(&filters)
             .build();
@@ -122,10 +130,21 @@ impl Engine {
             .list_networks(Some(options))
             .await
             .map_err(|e| Error::daemon("list networks", None, e))?;
-        Ok(networks
-            .into_iter()
-            .find(|n| n.name.as_deref() == Some(name.as_str()))
-            .and_then(|n| Some((n.id?, n.labels.unwrap_or_default().into_iter().collect()))))
+        let mut out = BTreeMap::new();
+        for n in networks {
+            if let (Some(name), Some(id)) = (n.name, n.id)
+                && names.contains(&name)
+                // Docker 20.10 allows two networks of one name; the first is kept, as
+                // before (the duplicate is removed on the next `up`).
+                && !out.contains_key(&name)
+            {
+                out.insert(
+                    name,
+                    (id, n.labels.unwrap_or_default().into_iter().collect()),
+                );
+            }
+        }
+        Ok(out)
     }
 
     async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeInfo>, Error> {

@@ -8,9 +8,7 @@
 //! list it, and the readiness tracker ignores its events. Its ports are not published
 //! (as with `run` without `--service-ports`), so it never clashes with the service's own.
 
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
-};
+use bollard::query_parameters::{RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
@@ -115,13 +113,14 @@ impl Engine {
             h.restart_policy = None;
         }
         let name = format!("{}-{}-run-{}", stack.project, service, run_suffix());
-        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let options = super::spec::create_options(&name, svc);
         let created = self
             .docker
             .create_container(Some(options), body)
             .await
             .map_err(|e| Error::daemon("create container", Some(service), e))?;
         let id = ContainerId(created.id);
+        self.connect_networks(stack, svc, &id).await?;
         if let Err(e) = self.docker.start_container(&id.0, None).await {
             let err = Error::daemon("start container", Some(service), e);
             // Not started: it must not linger as a stopped run.

@@ -6,13 +6,18 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
-    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits,
-    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
+    HostConfigLogConfig, Ipam, IpamConfig, Mount, MountType, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
 };
 
+use bollard::query_parameters::{CreateContainerOptions, CreateContainerOptionsBuilder};
+
 use crate::model::{ServiceName, labels};
-use crate::stack::{HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume};
+use crate::stack::{
+    HealthTest, MountSource, RestartPolicy as Restart, Service, Stack, Volume, VolumesFromSource,
+};
 
 /// Compose's record of a container's `depends_on` (`db:service_healthy:false,…`), read
 /// back by `down` and reset to stop dependents before what they depend on, also when the
@@ -67,7 +72,8 @@ pub(crate) fn container(
     carried: &[CarriedVolume],
 ) -> ContainerCreateBody {
     let project = &stack.project;
-    let network = project.network_name();
+    let mut endpoints = endpoints(stack, service).into_iter();
+    let first_endpoint = endpoints.next();
 
     let mut container_labels: HashMap<String, String> = service
         .labels
@@ -243,21 +249,28 @@ pub(crate) fn container(
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             mounts: (!mounts.is_empty()).then_some(mounts),
             restart_policy: Some(restart_policy),
-            network_mode: Some(match o.network_mode.as_deref() {
-                None => network.clone(),
-                Some(m) => match m.strip_prefix("service:") {
-                    Some(other) => format!(
-                        "container:{}",
-                        stack
-                            .services
-                            .get(&crate::model::ServiceName::new(other))
-                            .map(|s| s.container_name(project))
-                            .unwrap_or_else(
-                                || project.container_name(&crate::model::ServiceName::new(other))
-                            )
-                    ),
-                    None => m.to_string(),
-                },
+            network_mode: match o.network_mode.as_deref() {
+                None => first_endpoint.as_ref().map(|(name, _)| name.clone()),
+                Some(m) => Some(of_service(stack, m)),
+            },
+            ipc_mode: o.ipc.as_deref().map(|m| of_service(stack, m)),
+            volumes_from: (!o.volumes_from.is_empty()).then(|| {
+                o.volumes_from
+                    .iter()
+                    .map(|v| {
+                        let name = match &v.from {
+                            VolumesFromSource::Service(s) => {
+                                container_of(stack, &ServiceName::new(s.as_str()))
+                            }
+                            VolumesFromSource::Container(c) => c.clone(),
+                        };
+                        if v.read_only {
+                            format!("{name}:ro")
+                        } else {
+                            name
+                        }
+                    })
+                    .collect()
             }),
             init: o.init,
             readonly_rootfs: o.read_only.then_some(true),
@@ -306,18 +319,95 @@ pub(crate) fn container(
                 }),
             ..Default::default()
         }),
-        // With a network mode of its own, the container is on no project network.
-        networking_config: o.network_mode.is_none().then(|| NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                network,
-                EndpointSettings {
-                    aliases: Some(vec![service.name.to_string()]),
-                    ..Default::default()
-                },
-            )])),
+        // API 1.41 takes one network at create; the others are connected before start
+        // (`endpoints`). With a network mode of its own, the container is on none.
+        networking_config: first_endpoint.map(|(name, ep)| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(name, ep)])),
         }),
         ..Default::default()
     }
+}
+
+/// The create query: the container's name, and the platform the file asks for (an
+/// image of another platform is then an error from the daemon, naming the service).
+pub(crate) fn create_options(name: &str, service: &Service) -> CreateContainerOptions {
+    let mut b = CreateContainerOptionsBuilder::default().name(name);
+    if let Some(p) = &service.options.platform {
+        b = b.platform(p);
+    }
+    b.build()
+}
+
+/// The container of a service of the stack (its `container_name`, else Compose's).
+fn container_of(stack: &Stack, service: &ServiceName) -> String {
+    stack
+        .services
+        .get(service)
+        .map(|s| s.container_name(&stack.project))
+        .unwrap_or_else(|| stack.project.container_name(service))
+}
+
+/// A `service:NAME` mode (`network_mode`, `ipc`) as the daemon's `container:NAME`.
+fn of_service(stack: &Stack, mode: &str) -> String {
+    match mode.strip_prefix("service:") {
+        Some(other) => format!(
+            "container:{}",
+            container_of(stack, &ServiceName::new(other))
+        ),
+        None => mode.to_string(),
+    }
+}
+
+/// The networks the service's container joins, by the daemon's name, in the order
+/// they are attached (by key, as the file's keys are sorted), each with the service's
+/// name and aliases, its fixed address, and the links to services on that network.
+pub(crate) fn endpoints(stack: &Stack, service: &Service) -> Vec<(String, EndpointSettings)> {
+    let joined = stack.service_networks(service);
+    joined
+        .iter()
+        .map(|(key, sn)| {
+            let mut aliases = vec![service.name.to_string()];
+            aliases.extend(
+                sn.aliases
+                    .iter()
+                    .filter(|a| a.as_str() != service.name.as_str())
+                    .cloned(),
+            );
+            let links: Vec<String> = service
+                .options
+                .links
+                .iter()
+                .filter(|(other, _)| {
+                    stack
+                        .services
+                        .get(&ServiceName::new(other.as_str()))
+                        .is_some_and(|o| stack.service_networks(o).contains_key(key))
+                })
+                .map(|(other, alias)| {
+                    format!(
+                        "{}:{alias}",
+                        container_of(stack, &ServiceName::new(other.as_str()))
+                    )
+                })
+                .collect();
+            let ipam_config = (sn.ipv4_address.is_some() || sn.ipv6_address.is_some()).then(|| {
+                EndpointIpamConfig {
+                    ipv4_address: sn.ipv4_address.clone(),
+                    ipv6_address: sn.ipv6_address.clone(),
+                    ..Default::default()
+                }
+            });
+            (
+                stack.network_name(key),
+                EndpointSettings {
+                    aliases: Some(aliases),
+                    links: (!links.is_empty()).then_some(links),
+                    ipam_config,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect()
 }
 
 /// Where the project comes from (Compose's labels): the stack file's directory and the
@@ -336,18 +426,55 @@ pub(crate) fn origin(stack: &Stack) -> [(String, String); 2] {
     ]
 }
 
-pub(crate) fn network(stack: &Stack) -> NetworkCreateRequest {
+/// The create request of the stack's network `key` (`default` when the file does not
+/// declare it: a plain bridge), labelled as the project's, the file's labels kept.
+pub(crate) fn network(stack: &Stack, key: &str) -> NetworkCreateRequest {
     let project = &stack.project;
-    let mut network_labels = HashMap::from([
-        (labels::PROJECT.to_string(), project.to_string()),
-        (labels::COMPOSE_PROJECT.to_string(), project.to_string()),
-        (labels::COMPOSE_NETWORK.to_string(), "default".to_string()),
-    ]);
+    let declared = stack.networks.get(key).cloned().unwrap_or_default();
+    let mut network_labels: HashMap<String, String> = declared
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, v) in [
+        (labels::PROJECT, project.as_str()),
+        (labels::COMPOSE_PROJECT, project.as_str()),
+        (labels::COMPOSE_NETWORK, key),
+    ] {
+        network_labels.insert(k.to_string(), v.to_string());
+    }
     network_labels.extend(origin(stack));
+    let map = |m: &std::collections::BTreeMap<String, String>| {
+        (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
     NetworkCreateRequest {
-        name: project.network_name(),
-        driver: Some("bridge".to_string()),
+        name: stack.network_name(key),
+        driver: Some(
+            declared
+                .driver
+                .clone()
+                .unwrap_or_else(|| "bridge".to_string()),
+        ),
         labels: Some(network_labels),
+        options: map(&declared.driver_opts),
+        internal: declared.internal.then_some(true),
+        attachable: declared.attachable.then_some(true),
+        enable_ipv6: declared.enable_ipv6.then_some(true),
+        ipam: declared.ipam.as_ref().map(|i| Ipam {
+            driver: i.driver.clone(),
+            config: Some(
+                i.pools
+                    .iter()
+                    .map(|p| IpamConfig {
+                        subnet: p.subnet.clone(),
+                        ip_range: p.ip_range.clone(),
+                        gateway: p.gateway.clone(),
+                        auxiliary_addresses: map(&p.aux_addresses),
+                    })
+                    .collect(),
+            ),
+            options: map(&i.options),
+        }),
         ..Default::default()
     }
 }
@@ -491,6 +618,7 @@ mod tests {
             options: Default::default(),
         };
         let stack = Stack {
+            networks: BTreeMap::new(),
             project: ProjectName("demo".into()),
             file: "/x/compose.yaml".into(),
             dir: "/x".into(),
@@ -555,6 +683,82 @@ mod tests {
         assert_eq!(
             eps["demo_default"].aliases.as_deref(),
             Some(&["web".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn volumes_and_networks_carry_the_files_labels_under_the_projects() {
+        let (mut stack, mut service) = stack();
+        let vol = stack.volumes.get_mut("data").unwrap();
+        vol.labels = BTreeMap::from([
+            ("team".to_string(), "data".to_string()),
+            (labels::PROJECT.to_string(), "evil".to_string()),
+        ]);
+        let req = volume(&stack, &stack.volumes["data"]);
+        let l = req.labels.unwrap();
+        assert_eq!(l["team"], "data");
+        assert_eq!(l[labels::PROJECT], "demo");
+
+        stack.networks.insert(
+            "back".into(),
+            crate::stack::Network {
+                key: "back".into(),
+                name: "demo_back".into(),
+                internal: true,
+                labels: BTreeMap::from([("team".to_string(), "data".to_string())]),
+                ipam: Some(crate::stack::Ipam {
+                    pools: vec![crate::stack::IpamPool {
+                        subnet: Some("172.30.0.0/16".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        );
+        let req = network(&stack, "back");
+        assert_eq!(req.name, "demo_back");
+        assert_eq!(req.internal, Some(true));
+        let l = req.labels.unwrap();
+        assert_eq!(l["team"], "data");
+        assert_eq!(l[labels::COMPOSE_NETWORK], "back");
+        assert_eq!(l[labels::PROJECT], "demo");
+        let pools = req.ipam.unwrap().config.unwrap();
+        assert_eq!(pools[0].subnet.as_deref(), Some("172.30.0.0/16"));
+
+        // Two networks: the first (by key) at create, with the aliases and address.
+        service.options.networks = BTreeMap::from([
+            (
+                "back".to_string(),
+                crate::stack::ServiceNetwork {
+                    aliases: vec!["api".into()],
+                    ipv4_address: Some("172.30.0.9".into()),
+                    ..Default::default()
+                },
+            ),
+            ("default".to_string(), Default::default()),
+        ]);
+        stack.services.insert(service.name.clone(), service.clone());
+        let body = container(&stack, &service, "h", &[]);
+        let host = body.host_config.unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("demo_back"));
+        let eps = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(eps.len(), 1);
+        assert_eq!(
+            eps["demo_back"].aliases.as_deref(),
+            Some(&["web".to_string(), "api".to_string()][..])
+        );
+        assert_eq!(
+            eps["demo_back"]
+                .ipam_config
+                .as_ref()
+                .and_then(|i| i.ipv4_address.as_deref()),
+            Some("172.30.0.9")
+        );
+        let all = endpoints(&stack, &service);
+        assert_eq!(
+            all.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["demo_back", "demo_default"]
         );
     }
 }

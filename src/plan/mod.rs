@@ -292,10 +292,21 @@ pub fn stack_stop_waves(stack: &Stack, services: &[ServiceName]) -> Vec<Vec<Serv
 pub fn diff(stack: &Stack, observed: &Observed, options: PlanOptions) -> Plan {
     let mut setup = Vec::new();
 
-    if observed.network.is_none() {
+    // The default network is made even when every service lists others (as devstack
+    // always has); the others only when a service joins them.
+    if observed.network.is_none() && !stack.network_is_external("default") {
         setup.push(SetupAction::CreateNetwork {
-            name: stack.project.network_name(),
+            name: stack.network_name("default"),
         });
+    }
+    for key in stack.used_networks() {
+        let name = stack.network_name(&key);
+        if key != "default"
+            && !stack.network_is_external(&key)
+            && !observed.networks.contains_key(&name)
+        {
+            setup.push(SetupAction::CreateNetwork { name });
+        }
     }
     for volume in stack.volumes.values() {
         if !volume.external && !observed.volumes.contains_key(&volume.name) {
@@ -527,8 +538,26 @@ pub fn ownership(stack: &Stack, observed: &Observed, adopt_other_directory: bool
         }),
         _ => None,
     };
-    if observed.network.is_some() {
-        let name = stack.project.network_name();
+    for key in stack.used_networks() {
+        let name = stack.network_name(&key);
+        if key == "default" || stack.network_is_external(&key) {
+            continue;
+        }
+        let Some(seen) = observed.networks.get(&name) else {
+            continue;
+        };
+        if !labelled_ours(project, seen) {
+            refusals.push(Refusal::NotOurs {
+                kind: "network",
+                name,
+                key: Some(key),
+            });
+        } else if let Some(r) = other("network", &name, seen) {
+            refusals.push(r);
+        }
+    }
+    if observed.network.is_some() && !stack.network_is_external("default") {
+        let name = stack.network_name("default");
         if !labelled_ours(project, &observed.network_labels) {
             refusals.push(Refusal::NotOurs {
                 kind: "network",

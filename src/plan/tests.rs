@@ -26,6 +26,7 @@ fn depends(mut s: Service, on: &str, condition: Condition) -> Service {
 fn stack(services: Vec<Service>, volumes: &[&str]) -> Stack {
     let project = ProjectName("demo".into());
     Stack {
+        networks: BTreeMap::new(),
         volumes: volumes
             .iter()
             .map(|k| {
@@ -79,6 +80,7 @@ fn converged(stack: &Stack) -> Observed {
     Observed {
         network: Some("net".into()),
         network_labels: BTreeMap::new(),
+        networks: BTreeMap::new(),
         volumes: stack
             .volumes
             .values()
@@ -561,4 +563,55 @@ fn stop_waves_stop_dependents_first_each_wave_together() {
         vec![vec!["a", "b"]]
     );
     assert!(stop_waves(&BTreeMap::new()).is_empty());
+}
+
+#[test]
+fn declared_networks_a_service_joins_are_created_unless_external_or_present() {
+    let mut web = service("web", "nginx");
+    web.options.networks = BTreeMap::from([
+        ("back".to_string(), Default::default()),
+        ("ext".to_string(), Default::default()),
+    ]);
+    let mut s = stack(vec![web], &[]);
+    for (key, external) in [("back", false), ("ext", true), ("unused", false)] {
+        s.networks.insert(
+            key.into(),
+            crate::stack::Network {
+                key: key.into(),
+                name: if external {
+                    key.into()
+                } else {
+                    format!("demo_{key}")
+                },
+                external,
+                ..Default::default()
+            },
+        );
+    }
+    let mut observed = Observed::default();
+    let created = |plan: &Plan| -> Vec<String> {
+        plan.setup
+            .iter()
+            .filter_map(|a| match a {
+                SetupAction::CreateNetwork { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let plan = diff(&s, &observed, PlanOptions::default());
+    assert_eq!(created(&plan), ["demo_default", "demo_back"]);
+    observed.network = Some("id".into());
+    observed
+        .networks
+        .insert("demo_back".into(), BTreeMap::new());
+    let plan = diff(&s, &observed, PlanOptions::default());
+    assert!(created(&plan).is_empty());
+    // The existing `demo_back` has no project label: not ours, refused.
+    let refusals = ownership(&s, &observed, false);
+    assert!(
+        refusals.iter().any(
+            |r| matches!(r, Refusal::NotOurs { kind: "network", name, .. } if name == "demo_back")
+        ),
+        "{refusals:?}"
+    );
 }

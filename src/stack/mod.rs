@@ -10,6 +10,7 @@ mod import;
 mod interpolate;
 mod merge;
 mod model;
+mod networks;
 mod node;
 mod raw;
 mod render;
@@ -20,6 +21,8 @@ mod yaml;
 
 #[cfg(test)]
 mod import_tests;
+#[cfg(test)]
+mod network_tests;
 #[cfg(test)]
 mod parse_tests;
 #[cfg(test)]
@@ -495,6 +498,7 @@ fn load_sources(
     let resolve::Resolved {
         services,
         volumes,
+        networks,
         mut settings,
     } = resolve::resolve(&cx, raw, &mut warnings)?;
     // `env_file:` values reach containers only, but a message may still quote one.
@@ -530,6 +534,7 @@ fn load_sources(
         dir,
         services,
         volumes,
+        networks,
         warnings,
         settings,
     })

@@ -24,12 +24,49 @@ pub struct Stack {
     pub services: BTreeMap<ServiceName, Service>,
     /// Top-level named volumes by their key in the file.
     pub volumes: BTreeMap<String, Volume>,
+    /// Top-level networks by their key in the file; `default` is here only when the
+    /// file declares it (see [`Stack::network_name`]).
+    pub networks: BTreeMap<String, Network>,
     /// Things devstack read but does not implement (yet): shown, never dropped silently.
     pub warnings: Vec<Diagnostic>,
     pub settings: StackSettings,
 }
 
 impl Stack {
+    /// The daemon's name of network `key`: `name:` if the file gives one, else
+    /// Compose's `<project>_<key>` (`<project>_default` for the implicit default).
+    pub fn network_name(&self, key: &str) -> String {
+        match self.networks.get(key) {
+            Some(n) => n.name.clone(),
+            None => format!("{}_{key}", self.project),
+        }
+    }
+
+    /// The keys of the networks some service joins, `default` included when one does.
+    pub fn used_networks(&self) -> BTreeSet<String> {
+        self.services
+            .values()
+            .flat_map(|s| self.service_networks(s).into_keys())
+            .collect()
+    }
+
+    /// Whether the file declares network `key` as made outside the project.
+    pub fn network_is_external(&self, key: &str) -> bool {
+        self.networks.get(key).is_some_and(|n| n.external)
+    }
+
+    /// The networks `service` joins, by key, with its settings on each: those it lists,
+    /// else `default`; none with a `network_mode`.
+    pub fn service_networks(&self, service: &Service) -> BTreeMap<String, ServiceNetwork> {
+        if service.options.network_mode.is_some() {
+            return BTreeMap::new();
+        }
+        if service.options.networks.is_empty() {
+            return BTreeMap::from([("default".to_string(), ServiceNetwork::default())]);
+        }
+        service.options.networks.clone()
+    }
+
     /// The stack reduced to `names` and everything they depend on, directly or not
     /// (`up SVC..`). Volumes and settings are kept.
     pub fn only_with_dependencies(&self, names: &[ServiceName]) -> Stack {
@@ -332,6 +369,80 @@ pub struct ContainerOptions {
     /// `deploy.resources`, as Compose maps it onto one container.
     #[serde(skip_serializing_if = "Resources::is_unset")]
     pub resources: Resources,
+    /// The networks the service lists, by key; empty: the `default` network only.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, ServiceNetwork>,
+    /// `links:` as (service, alias): the alias resolves to that service's container
+    /// from this one.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_links"
+    )]
+    pub links: Vec<(String, String)>,
+    /// `volumes_from:`: whose volumes are mounted here too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<VolumesFrom>,
+    /// `ipc:` as written (`host`, `shareable`, `service:NAME`, `container:NAME`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    /// `platform:` (`linux/amd64`): the image variant the container must run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// A service's settings on one network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceNetwork {
+    /// Names besides the service's own that resolve to it on this network.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+}
+
+/// `links` as the file writes them (`db:database`), for `config`.
+fn serialize_links<S: serde::Serializer>(
+    links: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(links.iter().map(|(service, alias)| {
+        if service == alias {
+            service.clone()
+        } else {
+            format!("{service}:{alias}")
+        }
+    }))
+}
+
+/// One `volumes_from:` entry (serialised as the file writes it: `app:ro`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumesFrom {
+    pub from: VolumesFromSource,
+    pub read_only: bool,
+}
+
+impl Serialize for VolumesFrom {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let name = match &self.from {
+            VolumesFromSource::Service(n) => n.clone(),
+            VolumesFromSource::Container(n) => format!("container:{n}"),
+        };
+        s.serialize_str(&if self.read_only {
+            format!("{name}:ro")
+        } else {
+            name
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum VolumesFromSource {
+    /// Another service of the file (its container).
+    Service(String),
+    /// A container by name, made outside the file.
+    Container(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -633,4 +744,43 @@ pub struct Volume {
     /// Created outside devstack; never created, removed or reset by it.
     pub external: bool,
     pub labels: BTreeMap<String, String>,
+}
+
+/// A top-level network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Network {
+    /// Key in the file.
+    pub key: String,
+    /// Docker name: `name:` if given, else `<project>_<key>` (an external network's
+    /// key itself).
+    pub name: String,
+    /// Created outside devstack; never created or removed by it.
+    pub external: bool,
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    /// No route out of the network.
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    pub ipam: Option<Ipam>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ipam {
+    pub driver: Option<String>,
+    pub pools: Vec<IpamPool>,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpamPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
 }

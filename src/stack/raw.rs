@@ -20,6 +20,7 @@ pub(crate) struct RawFile {
     pub services: Option<BTreeMap<String, Option<RawService>>>,
     pub volumes: Option<BTreeMap<String, Option<RawVolume>>>,
     pub secrets: Option<BTreeMap<String, Option<RawSecret>>>,
+    pub networks: Option<BTreeMap<String, Option<RawNetwork>>>,
     #[serde(rename = "x-devstack")]
     pub settings: Option<RawStackSettings>,
 }
@@ -95,6 +96,59 @@ pub(crate) struct RawService {
     pub expose: Option<Vec<Text>>,
     pub deploy: Option<RawDeploy>,
     pub secrets: Option<Vec<RawServiceSecret>>,
+    pub networks: Option<RawServiceNetworks>,
+    pub links: Option<Vec<Text>>,
+    pub volumes_from: Option<Vec<Text>>,
+    pub ipc: Option<Text>,
+    pub platform: Option<Text>,
+}
+
+/// A service's `networks:`: `[a, b]` or `{a: {aliases: [..]}, b: }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawServiceNetworks {
+    List(Vec<Text>),
+    Map(BTreeMap<String, Option<RawServiceNetwork>>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServiceNetwork {
+    pub aliases: Option<Vec<Text>>,
+    pub ipv4_address: Option<Text>,
+    pub ipv6_address: Option<Text>,
+}
+
+/// A top-level network.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNetwork {
+    pub name: Option<Text>,
+    pub driver: Option<Text>,
+    pub driver_opts: Option<RawDict>,
+    pub ipam: Option<RawIpam>,
+    pub external: Option<RawExternal>,
+    pub internal: Option<Flag>,
+    pub attachable: Option<Flag>,
+    pub enable_ipv6: Option<Flag>,
+    pub labels: Option<RawDict>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIpam {
+    pub driver: Option<Text>,
+    pub config: Option<Vec<RawIpamPool>>,
+    pub options: Option<RawDict>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIpamPool {
+    pub subnet: Option<Text>,
+    pub ip_range: Option<Text>,
+    pub gateway: Option<Text>,
+    pub aux_addresses: Option<RawDict>,
 }
 
 /// A string or a list of strings.

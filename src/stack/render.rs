@@ -42,6 +42,55 @@ pub fn render_config(stack: &Stack, show_secrets: bool) -> String {
             .collect();
         top.insert("volumes".into(), Value::Object(volumes));
     }
+    if !stack.networks.is_empty() {
+        let networks: Map<String, Value> = stack
+            .networks
+            .iter()
+            .map(|(k, n)| {
+                let mut m = Map::new();
+                m.insert("name".into(), json!(n.name));
+                if n.external {
+                    m.insert("external".into(), json!(true));
+                }
+                if let Some(d) = &n.driver {
+                    m.insert("driver".into(), json!(d));
+                }
+                if !n.driver_opts.is_empty() {
+                    m.insert("driver_opts".into(), json!(n.driver_opts));
+                }
+                for (flag, on) in [
+                    ("internal", n.internal),
+                    ("attachable", n.attachable),
+                    ("enable_ipv6", n.enable_ipv6),
+                ] {
+                    if on {
+                        m.insert(flag.into(), json!(true));
+                    }
+                }
+                if let Some(i) = &n.ipam {
+                    let mut ipam = Map::new();
+                    if let Some(d) = &i.driver {
+                        ipam.insert("driver".into(), json!(d));
+                    }
+                    if !i.pools.is_empty() {
+                        ipam.insert(
+                            "config".into(),
+                            serde_json::to_value(&i.pools).unwrap_or(Value::Null),
+                        );
+                    }
+                    if !i.options.is_empty() {
+                        ipam.insert("options".into(), json!(i.options));
+                    }
+                    m.insert("ipam".into(), Value::Object(ipam));
+                }
+                if !n.labels.is_empty() {
+                    m.insert("labels".into(), json!(n.labels));
+                }
+                (k.clone(), Value::Object(m))
+            })
+            .collect();
+        top.insert("networks".into(), Value::Object(networks));
+    }
     let mut settings = Map::new();
     if let Some(n) = stack.settings.log_lines {
         settings.insert("log_lines".into(), json!(n));

@@ -120,6 +120,7 @@ pub(crate) fn raw_profiles(raw: Option<&RawService>) -> Vec<String> {
 pub(crate) struct Resolved {
     pub services: BTreeMap<ServiceName, Service>,
     pub volumes: BTreeMap<String, Volume>,
+    pub networks: BTreeMap<String, Network>,
     pub settings: StackSettings,
 }
 
@@ -131,6 +132,11 @@ pub(crate) fn resolve(
 ) -> Result<Resolved, Error> {
     let top = KeyPath::root();
     let volumes = resolve_volumes(cx, raw.volumes.unwrap_or_default(), &top.key("volumes"))?;
+    let networks = super::networks::resolve_networks(
+        cx,
+        raw.networks.unwrap_or_default(),
+        &top.key("networks"),
+    )?;
     let settings = resolve_settings(cx, raw.settings, &top.key("x-devstack"))?;
     let raw_services = raw.services.unwrap_or_default();
 
@@ -148,7 +154,7 @@ pub(crate) fn resolve(
             continue;
         }
         let secret_refs = svc.as_mut().and_then(|s| s.secrets.take());
-        let mut service = resolve_service(cx, &name, svc, &path, &volumes, warnings)?;
+        let mut service = resolve_service(cx, &name, svc, &path, &volumes, &networks, warnings)?;
         if let Some(refs) = secret_refs {
             service.mounts.extend(super::secrets::mounts(
                 cx,
@@ -170,10 +176,13 @@ pub(crate) fn resolve(
             more: missing.collect(),
         });
     }
+    let known: BTreeSet<&str> = all_profiles.keys().map(String::as_str).collect();
+    super::networks::check_references(cx, &services, &known)?;
     check_dependencies(cx, &mut services, &all_profiles)?;
     Ok(Resolved {
         services,
         volumes,
+        networks,
         settings,
     })
 }
@@ -289,14 +298,14 @@ fn network_mode(cx: &Context, mode: &str, path: &KeyPath) -> Result<String, Erro
 }
 
 /// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
-fn is_container_name(s: &str) -> bool {
+pub(super) fn is_container_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && s.len() > 1
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn is_name(s: &str) -> bool {
+pub(super) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
@@ -308,6 +317,7 @@ fn resolve_service(
     raw: Option<RawService>,
     path: &KeyPath,
     volumes: &BTreeMap<String, Volume>,
+    networks: &BTreeMap<String, Network>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Service, Error> {
     if !is_name(name) {
@@ -429,17 +439,12 @@ fn resolve_service(
     };
 
     let mut depends_on = depends_on;
-    // `network_mode: service:x` needs x's container first, as in Compose.
-    if let Some(m) = &raw.network_mode
-        && let Some(other) = m.0.strip_prefix("service:")
-    {
-        depends_on
-            .entry(ServiceName::new(other))
-            .or_insert(Dependency {
-                condition: Condition::Started,
-                required: true,
-                restart: false,
-            });
+    if raw.network_mode.is_some() && raw.networks.is_some() {
+        return Err(cx.invalid(
+            &path.key("networks"),
+            "a service with 'network_mode' joins no networks of its own",
+            "either 'network_mode' or 'networks', not both",
+        ));
     }
     let flag = |f: Option<Flag>| f.is_some_and(|f| f.0);
     let texts = |v: Option<Vec<Text>>| -> Vec<String> {
@@ -491,7 +496,36 @@ fn resolve_service(
             Some(r) => resources(cx, r, &path.key("deploy").key("resources"))?,
             None => Resources::default(),
         },
+        networks: match raw.networks {
+            Some(n) => super::networks::service_networks(cx, n, &path.key("networks"), networks)?,
+            None => BTreeMap::new(),
+        },
+        links: match raw.links {
+            Some(l) => super::networks::links(cx, l, &path.key("links"))?,
+            None => Vec::new(),
+        },
+        volumes_from: match raw.volumes_from {
+            Some(v) => super::networks::volumes_from(cx, v, &path.key("volumes_from"))?,
+            None => Vec::new(),
+        },
+        ipc: match raw.ipc {
+            Some(m) => Some(super::networks::ipc(cx, &m.0, &path.key("ipc"))?),
+            None => None,
+        },
+        platform: match raw.platform {
+            Some(p) => Some(super::networks::platform(cx, &p.0, &path.key("platform"))?),
+            None => None,
+        },
     };
+    // `network_mode`/`ipc: service:x`, `links` and `volumes_from` need x's container
+    // first: Compose adds them to `depends_on`.
+    for other in super::networks::implicit_dependencies(&options) {
+        depends_on.entry(other).or_insert(Dependency {
+            condition: Condition::Started,
+            required: true,
+            restart: false,
+        });
+    }
 
     Ok(Service {
         options,
@@ -774,7 +808,7 @@ fn raw_profiles_of(p: Option<Vec<Text>>) -> Vec<String> {
     p.unwrap_or_default().into_iter().map(|t| t.0).collect()
 }
 
-fn quoted(items: &[&str]) -> String {
+pub(super) fn quoted(items: &[&str]) -> String {
     items
         .iter()
         .map(|s| format!("'{s}'"))
@@ -822,14 +856,14 @@ fn build(cx: &Context, raw: RawBuild, path: &KeyPath) -> Result<Build, Error> {
 
 /// What a `KEY` without `=VALUE` means in a dictionary.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum DictMissing {
+pub(super) enum DictMissing {
     /// Take it from the variables; leave it out when unset (environment, build args).
     Lookup,
     /// An empty value (labels).
     Empty,
 }
 
-fn dict(
+pub(super) fn dict(
     cx: &Context,
     raw: RawDict,
     path: &KeyPath,

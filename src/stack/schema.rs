@@ -20,20 +20,21 @@ struct Rules {
     extensions: bool,
 }
 
-const TOP: Rules = Rules {
+static TOP: Rules = Rules {
     supported: &[
         "name",
         "services",
         "volumes",
+        "networks",
         "include",
         "secrets",
         "x-devstack",
     ],
-    unsupported: &["version", "models", "networks", "configs"],
+    unsupported: &["version", "models", "configs"],
     extensions: true,
 };
 
-const SERVICE: Rules = Rules {
+static SERVICE: Rules = Rules {
     supported: &[
         "build",
         "cap_add",
@@ -53,9 +54,13 @@ const SERVICE: Rules = Rules {
         "hostname",
         "image",
         "init",
+        "ipc",
         "labels",
+        "links",
         "logging",
         "network_mode",
+        "networks",
+        "platform",
         "ports",
         "profiles",
         "read_only",
@@ -71,6 +76,7 @@ const SERVICE: Rules = Rules {
         "stop_signal",
         "user",
         "volumes",
+        "volumes_from",
         "working_dir",
         "x-devstack",
     ],
@@ -100,22 +106,18 @@ const SERVICE: Rules = Rules {
         "external_links",
         "gpus",
         "group_add",
-        "ipc",
         "isolation",
         "label_file",
-        "links",
         "mac_address",
         "mem_limit",
         "mem_reservation",
         "mem_swappiness",
         "memswap_limit",
         "models",
-        "networks",
         "oom_kill_disable",
         "oom_score_adj",
         "pid",
         "pids_limit",
-        "platform",
         "post_start",
         "pre_stop",
         "privileged",
@@ -129,12 +131,11 @@ const SERVICE: Rules = Rules {
         "use_api_socket",
         "userns_mode",
         "uts",
-        "volumes_from",
     ],
     extensions: true,
 };
 
-const BUILD: Rules = Rules {
+static BUILD: Rules = Rules {
     supported: &["context", "dockerfile", "args", "target"],
     unsupported: &[
         "additional_contexts",
@@ -161,7 +162,7 @@ const BUILD: Rules = Rules {
     extensions: true,
 };
 
-const HEALTHCHECK: Rules = Rules {
+static HEALTHCHECK: Rules = Rules {
     supported: &[
         "test",
         "interval",
@@ -175,37 +176,37 @@ const HEALTHCHECK: Rules = Rules {
     extensions: true,
 };
 
-const DEVELOP: Rules = Rules {
+static DEVELOP: Rules = Rules {
     supported: &["watch"],
     unsupported: &[],
     extensions: true,
 };
 
-const WATCH: Rules = Rules {
+static WATCH: Rules = Rules {
     supported: &["path", "target", "action", "ignore"],
     unsupported: &["exec", "include", "initial_sync"],
     extensions: true,
 };
 
-const PORT: Rules = Rules {
+static PORT: Rules = Rules {
     supported: &["target", "published", "host_ip", "protocol"],
     unsupported: &["app_protocol", "mode", "name"],
     extensions: true,
 };
 
-const SERVICE_VOLUME: Rules = Rules {
+static SERVICE_VOLUME: Rules = Rules {
     supported: &["type", "source", "target", "read_only"],
     unsupported: &["bind", "volume", "tmpfs", "image", "consistency"],
     extensions: true,
 };
 
-const LOGGING: Rules = Rules {
+static LOGGING: Rules = Rules {
     supported: &["driver", "options"],
     unsupported: &[],
     extensions: true,
 };
 
-const DEPLOY: Rules = Rules {
+static DEPLOY: Rules = Rules {
     supported: &["resources"],
     unsupported: &[
         "endpoint_mode",
@@ -220,73 +221,114 @@ const DEPLOY: Rules = Rules {
     extensions: true,
 };
 
-const RESOURCES: Rules = Rules {
+static RESOURCES: Rules = Rules {
     supported: &["limits", "reservations"],
     unsupported: &[],
     extensions: true,
 };
 
-const RESOURCE: Rules = Rules {
+static RESOURCE: Rules = Rules {
     supported: &["cpus", "memory", "pids"],
     unsupported: &["devices", "generic_resources"],
     extensions: true,
 };
 
-const ULIMIT: Rules = Rules {
+static ULIMIT: Rules = Rules {
     supported: &["soft", "hard"],
     unsupported: &[],
     extensions: false,
 };
 
-const DEPENDENCY: Rules = Rules {
+static DEPENDENCY: Rules = Rules {
     supported: &["condition", "required", "restart"],
     unsupported: &[],
     extensions: true,
 };
 
-const ENV_FILE: Rules = Rules {
+static ENV_FILE: Rules = Rules {
     supported: &["path", "required"],
     unsupported: &["format"],
     extensions: false,
 };
 
-const VOLUME: Rules = Rules {
+static VOLUME: Rules = Rules {
     supported: &["name", "external", "labels"],
     unsupported: &["driver", "driver_opts"],
     extensions: true,
 };
 
-const EXTENDS: Rules = Rules {
+static NETWORK: Rules = Rules {
+    supported: &[
+        "name",
+        "driver",
+        "driver_opts",
+        "ipam",
+        "external",
+        "internal",
+        "attachable",
+        "enable_ipv6",
+        "labels",
+    ],
+    unsupported: &["enable_ipv4"],
+    extensions: true,
+};
+
+static IPAM: Rules = Rules {
+    supported: &["driver", "config", "options"],
+    unsupported: &[],
+    extensions: true,
+};
+
+static EXTENDS: Rules = Rules {
     supported: &["service", "file"],
     unsupported: &[],
     extensions: false,
 };
 
-const INCLUDE: Rules = Rules {
+static INCLUDE: Rules = Rules {
     supported: &["path", "project_directory", "env_file"],
     unsupported: &[],
     extensions: true,
 };
 
-const SECRET: Rules = Rules {
+static IPAM_POOL: Rules = Rules {
+    supported: &["subnet", "ip_range", "gateway", "aux_addresses"],
+    unsupported: &[],
+    extensions: true,
+};
+
+static SECRET: Rules = Rules {
     supported: &["name", "file", "environment", "external"],
     unsupported: &["labels", "driver", "driver_opts", "template_driver"],
     extensions: true,
 };
 
-const SERVICE_SECRET: Rules = Rules {
+static SERVICE_SECRET: Rules = Rules {
     supported: &["source", "target", "uid", "gid", "mode"],
     unsupported: &[],
     extensions: true,
 };
 
-const STACK_SETTINGS: Rules = Rules {
+static SERVICE_NETWORK: Rules = Rules {
+    supported: &["aliases", "ipv4_address", "ipv6_address"],
+    unsupported: &[
+        "driver_opts",
+        "gw_priority",
+        "interface_name",
+        "link_local_ips",
+        "mac_address",
+        "priority",
+    ],
+    extensions: true,
+};
+
+static STACK_SETTINGS: Rules = Rules {
     supported: &["log_lines", "debounce", "settle"],
     unsupported: &[],
     extensions: false,
 };
 
-const SERVICE_SETTINGS: Rules = Rules {
+static SERVICE_SETTINGS: Rules = Rules {
     supported: &["restart_on_change", "console", "settle", "airflow"],
     unsupported: &[],
     extensions: false,
@@ -296,9 +338,6 @@ const SERVICE_SETTINGS: Rules = Rules {
 fn unsupported_note(key: &str) -> &'static str {
     match key {
         "version" => "obsolete in Compose and ignored",
-        "networks" => {
-            "not implemented: every service joins the project network '<project>_default'; ignored"
-        }
         _ => "a Compose key devstack does not implement yet; ignored",
     }
 }
@@ -327,6 +366,25 @@ pub(crate) fn check(root: &mut Node, file: &Path) -> Result<Vec<Diagnostic>, Err
             "volumes" => {
                 for (name, vol) in map_values(&mut e.value) {
                     c.check_map(vol, &path.key(&name), &VOLUME)?;
+                }
+            }
+            "networks" => {
+                for (name, net) in map_values(&mut e.value) {
+                    let np = path.key(&name);
+                    c.check_map(net, &np, &NETWORK)?;
+                    for (k, ipam) in map_values(net) {
+                        if k == "ipam" {
+                            let ip = np.key("ipam");
+                            c.check_map(ipam, &ip, &IPAM)?;
+                            for (k, pools) in map_values(ipam) {
+                                if k == "config" {
+                                    for (i, pool) in seq_values(pools).into_iter().enumerate() {
+                                        c.check_map(pool, &ip.key("config").index(i), &IPAM_POOL)?;
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             "x-devstack" => c.check_map(&mut e.value, &path, &STACK_SETTINGS)?,
@@ -425,6 +483,11 @@ impl Checker<'_> {
                         self.check_map(item, &p.index(i), rules)?;
                     }
                 }
+                "networks" => {
+                    for (net, settings) in map_values(child) {
+                        self.check_map(settings, &p.key(&net), &SERVICE_NETWORK)?;
+                    }
+                }
                 "depends_on" => {
                     for (dep, cond) in map_values(child) {
                         self.check_map(cond, &p.key(&dep), &DEPENDENCY)?;
@@ -449,6 +512,26 @@ impl Checker<'_> {
             } else if rules.extensions && key.starts_with("x-") {
                 // Extension fields are the user's own (anchors for `<<`); ignored.
             } else if rules.unsupported.contains(&key) {
+                // Still read past, but only when Compose would load it: a file Compose
+                // refuses must not start here with a warning.
+                if let Some(shape) = warned_shape(rules, key)
+                    && !shape.fits(&e.value)
+                {
+                    let at = if e.value.mark.is_known() {
+                        e.value.mark
+                    } else {
+                        e.key_mark
+                    };
+                    return Err(Error::Invalid {
+                        at: self.position(at),
+                        key: path.key(key).to_string(),
+                        message: format!("{} is not {}", describe(&e.value), shape.what()),
+                        allowed: format!(
+                            "{} (devstack does not implement '{key}' yet and ignores it, but Compose refuses this file)",
+                            shape.what()
+                        ),
+                    });
+                }
                 self.warnings.push(Diagnostic {
                     position: Some(self.position(e.key_mark)),
                     key: path.key(key).to_string(),
@@ -466,6 +549,184 @@ impl Checker<'_> {
         *entries = keep;
         Ok(())
     }
+}
+
+/// The shape the Compose Specification's schema gives a value: a key devstack only
+/// warns about is still checked against it (values may be interpolated later, so a
+/// scalar of any type stands for a boolean or a number, as Compose's schema allows
+/// `["boolean", "string"]`). `null` fits every shape: Compose reads it as unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A string, number or boolean.
+    Scalar,
+    /// A list of scalars.
+    List,
+    /// A scalar or a list of scalars.
+    ScalarOrList,
+    /// A mapping.
+    Map,
+    /// `KEY=VALUE` list or a mapping of scalars.
+    ListOrDict,
+    /// A list whose items are scalars or mappings.
+    Items,
+    /// A list of mappings.
+    ListOfMaps,
+    /// A scalar or a list of mappings (`gpus: all`).
+    ScalarOrListOfMaps,
+}
+
+impl Shape {
+    fn fits(self, node: &Node) -> bool {
+        let scalar = |n: &Node| {
+            matches!(
+                n.value,
+                Value::Bool(_) | Value::Number(_) | Value::String(_) | Value::Null
+            )
+        };
+        let map = |n: &Node| matches!(n.value, Value::Map(_));
+        let all = |f: &dyn Fn(&Node) -> bool| match &node.value {
+            Value::Seq(items) => items.iter().all(f),
+            _ => false,
+        };
+        if matches!(node.value, Value::Null) {
+            return true;
+        }
+        match self {
+            Shape::Scalar => scalar(node),
+            Shape::List => all(&scalar),
+            Shape::ScalarOrList => scalar(node) || all(&scalar),
+            Shape::Map => map(node),
+            Shape::ListOrDict => {
+                all(&scalar)
+                    || matches!(&node.value, Value::Map(entries) if entries.iter().all(|e| scalar(&e.value)))
+            }
+            Shape::Items => all(&|n: &Node| scalar(n) || map(n)),
+            Shape::ListOfMaps => all(&map),
+            Shape::ScalarOrListOfMaps => scalar(node) || all(&map),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Shape::Scalar => "a single value (string, number or boolean)",
+            Shape::List => "a list of values",
+            Shape::ScalarOrList => "a value or a list of values",
+            Shape::Map => "a mapping",
+            Shape::ListOrDict => "a mapping of values or a list of 'KEY=VALUE'",
+            Shape::Items => "a list of values or mappings",
+            Shape::ListOfMaps => "a list of mappings",
+            Shape::ScalarOrListOfMaps => "a value or a list of mappings",
+        }
+    }
+}
+
+fn describe(node: &Node) -> &'static str {
+    match &node.value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Seq(_) => "a list",
+        Value::Map(_) => "a mapping",
+    }
+}
+
+/// The schema's shape of a key devstack warns about (`None`: not checked here, e.g. a
+/// key another part of the loader owns).
+fn warned_shape(rules: &Rules, key: &str) -> Option<Shape> {
+    use Shape::*;
+    // The tables are statics, so each has one address.
+    let is = |r: &Rules| std::ptr::eq(rules, r);
+    let shape = if is(&SERVICE) {
+        match key {
+            "annotations" | "storage_opt" => ListOrDict,
+            "attach" | "cgroup" | "cgroup_parent" | "cpu_count" | "cpu_percent" | "cpu_period"
+            | "cpu_quota" | "cpu_rt_period" | "cpu_rt_runtime" | "cpu_shares" | "cpus"
+            | "cpuset" | "domainname" | "isolation" | "mac_address" | "mem_limit"
+            | "mem_reservation" | "mem_swappiness" | "memswap_limit" | "oom_kill_disable"
+            | "oom_score_adj" | "pid" | "pids_limit" | "privileged" | "pull_policy"
+            | "pull_refresh_after" | "runtime" | "scale" | "use_api_socket" | "userns_mode"
+            | "uts" => Scalar,
+            "blkio_config" | "credential_spec" | "provider" => Map,
+            "configs" | "devices" | "models" => Items,
+            "device_cgroup_rules" | "dns_opt" | "external_links" | "group_add" | "security_opt" => {
+                List
+            }
+            "dns" | "dns_search" | "label_file" => ScalarOrList,
+            "gpus" => ScalarOrListOfMaps,
+            "post_start" | "pre_stop" => ListOfMaps,
+            _ => return None,
+        }
+    } else if is(&TOP) {
+        match key {
+            "version" => Scalar,
+            "configs" | "models" => Map,
+            _ => return None,
+        }
+    } else if is(&BUILD) {
+        match key {
+            "additional_contexts" | "args" => ListOrDict,
+            "cache_from" | "cache_to" | "platforms" | "tags" | "entitlements" => List,
+            "dockerfile_inline" | "isolation" | "network" | "no_cache" | "privileged" | "pull"
+            | "shm_size" | "provenance" | "sbom" => Scalar,
+            "extra_hosts" | "ssh" => ListOrDict,
+            "labels" => ListOrDict,
+            "secrets" => Items,
+            "ulimits" => Map,
+            _ => return None,
+        }
+    } else if is(&DEPLOY) {
+        match key {
+            "endpoint_mode" | "mode" | "replicas" => Scalar,
+            "labels" => ListOrDict,
+            "placement" | "restart_policy" | "rollback_config" | "update_config" => Map,
+            _ => return None,
+        }
+    } else if is(&PORT) {
+        match key {
+            "app_protocol" | "mode" | "name" => Scalar,
+            _ => return None,
+        }
+    } else if is(&SERVICE_VOLUME) {
+        match key {
+            "bind" | "volume" | "tmpfs" | "image" => Map,
+            "consistency" => Scalar,
+            _ => return None,
+        }
+    } else if is(&SERVICE_NETWORK) {
+        match key {
+            "driver_opts" => Map,
+            "gw_priority" | "interface_name" | "mac_address" | "priority" => Scalar,
+            "link_local_ips" => List,
+            _ => return None,
+        }
+    } else if is(&NETWORK) || is(&VOLUME) {
+        match key {
+            "enable_ipv4" | "driver" => Scalar,
+            "driver_opts" => Map,
+            _ => return None,
+        }
+    } else if is(&RESOURCE) {
+        match key {
+            "devices" | "generic_resources" => ListOfMaps,
+            _ => return None,
+        }
+    } else if is(&WATCH) {
+        match key {
+            "exec" => Map,
+            "include" => ScalarOrList,
+            "initial_sync" => Scalar,
+            _ => return None,
+        }
+    } else if is(&ENV_FILE) {
+        match key {
+            "format" => Scalar,
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    Some(shape)
 }
 
 /// The closest known key by edit distance, if it is close enough to be a typo.
@@ -497,6 +758,40 @@ fn allowed(rules: &Rules) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn node(value: Value) -> Node {
+        Node {
+            value,
+            mark: Mark::default(),
+            tag: None,
+        }
+    }
+
+    #[test]
+    fn warned_keys_are_checked_against_the_schemas_shape() {
+        let s = |t: &str| node(Value::String(t.into()));
+        let seq = |items: Vec<Node>| node(Value::Seq(items));
+        let map = || node(Value::Map(Vec::new()));
+        assert!(Shape::Scalar.fits(&s("true")));
+        assert!(!Shape::Scalar.fits(&seq(vec![s("a")])));
+        assert!(Shape::List.fits(&seq(vec![s("a"), s("b")])));
+        assert!(!Shape::List.fits(&s("a")));
+        assert!(Shape::ScalarOrList.fits(&s("8.8.8.8")));
+        assert!(!Shape::ScalarOrList.fits(&map()));
+        assert!(Shape::Items.fits(&seq(vec![s("a"), map()])));
+        assert!(!Shape::ListOfMaps.fits(&seq(vec![s("a")])));
+        assert!(Shape::Map.fits(&node(Value::Null)));
+        assert_eq!(warned_shape(&SERVICE, "privileged"), Some(Shape::Scalar));
+        assert_eq!(warned_shape(&SERVICE, "dns"), Some(Shape::ScalarOrList));
+        // Every key warned about at service level has a shape, save those another
+        // part of the loader owns.
+        for key in SERVICE.unsupported {
+            assert!(
+                warned_shape(&SERVICE, key).is_some() || ["extends", "secrets"].contains(key),
+                "no shape for services.*.{key}"
+            );
+        }
+    }
 
     #[test]
     fn nearest_keys() {

@@ -552,6 +552,7 @@ mod tests {
             labels: BTreeMap::new(),
         };
         let stack = Stack {
+            networks: Default::default(),
             project: ProjectName("shop".into()),
             file: PathBuf::from("/p/compose.yaml"),
             dir: PathBuf::from("/p"),

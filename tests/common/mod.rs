@@ -468,6 +468,7 @@ pub fn stack(project: &ProjectName, dir: &Path) -> Stack {
         dir: dir.to_path_buf(),
         services: BTreeMap::new(),
         volumes: BTreeMap::new(),
+        networks: BTreeMap::new(),
         warnings: vec![],
         settings: StackSettings::default(),
     }
