@@ -168,7 +168,15 @@ async fn three_service_stack_comes_up_converges_and_recreates_only_what_changed(
     assert_eq!(migrate.state, ContainerState::Exited);
     assert_eq!(migrate.exit_code, Some(0));
     assert_eq!(web.state, ContainerState::Running);
-    assert_eq!(web.health, devstack::model::Health::Healthy);
+    // Issue 15 item 2: `up` may be done on devstack's own passing probe while Docker's
+    // first one is still to come; Docker's word is still never unhealthy here.
+    assert!(
+        matches!(
+            web.health,
+            devstack::model::Health::Healthy | devstack::model::Health::Starting
+        ),
+        "{web:#?}"
+    );
     assert!(web.started_at.is_some());
     assert_eq!(web.ports.len(), 1, "{:?}", web.ports);
 
