@@ -280,6 +280,10 @@ pub struct UpArgs {
     /// Fail at once when another devstack is bringing this project up, instead of waiting
     #[arg(long)]
     pub no_wait: bool,
+    /// With --detach (or without a terminal): print each service's timeline at the end —
+    /// pull/build, create, start, first probe, ready — in seconds since `up` began
+    #[arg(long)]
+    pub timings: bool,
     /// Log lines kept per service in the UI (default: x-devstack.log_lines, else 20000)
     #[arg(long, value_name = "N")]
     pub log_lines: Option<usize>,

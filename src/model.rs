@@ -367,6 +367,9 @@ pub enum Progress {
 pub enum Readiness {
     /// Its healthcheck passed.
     Healthy,
+    /// devstack's own run of its healthcheck test passed (`after_ms` after the start)
+    /// while Docker's first probe is still to come: Docker says `starting`.
+    Probed { after_ms: Option<u64> },
     /// Running, and it has no healthcheck.
     Running,
     /// A job that finished with exit code 0.

@@ -251,14 +251,14 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
     };
     let timeout = Duration::from_secs(args.wait_timeout);
     if args.detach {
-        converge(&engine, &stack, options, timeout).await?;
+        converge_timed(&engine, &stack, options, timeout, args.timings).await?;
         print_endpoints(&stack);
         return Ok(0);
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         // No terminal for the UI: do what `docker compose up` does, converge and follow
         // the logs.
-        converge(&engine, &stack, options, timeout).await?;
+        converge_timed(&engine, &stack, options, timeout, args.timings).await?;
         print_endpoints(&stack);
         let follow = LogsArgs {
             services: Vec::new(),
@@ -329,10 +329,28 @@ pub async fn converge(
     options: PlanOptions,
     timeout: Duration,
 ) -> Result<(), Error> {
+    converge_timed(engine, stack, options, timeout, false).await
+}
+
+/// [`converge`], with `timings` also printing each service's timeline (`up --timings`).
+async fn converge_timed(
+    engine: &Engine,
+    stack: &Stack,
+    options: PlanOptions,
+    timeout: Duration,
+    timings: bool,
+) -> Result<(), Error> {
     let (tx, rx) = mpsc::channel(256);
-    let printer = tokio::spawn(print_progress(rx, service_width(stack)));
+    let printer = tokio::spawn(print_progress_timed(rx, service_width(stack)));
     let result = bring_up::converge_with(engine, stack, options, timeout, tx).await;
-    let _ = printer.await;
+    let timeline = printer.await.unwrap_or_default();
+    // Printed whether `up` succeeded or not: where it got stuck is the point.
+    if timings {
+        output::eprint_line(" timings (seconds since 'up' began):");
+        for line in timeline.table() {
+            output::eprint_line(&format!("   {line}"));
+        }
+    }
     match result? {
         Converged::AlreadyUp => {
             output::eprint_line(&format!("{}: everything is up to date", stack.project))
@@ -369,11 +387,22 @@ pub(crate) fn service_width(stack: &Stack) -> usize {
 }
 
 /// Progress as lines on stderr, one per change of a service's step.
-pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: usize) {
+pub(crate) async fn print_progress(rx: mpsc::Receiver<EngineEvent>, width: usize) {
+    print_progress_timed(rx, width).await;
+}
+
+/// [`print_progress`], returning each service's timeline (stamped as events arrive).
+async fn print_progress_timed(
+    mut rx: mpsc::Receiver<EngineEvent>,
+    width: usize,
+) -> crate::ops::timings::Timeline {
+    let began = std::time::Instant::now();
+    let mut timeline = crate::ops::timings::Timeline::default();
     let mut last: BTreeMap<ServiceName, String> = BTreeMap::new();
     while let Some(event) = rx.recv().await {
         match event {
             EngineEvent::Progress { service, progress } => {
+                timeline.record(&service, &progress, began.elapsed());
                 let text = crate::mask::text(&progress_text(&progress));
                 if last.get(&service) != Some(&text) {
                     output::eprint_line(&format!(
@@ -395,6 +424,7 @@ pub(crate) async fn print_progress(mut rx: mpsc::Receiver<EngineEvent>, width: u
             _ => {}
         }
     }
+    timeline
 }
 
 pub fn progress_text(p: &Progress) -> String {
@@ -436,11 +466,17 @@ pub fn progress_text(p: &Progress) -> String {
         Progress::Slow { reason } => reason.clone(),
         Progress::Done => "started".into(),
         Progress::Ready(how) => match how {
-            crate::model::Readiness::Healthy => "healthy",
-            crate::model::Readiness::Running => "running (no healthcheck)",
-            crate::model::Readiness::Completed => "completed",
-        }
-        .into(),
+            crate::model::Readiness::Healthy => "healthy".into(),
+            crate::model::Readiness::Probed { after_ms } => match after_ms {
+                Some(ms) => format!(
+                    "ready (probe passed {:.1} s after start); docker: starting",
+                    *ms as f64 / 1000.0
+                ),
+                None => "ready (probe passed); docker: starting".into(),
+            },
+            crate::model::Readiness::Running => "running (no healthcheck)".into(),
+            crate::model::Readiness::Completed => "completed".into(),
+        },
         Progress::Failed { reason } => format!("failed: {reason}"),
     }
 }

@@ -316,6 +316,12 @@ impl Engine {
         events: &mpsc::Sender<EngineEvent>,
     ) -> Result<(), Error> {
         let svc = &sp.service;
+        // Creating does not depend on anything but the image, network and volumes (the
+        // setup step): only the start waits for the service's gates.
+        let created = match &sp.change {
+            Change::Create => Some(self.create(stack, sp, &[], tracker, events).await?),
+            _ => None,
+        };
         self.wait_gates(sp, limit, tracker, events).await?;
 
         match &sp.change {
@@ -329,10 +335,13 @@ impl Engine {
                 }
                 other => other?,
             },
-            Change::Create => {
-                let id = self.create(stack, sp, &[], tracker, events).await?;
-                self.start_tracked(svc, &id, tracker, events).await?;
-            }
+            Change::Create => match &created {
+                Some(id) => self.start_tracked(svc, id, tracker, events).await?,
+                None => {
+                    let id = self.create(stack, sp, &[], tracker, events).await?;
+                    self.start_tracked(svc, &id, tracker, events).await?;
+                }
+            },
             Change::Recreate { old, .. } => {
                 // Read before the old container goes: its anonymous volumes move into the
                 // new one (never removed on a recreate).
@@ -496,7 +505,11 @@ impl Engine {
         emit(events, svc, Progress::Creating).await;
         let name = service.container_name(&stack.project);
         let options = super::spec::create_options(&name, service);
-        let body = super::spec::container(stack, service, &sp.config_hash, carried);
+        let mut body = super::spec::container(stack, service, &sp.config_hash, carried);
+        if !self.exec_probes() {
+            // The daemon probes soon after the start itself: no exec probes needed.
+            body.healthcheck = super::probe::fast_start(body.healthcheck);
+        }
         // The name can be taken by a container that was not there when we looked: one an
         // interrupted devstack had asked for, which the daemon finishes creating (or
         // rolls back) afterwards. If it is ours it goes and we try again; anything else
@@ -594,7 +607,9 @@ impl Engine {
         self.docker
             .start_container(&id.0, None)
             .await
-            .map_err(|e| Error::daemon("start container", Some(svc), e))
+            .map_err(|e| Error::daemon("start container", Some(svc), e))?;
+        tracker.probe(svc, id);
+        Ok(())
     }
 
     /// The last exit code of each of the project's containers that died between two
@@ -862,7 +877,21 @@ impl Engine {
                 board.services.insert(name.clone(), status);
             }
         }
+        let starting: Vec<(ServiceName, ContainerId)> = board
+            .services
+            .iter()
+            .filter(|(_, s)| {
+                s.state == Some(ContainerState::Running)
+                    && matches!(s.health, Health::Starting | Health::None)
+            })
+            .filter_map(|(name, s)| Some((name.clone(), s.id.clone()?)))
+            .collect();
         let tracker = self.track(stack, since, board, &events);
+        // Services still starting are probed by devstack too: their first passing probe
+        // makes them ready before Docker's first scheduled one.
+        for (name, id) in &starting {
+            tracker.probe(name, id);
+        }
         let one_shots = one_shots(stack);
         let expect = |name: &ServiceName| {
             if one_shots.contains(name) {
@@ -921,6 +950,11 @@ impl Engine {
                             if done.insert(name.clone()) {
                                 let how = match status {
                                     Some(s) if s.health == Health::Healthy => Readiness::Healthy,
+                                    Some(s) if super::track::probe_counts(s) => Readiness::Probed {
+                                        after_ms: s.probe_after.map(|d| {
+                                            u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+                                        }),
+                                    },
                                     Some(s) if s.state == Some(ContainerState::Running) => {
                                         Readiness::Running
                                     }

@@ -125,14 +125,7 @@ impl Engine {
         volumes: VolumeScope<'_>,
     ) -> Result<DownReport, Error> {
         let containers = self.list_project_containers(project).await?;
-        let mut errors = self.stop_in_order(&containers).await;
-        let removed = join_all(
-            containers
-                .iter()
-                .map(|c| self.remove_for_good(&c.id, Some(&c.service))),
-        )
-        .await;
-        errors.extend(removed.into_iter().filter_map(Result::err));
+        let mut errors = self.stop_scheduled(&containers, true).await;
         let mut report = DownReport {
             containers: containers.iter().map(|c| c.name.clone()).collect(),
             ..Default::default()
@@ -143,6 +136,25 @@ impl Engine {
             return Error::collect(errors).map(|_| report);
         }
 
+        // The network and the volumes go at the same time: nothing orders them.
+        let (networks, volumes) = tokio::join!(
+            self.remove_project_networks(project),
+            self.remove_project_volumes(project, volumes)
+        );
+        let (names, mut failed) = networks?;
+        report.networks = names;
+        errors.append(&mut failed);
+        let (names, mut failed) = volumes?;
+        report.volumes = names;
+        errors.append(&mut failed);
+        Error::collect(errors).map(|_| report)
+    }
+
+    /// Removes the project's networks; (names removed, failures).
+    async fn remove_project_networks(
+        &self,
+        project: &ProjectName,
+    ) -> Result<(Vec<String>, Vec<Error>), Error> {
         let label = super::project_filters(project, &[]);
         let networks = self
             .docker
@@ -153,20 +165,30 @@ impl Engine {
             ))
             .await
             .map_err(|e| Error::daemon("list networks", None, e))?;
+        let mut removed = Vec::new();
+        let mut errors = Vec::new();
         for n in networks {
             let (Some(id), Some(name)) = (n.id, n.name) else {
                 continue;
             };
             match self.docker.remove_network(&id).await {
-                Ok(()) => report.networks.push(name),
+                Ok(()) => removed.push(name),
                 Err(e) => match Error::daemon("remove network", None, e) {
                     Error::NotFound { .. } => {}
                     other => errors.push(other),
                 },
             }
         }
+        Ok((removed, errors))
+    }
 
-        let names: Vec<String> = match volumes {
+    /// Removes the project's volumes in `scope`; (names removed, failures).
+    async fn remove_project_volumes(
+        &self,
+        project: &ProjectName,
+        scope: VolumeScope<'_>,
+    ) -> Result<(Vec<String>, Vec<Error>), Error> {
+        let names: Vec<String> = match scope {
             VolumeScope::None => Vec::new(),
             VolumeScope::AllLabelled => self.project_volumes(project).await?,
             VolumeScope::Declared(declared) => self
@@ -181,37 +203,80 @@ impl Engine {
                 .remove_volume(n, None::<bollard::query_parameters::RemoveVolumeOptions>)
         }))
         .await;
+        let mut removed = Vec::new();
+        let mut errors = Vec::new();
         for (name, r) in names.into_iter().zip(results) {
             match r {
-                Ok(()) => report.volumes.push(name),
+                Ok(()) => removed.push(name),
                 Err(e) => match Error::daemon("remove volume", None, e) {
                     Error::NotFound { .. } => {}
                     other => errors.push(other),
                 },
             }
         }
-        Error::collect(errors).map(|_| report)
+        Ok((removed, errors))
     }
 
     /// Stops containers of this project in reverse dependency order, read from their
     /// `depends_on` labels (so it works without the stack file, for orphans too): each
-    /// wave in parallel, the next once it has stopped. Returns the failures.
-    pub(crate) async fn stop_in_order(&self, containers: &[ContainerInfo]) -> Vec<Error> {
+    /// container the moment every container depending on it has stopped
+    /// (`plan::stop_schedule`), not wave by wave; with `remove`, removes it for good
+    /// right after its stop. Returns the failures; a failed stop does not hold back
+    /// what waits for it (the old wave order did not either).
+    pub(crate) async fn stop_scheduled(
+        &self,
+        containers: &[ContainerInfo],
+        remove: bool,
+    ) -> Vec<Error> {
+        use futures_util::FutureExt;
+        use futures_util::future::{BoxFuture, Shared};
+
         let mut deps: BTreeMap<ServiceName, Vec<ServiceName>> = BTreeMap::new();
         for c in containers {
             deps.entry(c.service.clone())
                 .or_default()
                 .extend(super::spec::depends_on_of(&c.labels));
         }
-        let mut errors = Vec::new();
-        for wave in crate::plan::stop_waves(&deps) {
-            let stops = containers
-                .iter()
-                .filter(|c| wave.contains(&c.service))
-                .map(|c| self.stop_container(&c.id, &c.service));
-            errors.extend(join_all(stops).await.into_iter().filter_map(Result::err));
+        let errors = std::sync::Mutex::new(Vec::new());
+        let errors_ref = &errors;
+        let mut done: BTreeMap<ServiceName, Shared<BoxFuture<'_, ()>>> = BTreeMap::new();
+        for (service, after) in crate::plan::stop_schedule(&deps) {
+            let before: Vec<_> = after.iter().filter_map(|a| done.get(a).cloned()).collect();
+            let own: Vec<&ContainerInfo> =
+                containers.iter().filter(|c| c.service == service).collect();
+            let task: BoxFuture<'_, ()> = Box::pin(async move {
+                let before = &before;
+                let results = join_all(own.into_iter().map(|c| async move {
+                    // What to remove with it is read while its dependents still stop.
+                    let anonymous = if remove {
+                        match self.inspect_raw(&c.id.0, Some(&c.service)).await {
+                            Ok(detail) => Some(super::apply::anonymous_volumes(&detail)),
+                            Err(Error::NotFound { .. }) => return Ok(()),
+                            Err(e) => return Err(e),
+                        }
+                    } else {
+                        None
+                    };
+                    join_all(before.iter().cloned()).await;
+                    match anonymous {
+                        Some(anonymous) => {
+                            self.stop_and_remove(&c.id, Some(&c.service)).await?;
+                            self.remove_anonymous(anonymous, Some(&c.service))
+                                .await
+                                .map(|_| ())
+                        }
+                        None => self.stop_container(&c.id, &c.service).await,
+                    }
+                }))
+                .await;
+                if let Ok(mut errors) = errors_ref.lock() {
+                    errors.extend(results.into_iter().filter_map(Result::err));
+                }
+            });
+            done.insert(service, task.shared());
         }
-        errors
+        join_all(done.into_values()).await;
+        errors.into_inner().unwrap_or_default()
     }
 
     /// Stops `services` of the stack in reverse dependency order (`stop`, `Q` in the UI),
@@ -262,6 +327,15 @@ impl Engine {
             Err(e) => return Err(e),
         };
         self.stop_and_remove(id, service).await?;
+        self.remove_anonymous(anonymous, service).await
+    }
+
+    /// Removes a removed container's anonymous volumes; returns those removed.
+    async fn remove_anonymous(
+        &self,
+        anonymous: Vec<super::spec::CarriedVolume>,
+        service: Option<&ServiceName>,
+    ) -> Result<Vec<String>, Error> {
         let mut removed = Vec::new();
         for v in anonymous {
             // A named volume is never anonymous; checked again because removal is forever.

@@ -18,6 +18,7 @@ mod lock;
 mod logs;
 mod observe;
 mod ports;
+mod probe;
 mod reset;
 mod run;
 mod snapshot;

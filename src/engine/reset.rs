@@ -4,7 +4,6 @@
 //! project label right before every removal, since a removed volume cannot come back.
 
 use bollard::query_parameters::ListContainersOptionsBuilder;
-use futures_util::future::join_all;
 
 use super::error::is_404;
 use super::{Engine, Error};
@@ -25,14 +24,7 @@ impl Engine {
             .into_iter()
             .filter(|c| services.contains(&c.service))
             .collect();
-        Error::collect(self.stop_in_order(&containers).await)?;
-        let results = join_all(
-            containers
-                .iter()
-                .map(|c| self.remove_for_good(&c.id, Some(&c.service))),
-        )
-        .await;
-        Error::collect(results.into_iter().filter_map(Result::err).collect())?;
+        Error::collect(self.stop_scheduled(&containers, true).await)?;
         Ok(containers.into_iter().map(|c| c.name).collect())
     }
 

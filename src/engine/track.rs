@@ -65,6 +65,11 @@ pub(crate) struct Status {
     /// runs that is not final — a probe that times out on a busy machine can pass later —
     /// so waiters show how long it has been and keep waiting until their deadline.
     pub unhealthy_since: Option<Instant>,
+    /// Unix nanoseconds when devstack's own run of its healthcheck test first passed in
+    /// this run (`probe`): counts as healthy while Docker still says `starting`.
+    pub probe_passed_at: Option<i64>,
+    /// How long after the container's start that was (from the daemon's start time).
+    pub probe_after: Option<std::time::Duration>,
 }
 
 impl Default for Status {
@@ -82,6 +87,8 @@ impl Default for Status {
             died: None,
             running_since: None,
             unhealthy_since: None,
+            probe_passed_at: None,
+            probe_after: None,
         }
     }
 }
@@ -113,6 +120,8 @@ impl Status {
                 })
                 .flatten(),
             unhealthy_since: (c.health == Health::Unhealthy).then(Instant::now),
+            probe_passed_at: None,
+            probe_after: None,
         }
     }
 }
@@ -153,6 +162,8 @@ pub(crate) fn gate_status(dep: &Status, condition: Condition) -> GateStatus {
                 GateStatus::Met
             } else if let Some(reason) = crash_loop(dep) {
                 GateStatus::Failed(reason)
+            } else if probe_counts(dep) {
+                GateStatus::Met
             } else if dep.health == Health::Unhealthy {
                 // Not final while it runs: the waiter's deadline decides.
                 GateStatus::Waiting(Some(slow_text(dep, Instant::now())))
@@ -233,6 +244,7 @@ pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
             Health::Unhealthy => GateStatus::Waiting(Some(slow_text(s, Instant::now()))),
             Health::Healthy => GateStatus::Met,
             Health::None if !s.healthcheck => GateStatus::Met,
+            _ if probe_counts(s) => GateStatus::Met,
             _ => GateStatus::Waiting(
                 s.last_probe
                     .clone()
@@ -241,6 +253,14 @@ pub(crate) fn readiness(status: Option<&Status>, expect: Expect) -> GateStatus {
         },
         Some(other) => GateStatus::Waiting(Some(format!("is '{}'", other.as_str()))),
     }
+}
+
+/// Whether devstack's own probe having passed makes the service healthy: only while it
+/// runs and Docker has not called it unhealthy (Docker's word wins over ours).
+pub(crate) fn probe_counts(s: &Status) -> bool {
+    s.probe_passed_at.is_some()
+        && s.state == Some(ContainerState::Running)
+        && s.health != Health::Unhealthy
 }
 
 /// How much longer a service that is otherwise ready must stay running before it
@@ -363,11 +383,20 @@ pub(crate) fn last_probe_summary(
 pub(crate) struct Tracker {
     tx: Arc<watch::Sender<Board>>,
     task: JoinHandle<()>,
+    engine: Engine,
+    own_execs: super::probe::OwnExecs,
+    /// Readiness probes under way (`probe`); they end with the tracker.
+    probes: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Drop for Tracker {
     fn drop(&mut self) {
         self.task.abort();
+        if let Ok(probes) = self.probes.lock() {
+            for p in probes.iter() {
+                p.abort();
+            }
+        }
     }
 }
 
@@ -399,13 +428,25 @@ impl Tracker {
             .filters(&filters)
             .build();
         let engine = engine.clone();
+        let own_execs = super::probe::OwnExecs::default();
         let task_tx = tx.clone();
+        let task_engine = engine.clone();
+        let task_own = own_execs.clone();
         let task = tokio::spawn(async move {
+            let engine = task_engine;
             let mut stream = engine.docker.events(Some(options));
             let reason = loop {
                 match stream.next().await {
                     Some(Ok(ev)) => {
-                        handle_event(&engine, &task_tx, &ev, &retries, progress.as_ref()).await
+                        handle_event(
+                            &engine,
+                            &task_tx,
+                            &ev,
+                            &retries,
+                            progress.as_ref(),
+                            &task_own,
+                        )
+                        .await
                     }
                     Some(Err(e)) => break format!("daemon event stream failed: {e}"),
                     None => break "daemon closed the event stream".to_string(),
@@ -413,7 +454,37 @@ impl Tracker {
             };
             task_tx.send_modify(|b| b.stream_error = Some(reason));
         });
-        Tracker { tx, task }
+        Tracker {
+            tx,
+            task,
+            engine,
+            own_execs,
+            probes: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Starts probing the service's container `id` for readiness (`probe`), where the
+    /// daemon cannot be asked for a `start_interval` instead.
+    pub(crate) fn probe(&self, service: &ServiceName, id: &ContainerId) {
+        let has_test = self
+            .tx
+            .borrow()
+            .services
+            .get(service)
+            .is_some_and(|s| s.healthcheck);
+        if !has_test || !self.engine.exec_probes() {
+            return;
+        }
+        let engine = self.engine.clone();
+        let (board, own) = (self.tx.clone(), self.own_execs.clone());
+        let (service, id) = (service.clone(), id.clone());
+        let task = tokio::spawn(async move {
+            engine.probe_until_ready(board, own, service, id).await;
+        });
+        if let Ok(mut probes) = self.probes.lock() {
+            probes.retain(|p| !p.is_finished());
+            probes.push(task);
+        }
     }
 
     pub(crate) fn subscribe(&self) -> watch::Receiver<Board> {
@@ -442,6 +513,7 @@ async fn handle_event(
     ev: &EventMessage,
     retries: &HashMap<ServiceName, u32>,
     progress: Option<&mpsc::Sender<EngineEvent>>,
+    own_execs: &super::probe::OwnExecs,
 ) {
     let Some(actor) = &ev.actor else { return };
     let (Some(id), Some(attrs)) = (&actor.id, &actor.attributes) else {
@@ -478,8 +550,12 @@ async fn handle_event(
     match action {
         "start" => tx.send_modify(|b| {
             if let Some(s) = b.services.get_mut(&service) {
+                let at = ev.time_nano.unwrap_or_else(now_nanos);
                 s.state = Some(ContainerState::Running);
-                s.running_since = Some(ev.time_nano.unwrap_or_else(now_nanos));
+                s.running_since = Some(at);
+                // A probe that passed before this start was about an earlier run; one
+                // that passed after it (ahead of this event) is about this run.
+                s.probe_passed_at = s.probe_passed_at.filter(|p| *p >= at);
                 s.exit_code = None;
                 s.health = if s.healthcheck {
                     Health::Starting
@@ -496,6 +572,8 @@ async fn handle_event(
             tx.send_modify(|b| {
                 if let Some(s) = b.services.get_mut(&service) {
                     s.state = Some(ContainerState::Exited);
+                    let at = ev.time_nano.unwrap_or_else(now_nanos);
+                    s.probe_passed_at = s.probe_passed_at.filter(|p| *p > at);
                     s.exit_code = code;
                     s.died = code.or(Some(-1));
                     if code.is_some_and(|c| c != 0) {
@@ -511,6 +589,15 @@ async fn handle_event(
         }),
         // A healthcheck probe (or someone's `docker exec`) finished: read the probe log.
         "exec_die" => {
+            let ours = attrs.get("execID").is_some_and(|e| {
+                own_execs
+                    .lock()
+                    .map(|mut set| set.remove(e))
+                    .unwrap_or(false)
+            });
+            if ours {
+                return;
+            }
             let watching = tx
                 .borrow()
                 .services
@@ -645,6 +732,65 @@ mod tests {
             gate_status(&bad, Condition::Healthy),
             Failed("exited with code 3".into())
         );
+    }
+
+    #[test]
+    fn a_passed_probe_counts_as_healthy_only_while_docker_does_not_disagree() {
+        use ContainerState::*;
+        use GateStatus::*;
+        let probed = |state, health| Status {
+            probe_passed_at: Some(1),
+            ..started(state, health, None, true)
+        };
+        // Issue 15 item 2: Docker still says starting, our run of its test passed.
+        assert_eq!(
+            gate_status(&probed(Running, Health::Starting), Condition::Healthy),
+            Met
+        );
+        assert_eq!(
+            readiness(Some(&probed(Running, Health::Starting)), Expect::Running),
+            Met
+        );
+        // Not before the start event says it runs, never once it has exited, and
+        // Docker's own "unhealthy" wins.
+        for (state, health) in [
+            (Created, Health::None),
+            (Running, Health::Unhealthy),
+            (Restarting, Health::Starting),
+        ] {
+            assert!(
+                matches!(
+                    gate_status(&probed(state, health), Condition::Healthy),
+                    Waiting(_)
+                ),
+                "{state:?} {health:?}"
+            );
+        }
+        assert!(matches!(
+            gate_status(&probed(Exited, Health::Starting), Condition::Healthy),
+            Failed(_)
+        ));
+        // A crash loop is not made ready by a probe that passed between crashes.
+        let looping = Status {
+            crashed: Some(1),
+            ..probed(Running, Health::Starting)
+        };
+        assert!(matches!(
+            gate_status(&looping, Condition::Healthy),
+            Failed(m) if m.contains("keeps crashing")
+        ));
+        assert!(matches!(
+            readiness(Some(&looping), Expect::Running),
+            Failed(_)
+        ));
+        // No probe passed: still waiting.
+        assert!(matches!(
+            readiness(
+                Some(&started(Running, Health::Starting, None, true)),
+                Expect::Running
+            ),
+            Waiting(_)
+        ));
     }
 
     #[test]

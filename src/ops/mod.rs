@@ -19,6 +19,7 @@ pub mod reset;
 pub mod runs;
 pub mod session;
 pub mod snapshot;
+pub mod timings;
 
 use std::path::{Path, PathBuf};
 

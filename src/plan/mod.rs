@@ -272,6 +272,35 @@ pub fn stop_waves(deps: &BTreeMap<ServiceName, Vec<ServiceName>>) -> Vec<Vec<Ser
     waves
 }
 
+/// The stop order without waves: each service with the services that must have stopped
+/// before it (its dependents among those stopped), in an order where those always come
+/// earlier — so each is stopped the moment its own dependents are gone, not when a
+/// whole wave is. A cycle (which the loader rejects) holds nothing back within it.
+pub fn stop_schedule(
+    deps: &BTreeMap<ServiceName, Vec<ServiceName>>,
+) -> Vec<(ServiceName, Vec<ServiceName>)> {
+    let waves = stop_waves(deps);
+    let wave_of: BTreeMap<&ServiceName, usize> = waves
+        .iter()
+        .enumerate()
+        .flat_map(|(i, w)| w.iter().map(move |s| (s, i)))
+        .collect();
+    waves
+        .iter()
+        .flatten()
+        .map(|s| {
+            let after = deps
+                .iter()
+                .filter(|(d, on)| {
+                    *d != s && on.contains(s) && wave_of.get(d).copied() < wave_of.get(s).copied()
+                })
+                .map(|(d, _)| d.clone())
+                .collect();
+            (s.clone(), after)
+        })
+        .collect()
+}
+
 /// [`stop_waves`] for services of `stack`, from its `depends_on`.
 pub fn stack_stop_waves(stack: &Stack, services: &[ServiceName]) -> Vec<Vec<ServiceName>> {
     let deps = services

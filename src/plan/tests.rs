@@ -615,3 +615,87 @@ fn declared_networks_a_service_joins_are_created_unless_external_or_present() {
         "{refusals:?}"
     );
 }
+
+#[test]
+fn stop_schedule_waits_only_for_a_services_own_dependents() {
+    let deps = |pairs: &[(&str, &[&str])]| {
+        pairs
+            .iter()
+            .map(|(s, on)| {
+                (
+                    ServiceName::new(*s),
+                    on.iter().map(|d| ServiceName::new(*d)).collect(),
+                )
+            })
+            .collect::<BTreeMap<_, Vec<_>>>()
+    };
+    let names = |schedule: Vec<(ServiceName, Vec<ServiceName>)>| {
+        schedule
+            .into_iter()
+            .map(|(s, after)| {
+                (
+                    s.to_string(),
+                    after.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // Issue 15 item 4: 'cache' is needed only by 'web', so it goes as soon as 'web' is
+    // gone, not after the slow 'worker' that 'db' waits for too.
+    let stack = deps(&[
+        ("db", &[]),
+        ("cache", &[]),
+        ("web", &["cache", "db"]),
+        ("worker", &["db"]),
+    ]);
+    assert_eq!(
+        names(stop_schedule(&stack)),
+        vec![
+            ("web".to_string(), vec![]),
+            ("worker".to_string(), vec![]),
+            ("cache".to_string(), vec!["web".to_string()]),
+            (
+                "db".to_string(),
+                vec!["web".to_string(), "worker".to_string()]
+            ),
+        ]
+    );
+    // Everything before what it waits for, in the bundled stack's shape.
+    let bundled = deps(&[
+        ("postgres", &[]),
+        ("airflow-init", &["postgres"]),
+        ("api-server", &["postgres", "airflow-init"]),
+        ("scheduler", &["postgres", "airflow-init"]),
+        ("pipeline", &["postgres"]),
+    ]);
+    let schedule = names(stop_schedule(&bundled));
+    for (i, (_, after)) in schedule.iter().enumerate() {
+        for a in after {
+            assert!(
+                schedule[..i].iter().any(|(s, _)| s == a),
+                "{a} comes before what waits for it: {schedule:?}"
+            );
+        }
+    }
+    assert_eq!(
+        schedule.last(),
+        Some(&(
+            "postgres".to_string(),
+            vec![
+                "airflow-init".to_string(),
+                "api-server".to_string(),
+                "pipeline".to_string(),
+                "scheduler".to_string()
+            ]
+        ))
+    );
+    // A cycle holds nothing back; a dependency outside the map is ignored.
+    assert_eq!(
+        names(stop_schedule(&deps(&[("a", &["b"]), ("b", &["a"])]))),
+        vec![("a".to_string(), vec![]), ("b".to_string(), vec![])]
+    );
+    assert_eq!(
+        names(stop_schedule(&deps(&[("web", &["gone"])]))),
+        vec![("web".to_string(), vec![])]
+    );
+}
