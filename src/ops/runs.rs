@@ -492,6 +492,75 @@ pub async fn record_exit(
     Ok(run)
 }
 
+/// Records the run of a finished job container unless the history has it already (its
+/// start to the second): `up`, the UI and a later `up` may all see one exit.
+pub async fn record_if_new(
+    engine: &Engine,
+    history: &History,
+    info: &ContainerInfo,
+    trigger: Trigger,
+) -> Result<Option<Run>, Error> {
+    // The daemon's container list carries no start time: ask for it.
+    let started = match info.started_at {
+        Some(s) => s,
+        None => match engine.run_times(&info.id).await?.0 {
+            Some(nanos) => nanos.div_euclid(1_000_000_000),
+            None => return Ok(None),
+        },
+    };
+    let known = history.load(info.service.as_str())?;
+    if known
+        .iter()
+        .any(|r| r.started_ms.div_euclid(1000) == started)
+    {
+        return Ok(None);
+    }
+    record_exit(engine, history, info, trigger).await.map(Some)
+}
+
+/// After `up` (with `-d`, or without the UI): the runs of job containers that have
+/// finished and are not in the history yet, recorded with trigger `up`.
+pub async fn record_finished_jobs(
+    engine: &Engine,
+    stack: &Stack,
+    history: &History,
+) -> Result<Vec<Run>, Error> {
+    let observed = engine.observe(stack).await?;
+    let mut out = Vec::new();
+    for info in &observed.containers {
+        if matches!(info.state, ContainerState::Exited | ContainerState::Dead)
+            && is_job(stack, &info.service)
+            && let Some(run) = record_if_new(engine, history, info, Trigger::Up).await?
+        {
+            out.push(run);
+        }
+    }
+    Ok(out)
+}
+
+/// While `up` without the UI follows the logs: each job run that ends is recorded, as the
+/// UI records them (trigger `up` for a job's first run, `save` after). Ends with the
+/// daemon's event feed. `since_unix`: when `up` began (a job it started may end now).
+pub async fn record_while_following(
+    engine: Engine,
+    stack: std::sync::Arc<Stack>,
+    history: History,
+    since_unix: i64,
+) {
+    let (tx, mut rx) = mpsc::channel(256);
+    let feed = engine.follow_events(&stack.project, tx);
+    let mut recorder = Recorder::new(since_unix);
+    while let Some(event) = rx.recv().await {
+        if let EngineEvent::Container(info) = event
+            && let Some(trigger) = recorder.on_container(&stack, &info)
+        {
+            // A run not recorded is not a reason to stop following the logs.
+            let _ = record_if_new(&engine, &history, &info, trigger).await;
+        }
+    }
+    feed.abort();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
