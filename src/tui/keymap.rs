@@ -53,6 +53,9 @@ pub enum Action {
     AirflowTasks,
     AirflowTriggerConf,
     AirflowLogs,
+    /// `[`/`]` on a task: an earlier or later try's log.
+    AirflowTryPrev,
+    AirflowTryNext,
     /// `u`: the Runs view of the selected job.
     Runs,
     RunsMark,
@@ -488,6 +491,22 @@ pub const BINDINGS: &[Binding] = &[
         C::Airflow,
         "its tasks' logs → logs pane",
         Some(("l", "logs", 5)),
+    ),
+    bind(
+        &[ch('[')],
+        "[",
+        A::AirflowTryPrev,
+        C::Airflow,
+        "earlier try of the task",
+        None,
+    ),
+    bind(
+        &[ch(']')],
+        "]",
+        A::AirflowTryNext,
+        C::Airflow,
+        "later try of the task",
+        Some(("[ ]", "try", 6)),
     ),
     bind(
         &[ch('g')],

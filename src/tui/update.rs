@@ -530,7 +530,9 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         | Action::AirflowRefresh
         | Action::AirflowTasks
         | Action::AirflowTriggerConf
-        | Action::AirflowLogs => {}
+        | Action::AirflowLogs
+        | Action::AirflowTryPrev
+        | Action::AirflowTryNext => {}
         Action::Runs => return super::runs::open(state),
         // Keys of the Runs view; its own mode reads them.
         Action::RunsMark | Action::RunsDiff | Action::RunsRerun => {}
