@@ -136,6 +136,9 @@ pub struct App {
     /// Job summaries after a run was recorded, from the recording tasks.
     runs_tx: mpsc::Sender<(ServiceName, String)>,
     runs_rx: mpsc::Receiver<(ServiceName, String)>,
+    /// A job's whole history for the Runs view: asked for, or after a run was recorded.
+    history_tx: mpsc::Sender<(ServiceName, Result<Vec<ops::runs::Run>, String>)>,
+    history_rx: mpsc::Receiver<(ServiceName, Result<Vec<ops::runs::Run>, String>)>,
 }
 
 impl Drop for App {
@@ -172,6 +175,7 @@ impl App {
         let (logs_tx, logs_rx) = mpsc::channel(LOG_QUEUE);
         let run_history = ops::runs::History::for_project(stack.project.as_str());
         let (runs_tx, runs_rx) = mpsc::channel(64);
+        let (history_tx, history_rx) = mpsc::channel(16);
         let (airflow_tx, airflow_rx) = mpsc::channel(16);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
@@ -203,6 +207,8 @@ impl App {
             run_history,
             runs_tx,
             runs_rx,
+            history_tx,
+            history_rx,
         };
         app.show_run_history();
         app.handle(Event::Tick {
@@ -220,6 +226,7 @@ impl App {
             Some(batch) = self.logs_rx.recv() => Some(Event::Logs(batch)),
             Some((service, text)) = self.runs_rx.recv() => Some(Event::RunSummary { service, text }),
             Some(a) = self.airflow_rx.recv() => Some(Event::Airflow(a)),
+            Some((service, result)) = self.history_rx.recv() => Some(Event::RunHistory { service, result }),
             else => None,
         }
     }
@@ -236,6 +243,8 @@ impl App {
                 out.push(Event::RunSummary { service, text });
             } else if let Ok(a) = self.airflow_rx.try_recv() {
                 out.push(Event::Airflow(a));
+            } else if let Ok((service, result)) = self.history_rx.try_recv() {
+                out.push(Event::RunHistory { service, result });
             } else {
                 break;
             }
@@ -396,6 +405,7 @@ impl App {
                 self.stop_stack();
                 return Some(Handoff::Quit { stopped: true });
             }
+            Command::LoadRuns(service) => self.load_runs(service),
             Command::ResumeLogs(list) => {
                 for (service, since) in list {
                     if let Some(container) =
@@ -432,14 +442,20 @@ impl App {
         let history = self.run_history.clone();
         let tx = self.engine_tx.clone();
         let runs_tx = self.runs_tx.clone();
+        let history_tx = self.history_tx.clone();
         tokio::spawn(async move {
             let recorded = ops::runs::record_exit(&engine, &history, &info, trigger).await;
             if recorded.is_ok() {
-                let runs = history.load(info.service.as_str()).unwrap_or_default();
+                let loaded = history
+                    .load(info.service.as_str())
+                    .map_err(|e| e.to_string());
+                let runs = loaded.clone().unwrap_or_default();
                 let now = chrono::Utc::now().timestamp_millis();
                 if let Some(text) = ops::runs::summary(&runs, now, ops::runs::local_offset()) {
                     let _ = runs_tx.send((info.service.clone(), text)).await;
                 }
+                // An open Runs view of this job shows the new run.
+                let _ = history_tx.send((info.service.clone(), loaded)).await;
             }
             if let Err(e) = recorded {
                 let _ = tx
@@ -450,6 +466,22 @@ impl App {
                     .await;
             }
         });
+    }
+
+    /// The Runs view asked for a job's history: read off the loop (a history holds up to
+    /// 100 runs of 1000 lines each).
+    fn load_runs(&mut self, service: ServiceName) {
+        let history = self.run_history.clone();
+        let tx = self.history_tx.clone();
+        self.background.retain(|t| !t.is_finished());
+        self.background.push(tokio::spawn(async move {
+            let name = service.to_string();
+            let result = tokio::task::spawn_blocking(move || history.load(&name))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            let _ = tx.send((service, result)).await;
+        }));
     }
 
     /// Where job runs are recorded (the user's state directory unless set here).

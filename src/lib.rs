@@ -15,6 +15,7 @@ pub mod mask;
 pub mod model;
 pub mod ops;
 pub mod plan;
+pub mod runs;
 pub mod stack;
 pub mod tui;
 pub mod watch;

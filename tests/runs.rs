@@ -164,6 +164,82 @@ services:
     assert_eq!(text(&out.stdout).trim(), "[]");
 }
 
+const JOB_BEFORE_A_SERVICE: &str = r#"
+services:
+  etl:
+    image: IMAGE
+    command: ["sh", "-c", "echo loaded-by-up"]
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    depends_on:
+      etl:
+        condition: service_completed_successfully
+"#;
+
+/// The runs of `service` as `devstack runs SVC --json` prints them.
+fn runs_json(p: &Project, service: &str) -> Vec<serde_json::Value> {
+    let out = devstack(p, &["runs", service, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_detach_records_the_job_runs_it_saw_finish_once() {
+    let p = project(JOB_BEFORE_A_SERVICE).await;
+    let out = devstack(&p, &["up", "-d"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let runs = runs_json(&p, "etl");
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["trigger"], "up");
+    assert_eq!(runs[0]["exit_code"], 0);
+    assert_eq!(runs[0]["lines"], serde_json::json!(["loaded-by-up"]));
+    // A second `up` does not run the finished job again, nor record its run twice.
+    let out = devstack(&p, &["up", "-d"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(runs_json(&p, "etl").len(), 1);
+    assert!(runs_json(&p, "web").is_empty(), "not a job");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_without_the_ui_records_a_job_run_that_ends_while_it_follows_the_logs() {
+    let p = project(
+        r#"
+services:
+  slow:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 2; echo slow-done; exit 5"]
+"#,
+    )
+    .await;
+    // No terminal: `up` converges, then follows the logs as `docker compose up` does.
+    let mut child = p
+        .cmd(&["up"])
+        .env("XDG_STATE_HOME", p.path("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start devstack up");
+    let history = History::at(
+        p.path("state")
+            .join("devstack")
+            .join(p.name.as_str())
+            .join("runs"),
+    );
+    let runs = common::poll_until(Duration::from_secs(90), || {
+        Some(history.load("slow").unwrap()).filter(|r| !r.is_empty())
+    })
+    .await;
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("devstack up ended");
+    let runs = runs.unwrap_or_else(|| panic!("no run recorded; up said: {}", text(&out.stderr)));
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].trigger, Trigger::Up);
+    assert_eq!(runs[0].exit_code, Some(5));
+    assert_eq!(runs[0].lines, vec!["slow-done"]);
+}
+
 /// Feeds the app's own events to it until `done` holds, or fails after 60 s.
 async fn pump_until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

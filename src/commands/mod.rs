@@ -250,8 +250,11 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         no_wait: args.no_wait,
     };
     let timeout = Duration::from_secs(args.wait_timeout);
+    let history = crate::ops::runs::History::for_project(stack.project.as_str());
+    let began = chrono::Utc::now().timestamp();
     if args.detach {
         converge_timed(&engine, &stack, options, timeout, args.timings).await?;
+        record_job_runs(&engine, &stack, &history).await;
         print_endpoints(&stack);
         return Ok(0);
     }
@@ -259,6 +262,13 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
         // No terminal for the UI: do what `docker compose up` does, converge and follow
         // the logs.
         converge_timed(&engine, &stack, options, timeout, args.timings).await?;
+        record_job_runs(&engine, &stack, &history).await;
+        let recorder = tokio::spawn(crate::ops::runs::record_while_following(
+            engine.clone(),
+            std::sync::Arc::new(stack.clone()),
+            history.clone(),
+            began,
+        ));
         print_endpoints(&stack);
         let follow = LogsArgs {
             services: Vec::new(),
@@ -267,7 +277,12 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<u8, Error> {
             timestamps: false,
             no_color: false,
         };
-        return logs_of(&engine, &stack, &follow).await;
+        let followed = logs_of(&engine, &stack, &follow).await;
+        recorder.abort();
+        // The logs end when the last container stops: a job that just ended may not be
+        // recorded by the follower yet.
+        record_job_runs(&engine, &stack, &history).await;
+        return followed;
     }
     let ui = UiOptions {
         log_lines: args.log_lines,
@@ -319,6 +334,14 @@ async fn run_ui(
         } => Ok(1),
         crate::app::Outcome::Quit { .. } => Ok(0),
         crate::app::Outcome::Signalled(signal) => Ok(signal.exit_code()),
+    }
+}
+
+/// The job runs `up` saw finish go into the run history (`devstack runs`); one that
+/// cannot be recorded is a warning, not a failed `up`.
+async fn record_job_runs(engine: &Engine, stack: &Stack, history: &crate::ops::runs::History) {
+    if let Err(e) = crate::ops::runs::record_finished_jobs(engine, stack, history).await {
+        output::eprint_line(&format!("warning: a job's run was not recorded: {e}"));
     }
 }
 

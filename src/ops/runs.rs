@@ -14,14 +14,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::Error;
 use crate::engine::{Engine, LogOptions};
 use crate::model::{ContainerId, ContainerInfo, ContainerState, EngineEvent, LogLine, ServiceName};
 use crate::plan::PlanOptions;
-use crate::stack::{Condition, RestartPolicy, Stack};
+pub use crate::runs::{
+    DiffLine, Run, Trigger, diff_last_lines, duration_text, exit_text, is_job, is_one_shot, summary,
+};
+use crate::stack::Stack;
 
 /// Runs kept per service; older ones are dropped when a new one is recorded.
 pub const MAX_RUNS: usize = 100;
@@ -29,57 +31,6 @@ pub const MAX_RUNS: usize = 100;
 pub const MAX_LINES: usize = 1000;
 /// A longer line is cut here (a run's file stays bounded by lines × this).
 pub const MAX_LINE_CHARS: usize = 2000;
-
-/// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    /// `up` (or the UI's first bring-up) created or started the job.
-    Up,
-    /// A file save restarted or rebuilt it.
-    Save,
-    /// `devstack run`.
-    Run,
-    /// A key in the UI (restart, rerun).
-    Key,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Up => "up",
-            Trigger::Save => "save",
-            Trigger::Run => "run",
-            Trigger::Key => "key",
-        }
-    }
-}
-
-/// One recorded run of a job service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Run {
-    pub service: String,
-    /// Start, Unix milliseconds.
-    pub started_ms: i64,
-    pub duration_ms: u64,
-    /// `None` when the end was not seen (the daemon went away meanwhile).
-    pub exit_code: Option<i64>,
-    pub trigger: Trigger,
-    /// The run's last log lines (stderr lines too, as the container wrote them).
-    pub lines: Vec<String>,
-    /// Earlier lines not kept (beyond [`MAX_LINES`]).
-    #[serde(default)]
-    pub dropped_lines: u64,
-}
-
-/// Whether a service is a one-shot job whose runs are recorded: restart `no`, or
-/// something waits for it to complete successfully.
-pub fn is_job(stack: &Stack, service: &ServiceName) -> bool {
-    let Some(s) = stack.services.get(service) else {
-        return false;
-    };
-    s.restart == RestartPolicy::No || is_one_shot(stack, service)
-}
 
 /// The bounded tail of a run's output while it runs.
 #[derive(Debug, Clone, Default)]
@@ -267,94 +218,6 @@ impl History {
     }
 }
 
-/// One line of the comparison of two runs' last lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiffLine {
-    Same(String),
-    /// Only in the earlier run.
-    Removed(String),
-    /// Only in the later run.
-    Added(String),
-}
-
-/// The difference of the last `n` lines of two runs (`before`, then `after`), line by
-/// line (a longest common subsequence; `n` is small, so quadratic is fine).
-pub fn diff_last_lines(before: &[String], after: &[String], n: usize) -> Vec<DiffLine> {
-    let a = &before[before.len().saturating_sub(n)..];
-    let b = &after[after.len().saturating_sub(n)..];
-    // lcs[i][j]: the common subsequence length of a[i..] and b[j..].
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    while i < a.len() && j < b.len() {
-        if a[i] == b[j] {
-            out.push(DiffLine::Same(a[i].clone()));
-            i += 1;
-            j += 1;
-        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
-            out.push(DiffLine::Removed(a[i].clone()));
-            i += 1;
-        } else {
-            out.push(DiffLine::Added(b[j].clone()));
-            j += 1;
-        }
-    }
-    out.extend(a[i..].iter().cloned().map(DiffLine::Removed));
-    out.extend(b[j..].iter().cloned().map(DiffLine::Added));
-    out
-}
-
-/// A duration as people read a job's: `850 ms`, `3.1 s`, `2 min 05 s`.
-pub fn duration_text(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    } else {
-        format!("{} min {:02} s", ms / 60_000, (ms % 60_000) / 1000)
-    }
-}
-
-/// "exit 0", "exit 2", "exit ?" (end not seen).
-pub fn exit_text(code: Option<i64>) -> String {
-    match code {
-        Some(c) => format!("exit {c}"),
-        None => "exit ?".to_string(),
-    }
-}
-
-/// The services pane's line for a job: `last run 14:02 · 3.1 s · exit 0 · 5 runs today`.
-/// `offset` is the local time zone's offset, `now_ms` the clock (both passed in, so it is
-/// testable).
-pub fn summary(runs: &[Run], now_ms: i64, offset: chrono::FixedOffset) -> Option<String> {
-    let last = runs.iter().max_by_key(|r| r.started_ms)?;
-    let local =
-        |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&offset));
-    let today = local(now_ms).map(|t| t.date_naive());
-    let today_count = runs
-        .iter()
-        .filter(|r| local(r.started_ms).map(|t| t.date_naive()) == today)
-        .count();
-    let at = local(last.started_ms)
-        .map(|t| t.format("%H:%M").to_string())
-        .unwrap_or_else(|| "?".into());
-    let runs_word = if today_count == 1 { "run" } else { "runs" };
-    Some(format!(
-        "last run {at} · {} · {} · {today_count} {runs_word} today",
-        duration_text(last.duration_ms),
-        exit_text(last.exit_code)
-    ))
-}
-
 /// The local time zone's offset now.
 pub fn local_offset() -> chrono::FixedOffset {
     *chrono::Local::now().offset()
@@ -460,16 +323,6 @@ async fn prepare(
     engine.check_ports(&sub, &observed).await?;
     engine.apply(&sub, &plan, events.clone()).await?;
     Ok(())
-}
-
-/// Something in the stack waits for `service` to complete successfully.
-fn is_one_shot(stack: &Stack, service: &ServiceName) -> bool {
-    stack.services.values().any(|other| {
-        other
-            .depends_on
-            .get(service)
-            .is_some_and(|d| d.condition == Condition::CompletedSuccessfully)
-    })
 }
 
 /// Runs `service` once now, as `devstack run` does: its dependencies brought up and
@@ -639,6 +492,75 @@ pub async fn record_exit(
     Ok(run)
 }
 
+/// Records the run of a finished job container unless the history has it already (its
+/// start to the second): `up`, the UI and a later `up` may all see one exit.
+pub async fn record_if_new(
+    engine: &Engine,
+    history: &History,
+    info: &ContainerInfo,
+    trigger: Trigger,
+) -> Result<Option<Run>, Error> {
+    // The daemon's container list carries no start time: ask for it.
+    let started = match info.started_at {
+        Some(s) => s,
+        None => match engine.run_times(&info.id).await?.0 {
+            Some(nanos) => nanos.div_euclid(1_000_000_000),
+            None => return Ok(None),
+        },
+    };
+    let known = history.load(info.service.as_str())?;
+    if known
+        .iter()
+        .any(|r| r.started_ms.div_euclid(1000) == started)
+    {
+        return Ok(None);
+    }
+    record_exit(engine, history, info, trigger).await.map(Some)
+}
+
+/// After `up` (with `-d`, or without the UI): the runs of job containers that have
+/// finished and are not in the history yet, recorded with trigger `up`.
+pub async fn record_finished_jobs(
+    engine: &Engine,
+    stack: &Stack,
+    history: &History,
+) -> Result<Vec<Run>, Error> {
+    let observed = engine.observe(stack).await?;
+    let mut out = Vec::new();
+    for info in &observed.containers {
+        if matches!(info.state, ContainerState::Exited | ContainerState::Dead)
+            && is_job(stack, &info.service)
+            && let Some(run) = record_if_new(engine, history, info, Trigger::Up).await?
+        {
+            out.push(run);
+        }
+    }
+    Ok(out)
+}
+
+/// While `up` without the UI follows the logs: each job run that ends is recorded, as the
+/// UI records them (trigger `up` for a job's first run, `save` after). Ends with the
+/// daemon's event feed. `since_unix`: when `up` began (a job it started may end now).
+pub async fn record_while_following(
+    engine: Engine,
+    stack: std::sync::Arc<Stack>,
+    history: History,
+    since_unix: i64,
+) {
+    let (tx, mut rx) = mpsc::channel(256);
+    let feed = engine.follow_events(&stack.project, tx);
+    let mut recorder = Recorder::new(since_unix);
+    while let Some(event) = rx.recv().await {
+        if let EngineEvent::Container(info) = event
+            && let Some(trigger) = recorder.on_container(&stack, &info)
+        {
+            // A run not recorded is not a reason to stop following the logs.
+            let _ = record_if_new(&engine, &history, &info, trigger).await;
+        }
+    }
+    feed.abort();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -757,52 +679,6 @@ mod tests {
         assert_eq!(lines, vec!["prepared", "rows-loaded", "oops", "(note)"]);
     }
 
-    #[test]
-    fn diff_of_two_runs_last_lines() {
-        let before: Vec<String> = ["start", "rows: 10", "done"].map(String::from).into();
-        let after: Vec<String> = ["start", "rows: 12", "warning", "done"]
-            .map(String::from)
-            .into();
-        assert_eq!(
-            diff_last_lines(&before, &after, 50),
-            vec![
-                DiffLine::Same("start".into()),
-                DiffLine::Removed("rows: 10".into()),
-                DiffLine::Added("rows: 12".into()),
-                DiffLine::Added("warning".into()),
-                DiffLine::Same("done".into()),
-            ]
-        );
-        // Only the last n lines are compared.
-        assert_eq!(
-            diff_last_lines(&before, &after, 1),
-            vec![DiffLine::Same("done".into())]
-        );
-        assert!(diff_last_lines(&[], &[], 10).is_empty());
-    }
-
-    #[test]
-    fn summary_line_of_a_job() {
-        let utc = chrono::FixedOffset::east_opt(0).unwrap();
-        // 2026-12-01 14:02:00 UTC and two runs the day before.
-        let t = 1_796_133_720_000;
-        let runs = vec![
-            run("etl", t - 86_400_000, Some(1), &[]),
-            run("etl", t - 86_000_000, Some(0), &[]),
-            run("etl", t - 60_000, Some(2), &[]),
-            run("etl", t, Some(0), &[]),
-        ];
-        let s = summary(&runs, t + 1000, utc).unwrap();
-        assert_eq!(s, "last run 14:02 · 3.1 s · exit 0 · 2 runs today");
-        let plus2 = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
-        assert!(
-            summary(&runs, t, plus2)
-                .unwrap()
-                .starts_with("last run 16:02")
-        );
-        assert_eq!(summary(&[], t, utc), None);
-    }
-
     fn exited(service: &str, id: &str, started_at: i64) -> ContainerInfo {
         ContainerInfo {
             id: ContainerId(id.into()),
@@ -857,12 +733,5 @@ mod tests {
         let mut running = exited("etl", "d", 140);
         running.state = ContainerState::Running;
         assert_eq!(r.on_container(&stack, &running), None);
-    }
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(duration_text(850), "850 ms");
-        assert_eq!(duration_text(3100), "3.1 s");
-        assert_eq!(duration_text(125_000), "2 min 05 s");
     }
 }

@@ -44,6 +44,19 @@ pub struct RunTasks {
     pub dag_id: String,
     pub run_id: String,
     pub tasks: Vec<TaskInstance>,
+    /// The task `j`/`k` move over while the tasks are shown; `Enter` shows its log.
+    pub selected: usize,
+    /// The try whose log `Enter` shows (`[`/`]`); `None`: the task's latest.
+    pub try_number: Option<u32>,
+}
+
+impl RunTasks {
+    /// The selected task and the try to show: `(task_id, try, map_index)`.
+    pub fn selected_try(&self) -> Option<(String, u32, i64)> {
+        let ti = self.tasks.get(self.selected)?;
+        let t = self.try_number.unwrap_or(ti.try_number).min(ti.try_number);
+        Some((ti.task_id.clone(), t, ti.map_index))
+    }
 }
 
 impl AirflowView {
@@ -186,6 +199,50 @@ pub fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
     } else {
         keymap::airflow_action_for(&k)
     };
+    let view = &mut state.airflow;
+    if let Some(t) = view.tasks.as_mut() {
+        // A run's tasks shown: the keys move over them and pick one's log.
+        let latest = t.tasks.get(t.selected).map_or(0, |ti| ti.try_number);
+        match action {
+            Some(Action::Cancel) => view.tasks = None,
+            Some(Action::SelectNext) => {
+                t.selected = (t.selected + 1).min(t.tasks.len().saturating_sub(1));
+                t.try_number = None;
+            }
+            Some(Action::SelectPrev) => {
+                t.selected = t.selected.saturating_sub(1);
+                t.try_number = None;
+            }
+            Some(Action::AirflowTryPrev) => {
+                t.try_number = Some(t.try_number.unwrap_or(latest).saturating_sub(1).max(1));
+            }
+            Some(Action::AirflowTryNext) => {
+                t.try_number = Some((t.try_number.unwrap_or(latest) + 1).min(latest));
+            }
+            Some(Action::AirflowTasks) => {
+                let (dag_id, run_id) = (t.dag_id.clone(), t.run_id.clone());
+                return match t.selected_try() {
+                    Some((task, 0, _)) => {
+                        state.notify(NoticeLevel::Info, format!("'{task}' has not run yet"));
+                        Vec::new()
+                    }
+                    Some(one) => vec![Command::Airflow(AirflowRequest::RunLogs {
+                        dag_id,
+                        run_id,
+                        tasks: vec![one],
+                    })],
+                    None => Vec::new(),
+                };
+            }
+            _ => return on_dag_key(state, action),
+        }
+        return Vec::new();
+    }
+    on_dag_key(state, action)
+}
+
+/// A key on the DAG list (no run's tasks shown), or one the task list leaves to it.
+fn on_dag_key(state: &mut AppState, action: Option<Action>) -> Vec<Command> {
     let count = state.airflow.overview.as_ref().map_or(0, |o| o.dags.len());
     let view = &mut state.airflow;
     match action {
@@ -296,10 +353,19 @@ pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
         } => {
             match result {
                 Ok(tasks) => {
+                    // A refresh of the same run keeps the task and try picked.
+                    let (selected, try_number) = match &state.airflow.tasks {
+                        Some(t) if t.dag_id == dag_id && t.run_id == run_id => {
+                            (t.selected.min(tasks.len().saturating_sub(1)), t.try_number)
+                        }
+                        _ => (0, None),
+                    };
                     state.airflow.tasks = Some(RunTasks {
                         dag_id,
                         run_id,
                         tasks,
+                        selected,
+                        try_number,
                     })
                 }
                 Err(e) => state.notify(
@@ -554,9 +620,79 @@ mod tests {
             .unwrap();
         assert_eq!(s.logs.scope, crate::logs::Scope::Service(idx));
         s.mode = Mode::Airflow;
-        // Another DAG selected: its tasks are not that run's.
-        update(&mut s, key('k'));
+        // Esc leaves the run's tasks for the DAG list; another DAG has other runs.
+        update(
+            &mut s,
+            Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        );
         assert!(s.airflow.tasks.is_none());
+        assert_eq!(s.mode, Mode::Airflow);
+        update(&mut s, key('k'));
+        assert_eq!(s.airflow.selected, 0);
+    }
+
+    #[test]
+    fn on_a_runs_tasks_enter_shows_the_selected_tasks_log_of_the_try_picked() {
+        let mut s = shown();
+        update(&mut s, key('j'));
+        let tasks = crate::airflow::api::parse_task_instances(
+            br#"{"task_instances":[{"task_id":"extract","state":"success","duration":2.5,"try_number":1},{"task_id":"load","state":"success","duration":4.0,"try_number":3},{"task_id":"report","state":null,"try_number":0}]}"#,
+        )
+        .unwrap();
+        let (dag_id, run_id) = (
+            "load_warehouse".to_string(),
+            "scheduled__2026-12-01T23:00:00+00:00".to_string(),
+        );
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::Tasks {
+                dag_id: dag_id.clone(),
+                run_id: run_id.clone(),
+                result: Ok(tasks.clone()),
+            }),
+        );
+        let enter = Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        let logs_of = |task: &str, try_number: u32| {
+            vec![Command::Airflow(AirflowRequest::RunLogs {
+                dag_id: dag_id.clone(),
+                run_id: run_id.clone(),
+                tasks: vec![(task.to_string(), try_number, -1)],
+            })]
+        };
+        assert_eq!(update(&mut s, enter.clone()), logs_of("extract", 1));
+        // j/k move over the tasks now, not the DAGs.
+        update(&mut s, key('j'));
+        assert_eq!(s.airflow.tasks.as_ref().map(|t| t.selected), Some(1));
+        assert_eq!(s.airflow.selected, 1, "the DAG stays selected");
+        assert_eq!(update(&mut s, enter.clone()), logs_of("load", 3));
+        update(&mut s, key('['));
+        update(&mut s, key('['));
+        update(&mut s, key('['));
+        assert_eq!(
+            update(&mut s, enter.clone()),
+            logs_of("load", 1),
+            "try 1 at least"
+        );
+        update(&mut s, key(']'));
+        assert_eq!(update(&mut s, enter.clone()), logs_of("load", 2));
+        // A refresh of the same run keeps the task and the try.
+        update(
+            &mut s,
+            Event::Airflow(AirflowAnswer::Tasks {
+                dag_id: dag_id.clone(),
+                run_id: run_id.clone(),
+                result: Ok(tasks),
+            }),
+        );
+        assert_eq!(update(&mut s, enter.clone()), logs_of("load", 2));
+        // A task that has not run has no log to ask for.
+        update(&mut s, key('j'));
+        assert!(update(&mut s, enter).is_empty());
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.message.contains("has not run yet"))
+        );
     }
 
     #[test]

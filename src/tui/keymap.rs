@@ -53,6 +53,14 @@ pub enum Action {
     AirflowTasks,
     AirflowTriggerConf,
     AirflowLogs,
+    /// `[`/`]` on a task: an earlier or later try's log.
+    AirflowTryPrev,
+    AirflowTryNext,
+    /// `u`: the Runs view of the selected job.
+    Runs,
+    RunsMark,
+    RunsDiff,
+    RunsRerun,
 }
 
 /// Where a binding applies: in the focused pane, or anywhere.
@@ -63,6 +71,8 @@ pub enum Context {
     Anywhere,
     /// In the Airflow view (its own mode, whatever the focus).
     Airflow,
+    /// In the Runs view.
+    Runs,
 }
 
 impl Context {
@@ -71,7 +81,7 @@ impl Context {
             Self::Anywhere => true,
             Self::Services => focus == Focus::Services,
             Self::Logs => focus == Focus::Logs,
-            Self::Airflow => false,
+            Self::Airflow | Self::Runs => false,
         }
     }
 
@@ -81,6 +91,7 @@ impl Context {
             Self::Logs => "Logs pane",
             Self::Anywhere => "Anywhere",
             Self::Airflow => "Airflow view",
+            Self::Runs => "Runs view",
         }
     }
 }
@@ -192,6 +203,14 @@ pub const BINDINGS: &[Binding] = &[
         C::Services,
         "Airflow DAGs, errors, health",
         Some(("A", "airflow", 11)),
+    ),
+    bind(
+        &[ch('u')],
+        "u",
+        A::Runs,
+        C::Services,
+        "a job's runs, diff, rerun",
+        Some(("u", "runs", 12)),
     ),
     bind(
         &[ch('j'), key(KeyCode::Down)],
@@ -474,6 +493,22 @@ pub const BINDINGS: &[Binding] = &[
         Some(("l", "logs", 5)),
     ),
     bind(
+        &[ch('[')],
+        "[",
+        A::AirflowTryPrev,
+        C::Airflow,
+        "earlier try of the task",
+        None,
+    ),
+    bind(
+        &[ch(']')],
+        "]",
+        A::AirflowTryNext,
+        C::Airflow,
+        "later try of the task",
+        Some(("[ ]", "try", 6)),
+    ),
+    bind(
         &[ch('g')],
         "g",
         A::AirflowRefresh,
@@ -487,6 +522,70 @@ pub const BINDINGS: &[Binding] = &[
         A::Cancel,
         C::Airflow,
         "close the Airflow view",
+        Some(("Esc", "close", 9)),
+    ),
+    bind(
+        &[ch('j'), key(KeyCode::Down)],
+        "j ↓",
+        A::SelectNext,
+        C::Runs,
+        "select an older run",
+        Some(("j/k", "select", 0)),
+    ),
+    bind(
+        &[ch('k'), key(KeyCode::Up)],
+        "k ↑",
+        A::SelectPrev,
+        C::Runs,
+        "select a newer run",
+        None,
+    ),
+    bind(
+        &[ch('d')],
+        "d",
+        A::RunsDiff,
+        C::Runs,
+        "log / diff of last lines",
+        Some(("d", "log/diff", 1)),
+    ),
+    bind(
+        &[ch(' ')],
+        "Space",
+        A::RunsMark,
+        C::Runs,
+        "mark the run to diff with",
+        Some(("Space", "mark", 2)),
+    ),
+    bind(
+        &[ch('r')],
+        "r",
+        A::RunsRerun,
+        C::Runs,
+        "run the job again",
+        Some(("r", "rerun", 3)),
+    ),
+    bind(
+        &[key(KeyCode::PageDown)],
+        "PgDn",
+        A::PageDown,
+        C::Runs,
+        "scroll the log down",
+        Some(("PgDn/PgUp", "scroll", 4)),
+    ),
+    bind(
+        &[key(KeyCode::PageUp)],
+        "PgUp",
+        A::PageUp,
+        C::Runs,
+        "scroll the log up",
+        None,
+    ),
+    bind(
+        &[key(KeyCode::Esc), ch('q'), ch('u')],
+        "Esc q",
+        A::Cancel,
+        C::Runs,
+        "close the Runs view",
         Some(("Esc", "close", 9)),
     ),
 ];
@@ -509,11 +608,29 @@ pub fn airflow_action_for(ev: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
+/// The action of a key in the Runs view.
+pub fn runs_action_for(ev: &KeyEvent) -> Option<Action> {
+    let k = Key::from_event(ev)?;
+    BINDINGS
+        .iter()
+        .find(|b| b.context == C::Runs && b.keys.contains(&k))
+        .map(|b| b.action)
+}
+
 /// Footer hints of the Airflow view, in priority order.
 pub fn airflow_footer_hints() -> Vec<(&'static str, &'static str)> {
+    view_footer_hints(C::Airflow)
+}
+
+/// Footer hints of the Runs view, in priority order.
+pub fn runs_footer_hints() -> Vec<(&'static str, &'static str)> {
+    view_footer_hints(C::Runs)
+}
+
+fn view_footer_hints(view: Context) -> Vec<(&'static str, &'static str)> {
     let mut hints: Vec<_> = BINDINGS
         .iter()
-        .filter(|b| b.context == C::Airflow)
+        .filter(|b| b.context == view)
         .filter_map(|b| b.footer)
         .collect();
     hints.sort_by_key(|h| h.2);
@@ -605,7 +722,10 @@ mod tests {
             );
         }
         let helped: usize = help_sections().iter().map(|(_, rows)| rows.len()).sum();
-        let in_view_footer = BINDINGS.iter().filter(|b| b.context == C::Airflow).count();
+        let in_view_footer = BINDINGS
+            .iter()
+            .filter(|b| matches!(b.context, C::Airflow | C::Runs))
+            .count();
         assert_eq!(helped + in_view_footer, BINDINGS.len());
         // Each key of the Airflow view is either in its footer or on a key in it.
         assert!(airflow_footer_hints().len() >= 4);
@@ -643,6 +763,24 @@ mod tests {
             .iter()
             .filter(|b| b.context == C::Airflow)
             .collect();
+        for (i, a) in live.iter().enumerate() {
+            for b in &live[i + 1..] {
+                assert!(a.keys.iter().all(|k| !b.keys.contains(k)), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_view_keys_are_its_own() {
+        let r = ev(KeyCode::Char('r'), KeyModifiers::NONE);
+        assert_eq!(runs_action_for(&r), Some(Action::RunsRerun));
+        assert_eq!(action_for(&r, Focus::Services), Some(Action::Restart));
+        let u = ev(KeyCode::Char('u'), KeyModifiers::NONE);
+        assert_eq!(action_for(&u, Focus::Services), Some(Action::Runs));
+        assert_eq!(runs_action_for(&u), Some(Action::Cancel));
+        let hints = runs_footer_hints();
+        assert_eq!(hints[..2], [("j/k", "select"), ("d", "log/diff")]);
+        let live: Vec<_> = BINDINGS.iter().filter(|b| b.context == C::Runs).collect();
         for (i, a) in live.iter().enumerate() {
             for b in &live[i + 1..] {
                 assert!(a.keys.iter().all(|k| !b.keys.contains(k)), "{a:?} {b:?}");

@@ -7,6 +7,7 @@
 pub mod airflow;
 mod fixture;
 pub mod keymap;
+pub mod runs;
 pub mod state;
 pub mod terminal;
 #[cfg(test)]

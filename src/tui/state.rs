@@ -44,6 +44,8 @@ pub struct AppState {
     pub endpoints: Vec<EndpointRow>,
     /// The Airflow view's data (`A`).
     pub airflow: super::airflow::AirflowView,
+    /// The Runs view's data (`u`).
+    pub runs: super::runs::RunsView,
     /// Terminal size in cells (width, height); from `Event::Resize`.
     pub size: (u16, u16),
     /// Unix seconds of the last `Event::Tick` (uptime and notice expiry are computed
@@ -82,6 +84,8 @@ pub enum Mode {
     Confirm(PendingAction),
     /// `A`: the Airflow view.
     Airflow,
+    /// `u`: the Runs view of a job.
+    Runs,
     /// `p` on a service that names several databases: which one (`j`/`k`, a digit,
     /// `Enter`).
     PickDatabase {
@@ -385,6 +389,7 @@ impl AppState {
             cli: "devstack".into(),
             endpoints: Vec::new(),
             airflow: Default::default(),
+            runs: Default::default(),
             size: (80, 24),
             now_unix: 0,
             utc_offset_secs: 0,
@@ -445,6 +450,10 @@ impl AppState {
             }
         }
         state.airflow.available = crate::airflow::roles::api_service(stack).is_some();
+        state.runs.jobs = (stack.services.keys())
+            .filter(|s| crate::runs::is_job(stack, s))
+            .cloned()
+            .collect();
         state
     }
 

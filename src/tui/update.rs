@@ -48,6 +48,12 @@ pub enum Event {
     },
     /// The api-server answered a [`Command::Airflow`].
     Airflow(super::airflow::AirflowAnswer),
+    /// A job's run history as on disk (oldest first): after [`Command::LoadRuns`], and
+    /// after each run recorded.
+    RunHistory {
+        service: ServiceName,
+        result: Result<Vec<crate::runs::Run>, String>,
+    },
 }
 
 /// What `update` asks the app loop to do.
@@ -83,6 +89,8 @@ pub enum Command {
     ResumeLogs(Vec<(ServiceName, Option<i64>)>),
     /// Ask the Airflow api-server; answer with `Event::Airflow`.
     Airflow(super::airflow::AirflowRequest),
+    /// Read a job's run history; answer with `Event::RunHistory`.
+    LoadRuns(ServiceName),
 }
 
 /// How long notices that are not errors stay, in seconds.
@@ -139,6 +147,7 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Airflow(answer) => super::airflow::on_answer(state, answer),
+        Event::RunHistory { service, result } => super::runs::on_history(state, service, result),
         Event::ExecFinished { service, result } => {
             match result {
                 Ok(0) => state.notify(NoticeLevel::Info, format!("session in '{service}' ended")),
@@ -236,6 +245,7 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         Mode::Airflow => super::airflow::on_key(state, k),
+        Mode::Runs => super::runs::on_key(state, k),
         Mode::Confirm(pending) => {
             let pending = pending.clone();
             on_confirm(state, pending, k, ctrl_c)
@@ -520,7 +530,12 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
         | Action::AirflowRefresh
         | Action::AirflowTasks
         | Action::AirflowTriggerConf
-        | Action::AirflowLogs => {}
+        | Action::AirflowLogs
+        | Action::AirflowTryPrev
+        | Action::AirflowTryNext => {}
+        Action::Runs => return super::runs::open(state),
+        // Keys of the Runs view; its own mode reads them.
+        Action::RunsMark | Action::RunsDiff | Action::RunsRerun => {}
         Action::Endpoints => {
             if state.endpoints.is_empty() {
                 state.notify(

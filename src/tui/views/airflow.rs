@@ -177,18 +177,34 @@ fn lines(state: &AppState, cols: usize) -> Vec<(Styled, bool)> {
             .max()
             .unwrap_or(0)
             .clamp(4, (cols / 2).max(4));
-        for ti in &t.tasks {
+        for (i, ti) in t.tasks.iter().enumerate() {
+            let selected = i == t.selected;
+            let base = if selected {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::new()
+            };
             let state_text = ti.state.clone().unwrap_or_else(|| "-".into());
             let duration = ti.duration.map(|d| format!("{d:.1} s")).unwrap_or_default();
+            let tries = match (selected, t.try_number) {
+                (true, Some(n)) if ti.try_number > 1 => format!("try {n}/{}", ti.try_number),
+                _ if ti.try_number > 1 => format!("{} tries", ti.try_number),
+                _ => String::new(),
+            };
             let mut l = Styled::new();
-            l.push(
-                Style::new(),
-                format!("  {}  ", text::fit(&ti.task_id, task_w)),
-            );
+            l.push(base, if selected { "▶ " } else { "  " });
+            l.push(base, format!("{}  ", text::fit(&ti.task_id, task_w)));
             l.push(run_style(&state_text), format!("{state_text:<15}"));
-            l.push(Style::new(), format!(" {duration}"));
+            l.push(Style::new(), format!(" {duration:<8} {tries}"));
             out.push((l, false));
         }
+        out.push((
+            line(&[(
+                style::DIM,
+                "Enter: the selected task's log · [ ]: its tries · l: every task's log · Esc: back to the DAGs".into(),
+            )]),
+            true,
+        ));
     }
     out
 }
@@ -291,6 +307,8 @@ mod tests {
                 br#"{"task_instances":[{"task_id":"extract","state":"success","duration":2.51,"try_number":1},{"task_id":"report","state":"failed","duration":0.8,"try_number":1},{"task_id":"mail","state":"upstream_failed","try_number":0}]}"#,
             )
             .unwrap(),
+            selected: 1,
+            try_number: None,
         });
         s
     }

@@ -23,6 +23,7 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
             ("Esc", "cancel"),
         ]),
         Mode::Airflow => fixed(&keymap::airflow_footer_hints()),
+        Mode::Runs => fixed(&keymap::runs_footer_hints()),
         Mode::Confirm(PendingAction::StopAndQuit) => fixed(&[
             ("y", "stop stack, quit"),
             ("n", "quit, leave running"),

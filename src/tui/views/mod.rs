@@ -13,6 +13,7 @@ pub mod help;
 pub mod logs;
 pub mod messages;
 pub mod notices;
+pub mod runs;
 pub mod services;
 pub mod style;
 pub mod text;
@@ -139,6 +140,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
             selected,
         } => databases::render(service, databases, *selected, buf, area),
         Mode::Airflow => airflow::render(state, buf, area),
+        Mode::Runs => runs::render(state, buf, area),
         Mode::Confirm(p) => dialogs::render(state, p, buf, area),
         _ => {}
     }
