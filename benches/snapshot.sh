@@ -48,7 +48,8 @@ services:
     ports:
       - "127.0.0.1::5432"
     healthcheck:
-      test: ["CMD-SHELL", "pg_isready -U postgres"]
+      # Over TCP: during init the entrypoint runs a socket-only server, then restarts.
+      test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U postgres"]
       interval: 1s
       retries: 60
     volumes:
@@ -70,7 +71,7 @@ volumes:
 YAML
 fi
 cd "$WORK"
-"$DS" -p "$PROJECT" up -d >/dev/null
+"$DS" -p "$PROJECT" up -d >/dev/null 2>"$WORK/up.log" || { cat "$WORK/up.log" >&2; exit 1; }
 if [ "$MODE" = pgbench ]; then
   PORT=$(docker port "$CONTAINER" 5432/tcp | head -1 | sed 's/.*://')
   t0=$(date +%s)
@@ -92,7 +93,7 @@ rate() { awk -v mb="$SIZE_MB" -v s="$1" -v e="$2" 'BEGIN { printf "%.1f MB/s (%.
 t0=$(now); "$DS" -p "$PROJECT" snapshot save --name bench >/dev/null 2>&1; t1=$(now)
 echo "devstack snapshot save:             $(rate "$t0" "$t1")"
 docker stop "$CONTAINER" >/dev/null
-t0=$(now); docker run --rm --network none -v "$VOLUME:/v" "$IMAGE" tar c /v | zstd -3 -q -T1 > "$WORK/peer.tar.zst"; t1=$(now)
+t0=$(now); docker run --rm --network none -v "$VOLUME:/v" "$IMAGE" tar c -C / v | zstd -3 -q -T1 > "$WORK/peer.tar.zst"; t1=$(now)
 echo "docker run tar c | zstd -3:         $(rate "$t0" "$t1")"
 docker start "$CONTAINER" >/dev/null
 t0=$(now); "$DS" -p "$PROJECT" snapshot restore bench >/dev/null 2>&1; t1=$(now)
