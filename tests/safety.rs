@@ -197,6 +197,42 @@ mod snapshots {
         assert!(!ok(snapshot(&project, &["list"])).contains("s1"));
     }
 
+    fn db(project: &Project) -> devstack::model::ContainerInfo {
+        block_on(async { container(&engine().await, &project.name, "db").await })
+    }
+
+    /// Issue 13 item 2: without `--live` the service using the volume is stopped for the
+    /// copy and started again after; with `--live` it is left running.
+    #[test]
+    fn save_stops_and_restarts_the_volumes_users_unless_live() {
+        let project = project_with_data();
+        let before = db(&project);
+        let out = snapshot(&project, &["save", "--name", "live", "--live"]);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        ok(out);
+        assert!(!text.contains("stopping db"), "{text}");
+        let live = db(&project);
+        assert_eq!(
+            (live.id, live.started_at),
+            (before.id.clone(), before.started_at)
+        );
+
+        let out = snapshot(&project, &["save", "--name", "still"]);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        ok(out);
+        let stop = text.find("stopping db for a consistent copy");
+        let start = text.find("starting db");
+        assert!(stop.is_some() && start > stop, "{text}");
+        // The same container, running again.
+        let after = db(&project);
+        assert_eq!(after.id, before.id);
+        assert_eq!(
+            after.state,
+            devstack::model::ContainerState::Running,
+            "{after:?}"
+        );
+    }
+
     #[test]
     fn a_damaged_snapshot_leaves_the_volume_as_it_was() {
         let project = project_with_data();
