@@ -7,6 +7,7 @@
 //! The terminal is only touched in [`run`]; [`App`] works without one (tests drive it).
 
 mod airflow;
+mod safety;
 mod stats;
 
 use std::collections::HashMap;
@@ -120,6 +121,8 @@ pub struct App {
     logs_rx: mpsc::Receiver<Vec<LogLine>>,
     airflow_tx: mpsc::Sender<crate::tui::airflow::AirflowAnswer>,
     airflow_rx: mpsc::Receiver<crate::tui::airflow::AirflowAnswer>,
+    doctor_tx: mpsc::Sender<crate::tui::doctor::DoctorAnswer>,
+    doctor_rx: mpsc::Receiver<crate::tui::doctor::DoctorAnswer>,
     followers: HashMap<ServiceName, Follower>,
     background: Vec<JoinHandle<()>>,
     log_lines: usize,
@@ -177,6 +180,7 @@ impl App {
         let (runs_tx, runs_rx) = mpsc::channel(64);
         let (history_tx, history_rx) = mpsc::channel(16);
         let (airflow_tx, airflow_rx) = mpsc::channel(16);
+        let (doctor_tx, doctor_rx) = mpsc::channel(4);
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
         background.push(tokio::spawn(up_then_watch(
@@ -185,6 +189,10 @@ impl App {
             config.up,
             config.watch,
             engine_tx.clone(),
+        )));
+        background.push(tokio::spawn(safety::keep_analysing(
+            Arc::clone(&stack),
+            doctor_tx.clone(),
         )));
         let mut app = Self {
             state,
@@ -196,6 +204,8 @@ impl App {
             logs_rx,
             airflow_tx,
             airflow_rx,
+            doctor_tx,
+            doctor_rx,
             followers: HashMap::new(),
             background,
             log_lines: config.log_lines,
@@ -227,6 +237,7 @@ impl App {
             Some((service, text)) = self.runs_rx.recv() => Some(Event::RunSummary { service, text }),
             Some(a) = self.airflow_rx.recv() => Some(Event::Airflow(a)),
             Some((service, result)) = self.history_rx.recv() => Some(Event::RunHistory { service, result }),
+            Some(d) = self.doctor_rx.recv() => Some(Event::Doctor(d)),
             else => None,
         }
     }
@@ -245,6 +256,8 @@ impl App {
                 out.push(Event::Airflow(a));
             } else if let Ok((service, result)) = self.history_rx.try_recv() {
                 out.push(Event::RunHistory { service, result });
+            } else if let Ok(d) = self.doctor_rx.try_recv() {
+                out.push(Event::Doctor(d));
             } else {
                 break;
             }
@@ -396,6 +409,30 @@ impl App {
                     Arc::clone(&self.stack),
                     request,
                     self.airflow_tx.clone(),
+                );
+                self.background.retain(|t| !t.is_finished());
+                self.background.push(tokio::spawn(task));
+            }
+            Command::DoctorInspect => {
+                let task = safety::inspect(
+                    self.engine.clone(),
+                    Arc::clone(&self.stack),
+                    self.doctor_tx.clone(),
+                );
+                self.background.retain(|t| !t.is_finished());
+                self.background.push(tokio::spawn(task));
+            }
+            Command::Snapshot {
+                volumes,
+                then_reset,
+            } => {
+                let task = safety::snapshot(
+                    self.engine.clone(),
+                    Arc::clone(&self.stack),
+                    self.state.cli.clone(),
+                    volumes,
+                    then_reset,
+                    self.engine_tx.clone(),
                 );
                 self.background.retain(|t| !t.is_finished());
                 self.background.push(tokio::spawn(task));

@@ -197,6 +197,42 @@ mod snapshots {
         assert!(!ok(snapshot(&project, &["list"])).contains("s1"));
     }
 
+    fn db(project: &Project) -> devstack::model::ContainerInfo {
+        block_on(async { container(&engine().await, &project.name, "db").await })
+    }
+
+    /// Issue 13 item 2: without `--live` the service using the volume is stopped for the
+    /// copy and started again after; with `--live` it is left running.
+    #[test]
+    fn save_stops_and_restarts_the_volumes_users_unless_live() {
+        let project = project_with_data();
+        let before = db(&project);
+        let out = snapshot(&project, &["save", "--name", "live", "--live"]);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        ok(out);
+        assert!(!text.contains("stopping db"), "{text}");
+        let live = db(&project);
+        assert_eq!(
+            (live.id, live.started_at),
+            (before.id.clone(), before.started_at)
+        );
+
+        let out = snapshot(&project, &["save", "--name", "still"]);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        ok(out);
+        let stop = text.find("stopping db for a consistent copy");
+        let start = text.find("starting db");
+        assert!(stop.is_some() && start > stop, "{text}");
+        // The same container, running again.
+        let after = db(&project);
+        assert_eq!(after.id, before.id);
+        assert_eq!(
+            after.state,
+            devstack::model::ContainerState::Running,
+            "{after:?}"
+        );
+    }
+
     #[test]
     fn a_damaged_snapshot_leaves_the_volume_as_it_was() {
         let project = project_with_data();
@@ -240,5 +276,137 @@ mod snapshots {
         assert_eq!(sh(&project, STATE), current);
         let volumes = project.objects();
         assert!(!format!("{volumes:?}").contains("-restore"), "{volumes:?}");
+    }
+}
+
+/// Issue 13 in the UI, through a terminal: the doctor's badge and view (`D`), `S`'s
+/// snapshot, and the reset dialog's "snapshot first" (`s`).
+mod ui {
+    use std::io::Write;
+    use std::path::Path;
+    use std::process::Child;
+    use std::time::Duration;
+
+    use super::common::pty::Pty;
+    use super::common::{
+        Project, SLEEPER, block_on, container, engine, exec, fixture_image, poll_until,
+    };
+
+    fn sh(project: &Project, script: &str) -> String {
+        block_on(async {
+            let engine = engine().await;
+            let c = container(&engine, &project.name, "db").await;
+            exec(&engine, &c, &["sh", "-c", script]).await
+        })
+    }
+
+    /// The snapshots saved so far: each one's folder name, with a manifest written.
+    fn snapshots(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().join("manifest.json").is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn wait_for_snapshots(dir: &Path, n: usize) -> Vec<String> {
+        block_on(poll_until(Duration::from_secs(120), || {
+            let s = snapshots(dir);
+            (s.len() >= n).then_some(s)
+        }))
+        .unwrap_or_else(|| panic!("{n} snapshot(s) never appeared in {}", dir.display()))
+    }
+
+    fn quit(child: &mut Child, pty: &Pty, input: &mut std::fs::File) {
+        // A second 'q' if the first was lost (see tests/ui_truth.rs), never a hang.
+        for _ in 0..2 {
+            input.write_all(b"q").unwrap();
+            let quit = block_on(poll_until(Duration::from_secs(30), || {
+                child.try_wait().unwrap()
+            }));
+            if let Some(status) = quit {
+                assert!(status.success(), "{status:?}");
+                return;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the UI did not quit on 'q':\n{}", pty.screen());
+    }
+
+    #[test]
+    fn d_shows_the_findings_s_saves_a_snapshot_and_reset_can_snapshot_first() {
+        let base = block_on(async { fixture_image(&engine().await).await });
+        let project = Project::new();
+        // A password written literally: the doctor's finding on 'db'.
+        project.write(
+            "compose.yaml",
+            &format!(
+                "services:\n  db:\n    image: {base}\n    command: {SLEEPER}\n    environment:\n      DB_PASSWORD: hunter2-literal\n    volumes:\n      - data:/data\nvolumes:\n  data:\n"
+            ),
+        );
+        project.ok(&["up", "-d"]);
+        sh(&project, "echo one > /data/a.txt");
+        let xdg = project.path("xdg");
+        let dir = xdg.join("devstack/snapshots").join(project.name.as_str());
+
+        let pty = Pty::open(30, 120);
+        let (stdin, stdout, stderr) = pty.stdio();
+        let mut child = project
+            .cmd(&["tui"])
+            .env("XDG_DATA_HOME", &xdg)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut input = pty.input.try_clone().unwrap();
+
+        // The badge, once the checks (off the UI thread) have answered.
+        pty.wait_for_screen("a badge on 'db'", |s| {
+            s.lines()
+                .any(|l| l.contains("db ✗1") || l.contains("db !1"))
+        });
+        input.write_all(b"D").unwrap();
+        let screen = pty.wait_for_screen("the Doctor view with the daemon's part", |s| {
+            s.contains("Doctor · 'db'") && s.contains("runs as root")
+        });
+        assert!(screen.contains("compose.yaml:6"), "{screen}");
+        assert!(!screen.contains("hunter2-literal"), "{screen}");
+        input.write_all(b"\x1b").unwrap();
+        pty.wait_for_screen("the view closed", |s| !s.contains("Doctor ·"));
+
+        input.write_all(b"S").unwrap();
+        pty.wait_for_screen_text("Snapshot volumes");
+        input.write_all(b"y").unwrap();
+        let first = wait_for_snapshots(&dir, 1);
+        assert!(!first[0].ends_with("-before-reset"), "{first:?}");
+
+        input.write_all(b"R").unwrap();
+        pty.wait_for_screen_text("snapshot first, then reset");
+        input.write_all(b"s").unwrap();
+        let both = wait_for_snapshots(&dir, 2);
+        assert!(
+            both.iter().any(|n| n.ends_with("-before-reset")),
+            "{both:?}"
+        );
+        // Then the reset: the volume recreated empty, the service running again.
+        let listing = block_on(poll_until(Duration::from_secs(180), || {
+            let out = project.run(&["exec", "-T", "db", "ls", "-A", "/data"]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            (out.status.success() && !text.contains("a.txt")).then_some(text)
+        }));
+        assert_eq!(
+            listing.as_deref().map(str::trim),
+            Some(""),
+            "{}",
+            pty.screen()
+        );
+        quit(&mut child, &pty, &mut input);
     }
 }

@@ -83,6 +83,22 @@ pub fn analyse(stack: &Stack, home: Option<&Path>) -> Result<Vec<Finding>, Error
     Ok(findings)
 }
 
+/// The files whose change can change [`analyse`]'s findings: the stack file, each built
+/// service's Dockerfile and its context's `.dockerignore`.
+pub fn watched_files(stack: &Stack) -> Vec<PathBuf> {
+    let mut files: BTreeSet<PathBuf> = BTreeSet::new();
+    files.insert(stack.file.clone());
+    for build in stack.services.values().filter_map(|s| s.build.as_ref()) {
+        files.insert(build.context.join(&build.dockerfile));
+        files.insert(build.context.join(".dockerignore"));
+    }
+    // Lexically, as the watcher reports them: `ctx/./Dockerfile` is `ctx/Dockerfile`.
+    files
+        .into_iter()
+        .map(|f| f.components().collect())
+        .collect()
+}
+
 /// What the daemon knows: each built service's image (if built) and each container's user.
 pub async fn inspect(
     engine: &Engine,
@@ -231,6 +247,36 @@ mod tests {
             .unwrap();
         assert!(secret.file.ends_with(".env") || secret.file.ends_with("deploy-key.pem"));
         assert!(crate::doctor::has_error(&findings));
+    }
+
+    #[test]
+    fn the_watched_files_are_the_stack_file_dockerfiles_and_dockerignores() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("app")).unwrap();
+        fs::write(
+            dir.path().join("compose.yaml"),
+            "services:\n  job:\n    build:\n      context: ./app\n      dockerfile: ./Dockerfile.job\n",
+        )
+        .unwrap();
+        let stack = load(dir.path());
+        let app = stack
+            .services
+            .values()
+            .next()
+            .unwrap()
+            .build
+            .as_ref()
+            .unwrap()
+            .context
+            .clone();
+        assert_eq!(
+            watched_files(&stack),
+            [
+                app.join(".dockerignore"),
+                app.join("Dockerfile.job"),
+                stack.file.clone()
+            ]
+        );
     }
 
     #[test]

@@ -631,6 +631,8 @@ async fn stage(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -639,5 +641,26 @@ mod tests {
         assert_eq!(postgres_major("docker.io/library/postgres:18.1"), Some(18));
         assert_eq!(postgres_major("postgres"), None);
         assert_eq!(postgres_major("python:3.12"), None);
+    }
+
+    /// Issue 13 item 2: users stop dependents first, so the order here (what others
+    /// depend on first) is walked backwards by `save`.
+    #[test]
+    fn dependency_order_puts_what_others_depend_on_first() {
+        let yaml = "services:\n  report:\n    image: x\n    depends_on: [app]\n  app:\n    image: x\n    depends_on: [db, cache]\n  cache:\n    image: x\n  db:\n    image: x\n";
+        let opts = crate::stack::LoadOptions {
+            project_name: Some("order".into()),
+            ..crate::stack::LoadOptions::default()
+        };
+        let stack =
+            crate::stack::load_str(yaml, std::path::Path::new("/p/compose.yaml"), &opts).unwrap();
+        let order: Vec<String> = dependency_order(&stack)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let at = |n: &str| order.iter().position(|s| s == n).unwrap();
+        assert!(at("db") < at("app") && at("cache") < at("app"), "{order:?}");
+        assert!(at("app") < at("report"), "{order:?}");
+        assert_eq!(order.len(), 4);
     }
 }

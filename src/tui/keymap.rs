@@ -31,6 +31,10 @@ pub enum Action {
     DbConsole,
     Endpoints,
     Reset,
+    /// `S`: snapshot volumes (asks which).
+    Snapshot,
+    /// `D`: the doctor's findings.
+    Doctor,
     Search,
     SearchNext,
     SearchPrev,
@@ -306,6 +310,22 @@ pub const BINDINGS: &[Binding] = &[
         A::Reset,
         C::Anywhere,
         "reset volumes (asks first)",
+        None,
+    ),
+    bind(
+        &[ch('S')],
+        "S",
+        A::Snapshot,
+        C::Anywhere,
+        "snapshot volumes (asks)",
+        None,
+    ),
+    bind(
+        &[ch('D')],
+        "D",
+        A::Doctor,
+        C::Anywhere,
+        "Dockerfile/stack findings",
         None,
     ),
     bind(

@@ -5,9 +5,11 @@
 //! is dirty. Nothing here talks to Docker or awaits; only `terminal` touches the tty.
 
 pub mod airflow;
+pub mod doctor;
 mod fixture;
 pub mod keymap;
 pub mod runs;
+pub mod snapshot;
 pub mod state;
 pub mod terminal;
 #[cfg(test)]

@@ -46,6 +46,8 @@ pub struct AppState {
     pub airflow: super::airflow::AirflowView,
     /// The Runs view's data (`u`).
     pub runs: super::runs::RunsView,
+    /// The doctor's findings and the Doctor view (`D`).
+    pub doctor: super::doctor::DoctorView,
     /// Terminal size in cells (width, height); from `Event::Resize`.
     pub size: (u16, u16),
     /// Unix seconds of the last `Event::Tick` (uptime and notice expiry are computed
@@ -97,6 +99,8 @@ pub enum Mode {
     Messages {
         scroll: usize,
     },
+    /// `D`: the doctor's findings.
+    Doctor,
 }
 
 /// The `up` that opened the UI (`devstack up`), if any.
@@ -125,6 +129,8 @@ pub enum PendingAction {
     Reset { volumes: Vec<VolumeUse> },
     /// Quit dialog: stop the stack, then quit (or quit and leave it running).
     StopAndQuit,
+    /// Copy these volumes into a snapshot (their services stop for the copy).
+    Snapshot { volumes: Vec<VolumeUse> },
 }
 
 /// One endpoint as the app words it: `title  value  (note)`.
@@ -390,6 +396,7 @@ impl AppState {
             endpoints: Vec::new(),
             airflow: Default::default(),
             runs: Default::default(),
+            doctor: Default::default(),
             size: (80, 24),
             now_unix: 0,
             utc_offset_secs: 0,

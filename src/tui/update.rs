@@ -54,6 +54,8 @@ pub enum Event {
         service: ServiceName,
         result: Result<Vec<crate::runs::Run>, String>,
     },
+    /// The doctor's findings, or the daemon's part asked for by [`Command::DoctorInspect`].
+    Doctor(super::doctor::DoctorAnswer),
 }
 
 /// What `update` asks the app loop to do.
@@ -91,6 +93,15 @@ pub enum Command {
     Airflow(super::airflow::AirflowRequest),
     /// Read a job's run history; answer with `Event::RunHistory`.
     LoadRuns(ServiceName),
+    /// The doctor's daemon part (image layers, container users); answer with
+    /// `Event::Doctor`.
+    DoctorInspect,
+    /// Copy these volumes (keys) into a new snapshot, reporting progress as notices;
+    /// then reset them when `then_reset` (not when the copy failed).
+    Snapshot {
+        volumes: Vec<String>,
+        then_reset: bool,
+    },
 }
 
 /// How long notices that are not errors stay, in seconds.
@@ -148,6 +159,7 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
         }
         Event::Airflow(answer) => super::airflow::on_answer(state, answer),
         Event::RunHistory { service, result } => super::runs::on_history(state, service, result),
+        Event::Doctor(answer) => super::doctor::on_answer(state, answer),
         Event::ExecFinished { service, result } => {
             match result {
                 Ok(0) => state.notify(NoticeLevel::Info, format!("session in '{service}' ended")),
@@ -246,6 +258,7 @@ fn on_key(state: &mut AppState, k: KeyEvent) -> Vec<Command> {
         }
         Mode::Airflow => super::airflow::on_key(state, k),
         Mode::Runs => super::runs::on_key(state, k),
+        Mode::Doctor => super::doctor::on_key(state, k),
         Mode::Confirm(pending) => {
             let pending = pending.clone();
             on_confirm(state, pending, k, ctrl_c)
@@ -339,6 +352,11 @@ fn on_confirm(
         KeyCode::Char(c) if !ctrl_c => Some(c),
         _ => None,
     };
+    if let Some(c) = c
+        && let Some(commands) = super::snapshot::on_confirm(state, &pending, c)
+    {
+        return commands;
+    }
     match (pending, c) {
         (PendingAction::Reset { volumes }, Some('y' | 'Y')) => {
             state.mode = Mode::Normal;
@@ -558,6 +576,8 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Command> {
                 });
             }
         }
+        Action::Snapshot => return super::snapshot::open(state),
+        Action::Doctor => return super::doctor::open(state),
         Action::Search => open_search(state),
         Action::Filter => open_filter(state),
         Action::SearchNext | Action::SearchPrev => step_match(state, action == Action::SearchNext),

@@ -118,6 +118,62 @@ pub fn spawn(
     })
 }
 
+/// Watch these files (each through its folder, so an editor's save-by-rename is seen);
+/// each debounced burst that touches one of them sends `()` on `out`. For the doctor,
+/// which reruns its checks when a Dockerfile or the stack file changes.
+pub fn spawn_files(
+    files: Vec<PathBuf>,
+    quiet: Duration,
+    out: mpsc::Sender<()>,
+) -> Result<WatchHandle, Error> {
+    let (raw_tx, mut raw_rx) = mpsc::channel::<()>(64);
+    let wanted = files.clone();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(event) = res else { return };
+        let relevant = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+        );
+        if relevant && event.paths.iter().any(|p| wanted.contains(p)) {
+            // Full: a change is already waiting to be reported, this one folds into it.
+            let _ = raw_tx.try_send(());
+        }
+    })
+    .map_err(Error::Start)?;
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| f.parent().map(PathBuf::from))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        watcher
+            .watch(&dir, RecursiveMode::NonRecursive)
+            .map_err(|source| Error::Watch { path: dir, source })?;
+    }
+    let task = tokio::spawn(async move {
+        let mut due: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                change = raw_rx.recv() => match change {
+                    Some(()) => due = Some(Instant::now() + quiet),
+                    None => break,
+                },
+                () = sleep_until(due), if due.is_some() => {
+                    due = None;
+                    if out.send(()).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    Ok(WatchHandle {
+        _watcher: watcher,
+        task,
+    })
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(d) = deadline {
         tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await;
@@ -183,5 +239,30 @@ mod tests {
         assert_eq!(next.triggers.len(), 1);
         assert_eq!(next.triggers[0].count, 1);
         assert_eq!(next.triggers[0].first, "after.py");
+    }
+
+    /// The doctor's watch: a save by rename (as editors do) of a watched file is seen,
+    /// as is a plain write, among writes to files nobody watches.
+    #[tokio::test]
+    async fn a_watched_file_saved_by_rename_or_written_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let dockerfile = dir.path().join("Dockerfile");
+        std::fs::write(&dockerfile, "FROM x\n").unwrap();
+        let (tx, mut rx) = mpsc::channel(8);
+        let _handle = spawn_files(vec![dockerfile.clone()], Duration::from_millis(50), tx).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not watched\n").unwrap();
+        let tmp = dir.path().join(".Dockerfile.swp");
+        std::fs::write(&tmp, "FROM y\n").unwrap();
+        std::fs::rename(&tmp, &dockerfile).unwrap();
+        tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the rename of the Dockerfile was not reported")
+            .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "again\n").unwrap();
+        std::fs::write(&dockerfile, "FROM z\n").unwrap();
+        tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the write of the Dockerfile was not reported")
+            .unwrap();
     }
 }

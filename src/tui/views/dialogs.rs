@@ -1,5 +1,6 @@
 //! Dialogs that wait for `y`: the quit dialog (stop the stack or leave it running) and
-//! the reset confirmation (which volumes, used by which services).
+//! the reset confirmation (which volumes, used by which services; `s` snapshots them
+//! first), and the snapshot dialog of `S`.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders};
 use unicode_width::UnicodeWidthStr;
 
-use super::super::state::{AppState, PendingAction};
+use super::super::state::{AppState, PendingAction, VolumeUse};
 use super::style;
 use super::text::{self, Styled};
 
@@ -40,7 +41,11 @@ pub fn render(state: &AppState, pending: &PendingAction, buf: &mut Buffer, area:
             ));
             lines.push(Styled::new());
             lines.push(keys(&[("y", "reset"), ("n/Esc", "cancel")]));
+            lines.push(keys(&[("s", "snapshot first, then reset")]));
             (" Reset volumes ", lines)
+        }
+        PendingAction::Snapshot { volumes } => {
+            (" Snapshot volumes ", snapshot_lines(state, volumes))
         }
     };
     let content_w = lines.iter().map(|l| l.plain().width()).max().unwrap_or(0);
@@ -66,6 +71,38 @@ pub fn render(state: &AppState, pending: &PendingAction, buf: &mut Buffer, area:
     for (i, l) in lines.iter().enumerate() {
         text::draw(buf, inner, i as u16, l, false, 0);
     }
+}
+
+fn snapshot_lines(state: &AppState, volumes: &[VolumeUse]) -> Vec<Styled> {
+    let mut lines = vec![plain(
+        Style::new().add_modifier(Modifier::BOLD),
+        "Copy these volumes into a snapshot?",
+    )];
+    for v in volumes {
+        let users: Vec<&str> = v.services.iter().map(|s| s.as_str()).collect();
+        let mut l = Styled::new();
+        l.push(Style::new(), format!("  {}", v.name));
+        if !users.is_empty() {
+            l.push(style::DIM, format!("  used by {}", users.join(", ")));
+        }
+        lines.push(l);
+    }
+    lines.push(plain(
+        style::DIM,
+        "Their services stop for the copy and start again after;",
+    ));
+    lines.push(plain(
+        style::DIM,
+        format!("'{} snapshot restore NAME' puts it back.", state.cli),
+    ));
+    lines.push(Styled::new());
+    let mut k = vec![("y", "snapshot")];
+    if volumes.len() < state.volumes.len() {
+        k.push(("a", "all volumes"));
+    }
+    k.push(("n/Esc", "cancel"));
+    lines.push(keys(&k));
+    lines
 }
 
 fn quit_lines(state: &AppState) -> Vec<Styled> {

@@ -29,7 +29,20 @@ pub fn render(state: &AppState, buf: &mut Buffer, area: Rect) {
             ("n", "quit, leave running"),
             ("Esc", "stay"),
         ]),
-        Mode::Confirm(PendingAction::Reset { .. }) => fixed(&[("y", "reset"), ("n/Esc", "cancel")]),
+        Mode::Confirm(PendingAction::Reset { .. }) => fixed(&[
+            ("y", "reset"),
+            ("s", "snapshot, then reset"),
+            ("n/Esc", "cancel"),
+        ]),
+        Mode::Confirm(PendingAction::Snapshot { .. }) => {
+            fixed(&[("y", "snapshot"), ("a", "all volumes"), ("n/Esc", "cancel")])
+        }
+        Mode::Doctor => fixed(&[
+            ("j/k", "scroll"),
+            ("a", "all/service"),
+            ("g", "ask daemon"),
+            ("Esc", "close"),
+        ]),
         Mode::Search(p) => prompt("/", p, "search", true, area.width as usize),
         Mode::Filter(p) => prompt("filter: ", p, "filter", true, area.width as usize),
         Mode::ExecPrompt { service, prompt: p } => prompt(

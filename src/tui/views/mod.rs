@@ -7,6 +7,7 @@
 pub mod airflow;
 pub mod databases;
 pub mod dialogs;
+pub mod doctor;
 pub mod endpoints;
 pub mod footer;
 pub mod help;
@@ -141,6 +142,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
         } => databases::render(service, databases, *selected, buf, area),
         Mode::Airflow => airflow::render(state, buf, area),
         Mode::Runs => runs::render(state, buf, area),
+        Mode::Doctor => doctor::render(state, buf, area),
         Mode::Confirm(p) => dialogs::render(state, p, buf, area),
         _ => {}
     }

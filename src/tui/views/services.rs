@@ -119,10 +119,11 @@ fn cells(state: &AppState, row: &ServiceRow) -> Vec<(Col, Cell)> {
         None => Vec::new(),
     };
     vec![
-        (
-            Col::Name,
-            cell(Style::new().add_modifier(Modifier::BOLD), row.name.as_str()),
-        ),
+        (Col::Name, {
+            let mut name = cell(Style::new().add_modifier(Modifier::BOLD), row.name.as_str());
+            name.extend(super::doctor::badge(state, row));
+            name
+        }),
         (
             Col::State,
             cell(Style::new().fg(color), format!("{sym} {word}")),
