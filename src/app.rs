@@ -40,10 +40,16 @@ pub use stats::{Counters, StatsFile};
 
 /// Redraws are coalesced to at most this often (~60 frames/s).
 const FRAME: Duration = Duration::from_millis(16);
+/// When only log lines arrived: ~30 frames/s. A flood scrolls past faster than anyone
+/// reads either way, and each frame of it repaints the whole logs pane (through the
+/// terminal emulator too, on the same cores); a key still shows within [`FRAME`].
+const LOG_FRAME: Duration = Duration::from_millis(33);
 /// Log batches waiting for the loop; the followers wait when it is full, so memory is
 /// bounded by this times the batch size, never by the flood.
 const LOG_QUEUE: usize = 64;
 const LOG_BATCH: usize = 4096;
+/// Log lines taken from the queue between two looks at the terminal's input.
+const DRAIN_LINES: usize = 2 * LOG_BATCH;
 
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -242,13 +248,20 @@ impl App {
         }
     }
 
-    /// Everything already queued, without waiting: the loop draws once per drain.
-    pub fn ready_events(&mut self, limit: usize) -> Vec<Event> {
+    /// What is already queued, without waiting: the loop draws once per drain. At most
+    /// `limit` events and about `max_lines` log lines, so that under a flood the loop
+    /// returns to the terminal's input (and draws) every few milliseconds instead of
+    /// emptying a queue that refills as fast as it drains.
+    pub fn ready_events(&mut self, limit: usize, max_lines: usize) -> Vec<Event> {
         let mut out = Vec::new();
+        let mut lines = 0;
         while out.len() < limit {
             if let Ok(e) = self.engine_rx.try_recv() {
                 out.push(Event::Engine(e));
+            } else if lines >= max_lines {
+                break;
             } else if let Ok(batch) = self.logs_rx.try_recv() {
+                lines += batch.len();
                 out.push(Event::Logs(batch));
             } else if let Ok((service, text)) = self.runs_rx.try_recv() {
                 out.push(Event::RunSummary { service, text });
@@ -837,33 +850,46 @@ where
     // Whether something other than a stats sample changed since the last frame. Stats
     // arrive about once a second per container, spread out: drawing for each one kept an
     // idle UI with five services at ~7 frames/s, so they wait for the 1 s tick.
-    let mut urgent = true;
+    // How soon the changes since the last frame want one: `None` while only stats
+    // changed (the tick draws those), [`LOG_FRAME`] for log lines, else [`FRAME`].
+    let mut pace: Option<Duration> = Some(FRAME);
     loop {
         let mut events = Vec::new();
-        let draw_at = last_draw.map(|t| t + FRAME);
+        let draw_at = last_draw.zip(pace).map(|(t, p)| t + p);
+        // In this order: under a flood the log channel is always ready, and a key, the
+        // tick or a due frame must not wait for it to lose a coin toss.
         tokio::select! {
+            biased;
+            signal = signals.recv() => {
+                return Ok(Step::Exit(Outcome::Signalled(signal)));
+            }
             Some(term) = input.next() => match term? {
                 TermEvent::Key(k) => events.push(Event::Key(k)),
                 TermEvent::Mouse(m) => events.push(Event::Mouse(m)),
                 TermEvent::Resize(w, h) => events.push(Event::Resize(w, h)),
                 _ => {}
             },
-            Some(e) = app.next_event() => events.push(e),
             _ = tick.tick() => {
                 app.write_stats();
                 events.push(Event::Tick { now_unix: chrono::Utc::now().timestamp() });
             }
-            signal = signals.recv() => {
-                return Ok(Step::Exit(Outcome::Signalled(signal)));
-            }
-            () = sleep_until(draw_at), if app.state.dirty && urgent && draw_at.is_some() => {}
+            () = sleep_until(draw_at), if app.state.dirty && draw_at.is_some() => {}
+            Some(e) = app.next_event() => events.push(e),
         }
-        events.extend(app.ready_events(256));
+        events.extend(app.ready_events(256, DRAIN_LINES));
         // Every event is handled, even after one asks for a hand-off, so no log batch
         // already taken from its channel is lost.
         let mut handoff = None;
         for event in events {
-            urgent |= !matches!(event, Event::Engine(EngineEvent::Stats { .. }));
+            let wants = match event {
+                Event::Engine(EngineEvent::Stats { .. }) => None,
+                Event::Logs(_) => Some(LOG_FRAME),
+                _ => Some(FRAME),
+            };
+            pace = match (pace, wants) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let asked = app.handle(event).into_iter().next();
             handoff = handoff.or(asked);
         }
@@ -885,9 +911,9 @@ where
             }
             None => {}
         }
-        let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
-        if app.state.dirty && urgent && due {
-            urgent = false;
+        let due = pace.is_some_and(|p| last_draw.is_none_or(|t| t.elapsed() >= p));
+        if app.state.dirty && due {
+            pace = None;
             let started = Instant::now();
             terminal
                 .draw(|f| tui::render(&app.state, f))

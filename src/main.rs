@@ -23,7 +23,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(devstack::commands::run(cli.command, cli.global)) {
+    // The command runs as a task, not as `block_on`'s own future: a task woken by
+    // another task (the HTTP connection handing over a chunk) runs next from the run
+    // queue, while `block_on`'s future is only polled again after the scheduler has
+    // looked at the I/O driver: one `epoll_wait` per log line, half of `logs`' CPU.
+    let task = runtime.spawn(devstack::commands::run(cli.command, cli.global));
+    let result = match runtime.block_on(task) {
+        Ok(result) => result,
+        // The task panicked: the panic hook has printed why.
+        Err(_) => return ExitCode::FAILURE,
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let text = devstack::commands::output::error_text(e);

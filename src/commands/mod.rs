@@ -179,10 +179,11 @@ fn print_endpoints(stack: &Stack) {
     if lines.is_empty() {
         return;
     }
-    eprintln!();
-    for line in lines {
-        eprintln!("  {line}");
-    }
+    // In one write: an `eprintln!` per line wrote each piece of it on its own.
+    let text: String = std::iter::once("\n".to_string())
+        .chain(lines.iter().map(|l| format!("  {l}\n")))
+        .collect();
+    output::eprint_text(&text);
 }
 
 /// A required variable unset in a project that has `.env.example` but no `.env` (a
@@ -409,7 +410,8 @@ pub(crate) fn service_width(stack: &Stack) -> usize {
         .unwrap_or(0)
 }
 
-/// Progress as lines on stderr, one per change of a service's step.
+/// Progress as lines on stderr, one per change of a service's step. Lines that are
+/// ready together (a wave of services starting) go out in one write.
 pub(crate) async fn print_progress(rx: mpsc::Receiver<EngineEvent>, width: usize) {
     print_progress_timed(rx, width).await;
 }
@@ -422,32 +424,58 @@ async fn print_progress_timed(
     let began = std::time::Instant::now();
     let mut timeline = crate::ops::timings::Timeline::default();
     let mut last: BTreeMap<ServiceName, String> = BTreeMap::new();
-    while let Some(event) = rx.recv().await {
-        match event {
-            EngineEvent::Progress { service, progress } => {
-                timeline.record(&service, &progress, began.elapsed());
-                let text = crate::mask::text(&progress_text(&progress));
-                if last.get(&service) != Some(&text) {
-                    output::eprint_line(&format!(
-                        " {:<width$}  {}",
-                        service.as_str(),
-                        crate::logs::escape_controls(&text)
-                    ));
-                    last.insert(service, text);
-                }
-            }
-            EngineEvent::Notice { level, message } => {
-                let tag = match level {
-                    NoticeLevel::Info => "",
-                    NoticeLevel::Warning => "warning: ",
-                    NoticeLevel::Error => "error: ",
-                };
-                output::eprint_line(&format!(" {tag}{}", crate::logs::escape_controls(&message)));
-            }
-            _ => {}
+    let mut text = String::new();
+    let mut take = |event: EngineEvent, text: &mut String| {
+        if let EngineEvent::Progress { service, progress } = &event {
+            timeline.record(service, progress, began.elapsed());
         }
+        progress_line(event, width, &mut last, text);
+    };
+    while let Some(event) = rx.recv().await {
+        take(event, &mut text);
+        while let Ok(event) = rx.try_recv() {
+            take(event, &mut text);
+        }
+        output::eprint_text(&text);
+        text.clear();
     }
     timeline
+}
+
+/// Appends the line `event` prints, if any, to `out`; `last` is each service's step
+/// printed last (a repeat prints nothing).
+fn progress_line(
+    event: EngineEvent,
+    width: usize,
+    last: &mut BTreeMap<ServiceName, String>,
+    out: &mut String,
+) {
+    use std::fmt::Write as _;
+    match event {
+        EngineEvent::Progress { service, progress } => {
+            let text = crate::mask::text(&progress_text(&progress));
+            if last.get(&service) != Some(&text) {
+                let line = format!(
+                    " {:<width$}  {}",
+                    service.as_str(),
+                    crate::logs::escape_controls(&text)
+                );
+                // Writing into a String cannot fail.
+                let _ = writeln!(out, "{}", output::message_text(&line));
+                last.insert(service, text);
+            }
+        }
+        EngineEvent::Notice { level, message } => {
+            let tag = match level {
+                NoticeLevel::Info => "",
+                NoticeLevel::Warning => "warning: ",
+                NoticeLevel::Error => "error: ",
+            };
+            let line = format!(" {tag}{}", crate::logs::escape_controls(&message));
+            let _ = writeln!(out, "{}", output::message_text(&line));
+        }
+        _ => {}
+    }
 }
 
 pub fn progress_text(p: &Progress) -> String {
@@ -597,7 +625,7 @@ async fn logs_of(engine: &Engine, stack: &Stack, args: &LogsArgs) -> Result<u8, 
         timestamps: args.timestamps,
     };
     let tail = args.tail.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
 
     // What exists now, merged by timestamp across services as it streams in.
     let backlog = containers
@@ -670,4 +698,40 @@ fn config(global: &GlobalArgs, args: &ConfigArgs) -> Result<u8, Error> {
     let text = stack::render_config(&stack, args.show_secrets);
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(service: &str, p: Progress) -> EngineEvent {
+        EngineEvent::Progress {
+            service: ServiceName::new(service),
+            progress: p,
+        }
+    }
+
+    /// Issue 15 item 5: progress went out a few bytes per write; lines ready together are
+    /// now gathered into one text (one write), each step of a service once.
+    #[test]
+    fn progress_lines_ready_together_make_one_text_and_repeats_print_nothing() {
+        let mut last = BTreeMap::new();
+        let mut text = String::new();
+        for event in [
+            progress("db", Progress::Creating),
+            progress("web", Progress::Creating),
+            progress("db", Progress::Creating),
+            EngineEvent::Notice {
+                level: NoticeLevel::Warning,
+                message: "slow \x1b]0;title\x07 disk".into(),
+            },
+            progress("db", Progress::Starting),
+        ] {
+            progress_line(event, 3, &mut last, &mut text);
+        }
+        assert_eq!(
+            text,
+            " db   creating\n web  creating\n warning: slow \\x1b]0;title\\x07 disk\n db   starting\n"
+        );
+    }
 }

@@ -91,12 +91,19 @@ pub fn message_text(text: &str) -> String {
 /// line), so lines came out a few bytes at a time and another writer could split them.
 /// A closed stderr is not worth a panic.
 pub fn eprint_line(text: &str) {
-    use std::io::Write as _;
     let text = message_text(text);
     let mut line = String::with_capacity(text.len() + 1);
     line.push_str(&text);
     line.push('\n');
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    eprint_text(&line);
+}
+
+/// Writes text that went through [`message_text`] already, as it is, in one system call.
+pub fn eprint_text(text: &str) {
+    use std::io::Write as _;
+    if !text.is_empty() {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
 }
 
 pub fn rfc3339_nanos(ts_nanos: i64) -> String {

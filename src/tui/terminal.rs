@@ -6,7 +6,7 @@
 //!
 //! The only module of the TUI that writes to the tty. It owns no application state.
 
-use std::io::{self, Stdout, Write, stdout};
+use std::io::{self, BufWriter, Stdout, Write, stdout};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,7 +19,18 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub type Tui = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Bytes a frame may take before part of it is written early: a full repaint of a
+/// 250x70 terminal with colours is about 100 KiB.
+const FRAME_BUFFER: usize = 256 << 10;
+
+/// The writer frames go through: ratatui flushes its backend once per `draw`, so a
+/// frame reaches the tty in one `write` instead of one per KiB (stdout's own buffer is
+/// a `LineWriter` of 1 KiB, and a frame has no newlines).
+pub fn frame_writer<W: Write>(inner: W) -> BufWriter<W> {
+    BufWriter::with_capacity(FRAME_BUFFER, inner)
+}
 
 /// Whether the terminal is in our mode now: the panic hook and signal paths restore only
 /// then, so a panic before the UI started prints normally.
@@ -37,7 +48,7 @@ impl TerminalGuard {
     pub fn enter() -> io::Result<Self> {
         install_panic_hook();
         enter_mode()?;
-        let terminal = match Terminal::new(CrosstermBackend::new(stdout())) {
+        let terminal = match Terminal::new(CrosstermBackend::new(frame_writer(stdout()))) {
             Ok(t) => t,
             Err(e) => {
                 let _ = restore();
@@ -66,7 +77,7 @@ impl TerminalGuard {
         // where the cursor is and waits up to 2 s for the answer — which, right after a
         // shell session on the same tty, crossterm's reader does not see.)
         execute!(stdout(), Clear(ClearType::All))?;
-        self.terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+        self.terminal = Terminal::new(CrosstermBackend::new(frame_writer(stdout())))?;
         Ok(())
     }
 }
@@ -174,6 +185,66 @@ mod tests {
         assert!(restore().is_ok());
         install_panic_hook();
         install_panic_hook();
+    }
+
+    /// Counts the writes that reach the "tty" (calls, bytes); the counts are shared
+    /// because the backend owns the writer.
+    #[derive(Default, Clone)]
+    struct Writes(std::rc::Rc<std::cell::Cell<(usize, usize)>>);
+
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let (calls, bytes) = self.0.get();
+            self.0.set((calls + 1, bytes + buf.len()));
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Issue 15 item 5: frames went out through stdout's 1 KiB line buffer, a `write`
+    /// per KiB of every frame.
+    #[test]
+    fn a_whole_frame_reaches_the_terminal_in_one_write() {
+        use ratatui::layout::Rect;
+        use ratatui::style::{Color, Style};
+        use ratatui::text::{Line, Span};
+        use ratatui::widgets::Paragraph;
+        use ratatui::{TerminalOptions, Viewport};
+
+        let area = Rect::new(0, 0, 250, 70);
+        let writes = Writes::default();
+        let backend = CrosstermBackend::new(frame_writer(writes.clone()));
+        let mut terminal = Terminal::with_options(
+            backend,
+            TerminalOptions {
+                viewport: Viewport::Fixed(area),
+            },
+        )
+        .unwrap();
+        for round in 0..2 {
+            // Every cell changes, in colours that change every few cells: a full repaint.
+            let lines: Vec<Line> = (0..70)
+                .map(|y| {
+                    Line::from(
+                        (0..50)
+                            .map(|x| {
+                                let c = Color::Indexed(((x + y + round) % 200) as u8);
+                                Span::styled(format!("{:05}", x * y + round), Style::new().fg(c))
+                            })
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            let before = writes.0.get().0;
+            terminal
+                .draw(|f| f.render_widget(Paragraph::new(lines), area))
+                .unwrap();
+            let (calls, bytes) = writes.0.get();
+            assert_eq!(calls - before, 1, "round {round}: {bytes} bytes");
+        }
+        assert!(writes.0.get().1 > 70 * 250);
     }
 
     #[tokio::test]
