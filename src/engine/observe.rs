@@ -130,7 +130,11 @@ impl Engine {
             .into_iter()
             .filter_map(|mut s| {
                 let l = s.labels.as_mut()?;
-                if l.contains_key(labels::PROJECT) {
+                // A `docker compose run` container is a one-off, not the service's: not
+                // devstack's to replace (its `down` removes those).
+                if l.contains_key(labels::PROJECT)
+                    || l.get(labels::COMPOSE_ONEOFF).is_some_and(|o| o == "True")
+                {
                     return None;
                 }
                 let service = l.get(labels::COMPOSE_SERVICE)?.clone();
