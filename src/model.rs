@@ -298,8 +298,13 @@ pub struct Observed {
     pub networks: BTreeMap<String, BTreeMap<String, String>>,
     /// Volumes by docker name; includes external volumes the stack names, whatever labels.
     pub volumes: BTreeMap<String, VolumeInfo>,
-    /// Containers labelled with this project.
+    /// Containers labelled with this project, and those Docker Compose made for a
+    /// service of the stack from the stack's own directory (adoptable: `up` replaces
+    /// them with ours; they carry no config hash).
     pub containers: Vec<ContainerInfo>,
+    /// Containers Docker Compose made for a project of this name elsewhere (name, its
+    /// working directory or "" when unlabelled): never adopted, whatever the options.
+    pub compose_elsewhere: Vec<(String, String)>,
     /// Local images by the reference the stack uses (`postgres:16`), value = image id.
     /// A reference missing here is not present locally.
     pub images: BTreeMap<String, String>,

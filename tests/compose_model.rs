@@ -466,3 +466,183 @@ async fn a_file_secret_is_readable_in_the_container_and_not_printed() {
     assert!(config.contains("db_password.txt"), "{config}");
     assert!(!config.contains("pw-in-secret-file-7731"), "{config}");
 }
+
+/// Removes what Docker Compose made for project `name` (containers, networks, volumes:
+/// `down` selects them by `com.docker.compose.project=<name>`), even when a test fails.
+struct ComposeGuard {
+    bin: String,
+    name: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for ComposeGuard {
+    fn drop(&mut self) {
+        let out = std::process::Command::new(&self.bin)
+            .current_dir(&self.dir)
+            .args([
+                "-p",
+                &self.name,
+                "down",
+                "-v",
+                "-t",
+                "0",
+                "--remove-orphans",
+            ])
+            .output();
+        if let Ok(o) = out
+            && !o.status.success()
+        {
+            eprintln!(
+                "cleanup of Compose project '{}': {}",
+                self.name,
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}
+
+/// `devstack ARGS…` in `dir` with the project's name: (success, stderr).
+fn devstack_in(dir: &std::path::Path, p: &Project, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_devstack"))
+        .current_dir(dir)
+        .arg("-p")
+        .arg(p.name.as_str())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run devstack");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Containers labelled `com.docker.compose.project=<name>` (Compose's and ours).
+async fn compose_labelled(name: &str) -> Vec<bollard::models::ContainerSummary> {
+    Docker::connect_with_defaults()
+        .expect("daemon")
+        .list_containers(Some(
+            bollard::query_parameters::ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&std::collections::HashMap::from([(
+                    "label",
+                    vec![format!("com.docker.compose.project={name}")],
+                )]))
+                .build(),
+        ))
+        .await
+        .expect("list containers")
+}
+
+/// Item 9, the other way: before, `devstack up` on a project `docker compose up`
+/// started failed ("name already in use"). Now it takes the project over: one container
+/// per service, ours, on Compose's named volume with its data; `down -v` keeps that
+/// volume (Compose made it, it lacks our label) and says how to remove it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devstack_takes_over_a_compose_project_and_keeps_its_volume() {
+    let bin = compose_v2();
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    let _compose = ComposeGuard {
+        bin: bin.clone(),
+        name: p.name.to_string(),
+        dir: p.dir.path().to_path_buf(),
+    };
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n  web:\n    image: {image}\n    command: {SLEEPER}\n    volumes: [\"data:/data\"]\n  api:\n    image: {image}\n    command: {SLEEPER}\nvolumes:\n  data: {{}}\n"
+        ),
+    );
+    compose(&bin, &p, &["up", "-d"]);
+    compose(
+        &bin,
+        &p,
+        &["exec", "-T", "web", "sh", "-c", "echo kept > /data/f"],
+    );
+
+    devstack(&p, &["up", "-d"]);
+    let all = compose_labelled(p.name.as_str()).await;
+    assert_eq!(all.len(), 2, "one container per service: {all:?}");
+    for c in &all {
+        let labels = c.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels.get("io.devstack.project").map(String::as_str),
+            Some(p.name.as_str()),
+            "{c:?}"
+        );
+    }
+    let web = container(&engine, &p.name, "web").await;
+    assert_eq!(
+        exec(&engine, &web, &["cat", "/data/f"]).await.trim(),
+        "kept"
+    );
+
+    let volume = format!("{}_data", p.name);
+    let said = devstack(&p, &["down", "-v", "-t", "1"]);
+    assert!(
+        said.contains(&format!("kept volume {volume}"))
+            && said.contains(&format!("docker volume rm {volume}")),
+        "down -v said: {said}"
+    );
+    Docker::connect_with_defaults()
+        .expect("daemon")
+        .inspect_volume(&volume)
+        .await
+        .unwrap_or_else(|e| panic!("volume {volume} was removed: {e}"));
+    assert!(compose_labelled(p.name.as_str()).await.is_empty());
+}
+
+/// Item 9: a Compose project of the same name started from another directory is
+/// another checkout's: `devstack up` refuses, naming the container and both
+/// directories, and leaves it running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compose_project_of_another_directory_is_refused_and_left_running() {
+    let bin = compose_v2();
+    let engine = engine().await;
+    let image = fixture_image(&engine).await;
+    let p = Project::new();
+    let elsewhere = tempfile::tempdir().expect("a second directory");
+    let _compose = ComposeGuard {
+        bin: bin.clone(),
+        name: p.name.to_string(),
+        dir: elsewhere.path().to_path_buf(),
+    };
+    let file = format!("services:\n  web:\n    image: {image}\n    command: {SLEEPER}\n");
+    p.write("compose.yaml", &file);
+    std::fs::write(elsewhere.path().join("compose.yaml"), &file).expect("write compose.yaml");
+    let out = std::process::Command::new(&bin)
+        .current_dir(elsewhere.path())
+        .args(["-p", p.name.as_str(), "up", "-d"])
+        .output()
+        .expect("run docker compose");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (ok, said) = devstack_in(p.dir.path(), &p, &["up", "-d"]);
+    let name = format!("{}-web-1", p.name);
+    assert!(!ok, "up succeeded: {said}");
+    assert!(
+        said.contains(&format!("container '{name}' was started by Docker Compose"))
+            && said.contains(&elsewhere.path().display().to_string()),
+        "up said: {said}"
+    );
+    let left = compose_labelled(p.name.as_str()).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(
+        left[0].state.map(|s| s.to_string()).as_deref(),
+        Some("running")
+    );
+    assert!(
+        !left[0]
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .contains_key("io.devstack.project")
+    );
+}

@@ -567,6 +567,13 @@ async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<u8, Error> {
             " kept volume {v}: labelled with this project, but the stack file does not declare it (or declares it external); if its data can go, remove it with 'docker volume rm {v}'"
         );
     }
+    for v in &report.compose_volumes {
+        eprintln!(
+            " kept volume {v}: Docker Compose created it (it lacks the label '{}={}'), and devstack removes only volumes it created; if its data can go, remove it with 'docker volume rm {v}'",
+            crate::model::labels::PROJECT,
+            stack.project
+        );
+    }
     if !args.volumes && !stack.volumes.is_empty() {
         eprintln!(" volumes kept (remove them with 'devstack down --volumes')");
     }

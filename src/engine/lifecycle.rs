@@ -26,6 +26,10 @@ pub struct DownReport {
     /// Volumes labelled with the project that `down --volumes` kept because the stack
     /// file no longer declares them, or declares them `external`.
     pub kept_volumes: Vec<String>,
+    /// Declared volumes `down --volumes` kept because Docker Compose made them for this
+    /// project (a project devstack took over): they lack devstack's label, and a
+    /// volume's labels cannot be added afterwards.
+    pub compose_volumes: Vec<String>,
 }
 
 /// Which of the project's labelled volumes `down` removes.
@@ -78,6 +82,18 @@ impl Engine {
                 .await?
                 .into_iter()
                 .filter(|v| !report.volumes.contains(v))
+                .collect();
+            report.compose_volumes = stack
+                .volumes
+                .values()
+                .filter(|v| !v.external)
+                .filter_map(|v| observed.volumes.get(&v.name))
+                .filter(|v| {
+                    !v.labels.contains_key(labels::PROJECT)
+                        && v.labels.get(labels::COMPOSE_PROJECT).map(String::as_str)
+                            == Some(stack.project.as_str())
+                })
+                .map(|v| v.name.clone())
                 .collect();
         }
         Ok(report)

@@ -33,8 +33,9 @@ impl Engine {
         let network_names: Vec<String> = std::iter::once(default_network.clone())
             .chain(stack.used_networks().iter().map(|k| stack.network_name(k)))
             .collect();
-        let (containers, mut networks, volumes, images) = tokio::try_join!(
+        let (mut containers, compose, mut networks, volumes, images) = tokio::try_join!(
             self.list_project_containers(&stack.project),
+            self.list_compose_containers(&stack.project),
             self.find_networks(&network_names),
             try_join_all(volume_names.iter().map(|n| self.inspect_volume(n))),
             try_join_all(images.iter().map(|i| self.image_id(i))),
@@ -43,6 +44,21 @@ impl Engine {
             Some((id, labels)) => (Some(id), labels),
             None => (None, BTreeMap::new()),
         };
+        // Docker Compose's containers of this project: adopted only when made from this
+        // very directory for a service of this file (another checkout of the same name
+        // is someone else's project).
+        let here = stack.dir.display().to_string();
+        let mut compose_elsewhere = Vec::new();
+        for c in compose {
+            let dir = c.labels.get(labels::COMPOSE_WORKING_DIR).cloned();
+            if dir.as_deref() == Some(here.as_str()) {
+                if stack.services.contains_key(&c.service) {
+                    containers.push(c);
+                }
+            } else {
+                compose_elsewhere.push((c.name, dir.unwrap_or_default()));
+            }
+        }
         Ok(Observed {
             network,
             network_labels,
@@ -56,6 +72,7 @@ impl Engine {
                 .map(|v| (v.name.clone(), v))
                 .collect(),
             containers,
+            compose_elsewhere,
             images: images.into_iter().flatten().collect(),
         })
     }
@@ -95,6 +112,47 @@ impl Engine {
             .await
             .map_err(|e| Error::daemon("list containers", None, e))?;
         Ok(list.into_iter().filter_map(from_summary).collect())
+    }
+
+    /// Containers Docker Compose made for a project of this name (its project label,
+    /// not ours), as if they were ours: the service from Compose's service label, no
+    /// config hash (so a plan replaces them).
+    async fn list_compose_containers(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Vec<ContainerInfo>, Error> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={}", labels::COMPOSE_PROJECT, project)],
+        )]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| Error::daemon("list containers", None, e))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|mut s| {
+                let l = s.labels.as_mut()?;
+                // A `docker compose run` container is a one-off, not the service's: not
+                // devstack's to replace (its `down` removes those).
+                if l.contains_key(labels::PROJECT)
+                    || l.get(labels::COMPOSE_ONEOFF).is_some_and(|o| o == "True")
+                {
+                    return None;
+                }
+                let service = l.get(labels::COMPOSE_SERVICE)?.clone();
+                l.insert(labels::SERVICE.to_string(), service);
+                let mut info = from_summary(s)?;
+                info.labels.remove(labels::SERVICE);
+                info.config_hash = None;
+                Some(info)
+            })
+            .collect())
     }
 
     /// Inspects one of our containers; `Ok(None)` if it lacks our service label.

@@ -216,6 +216,16 @@ pub async fn check_owned(
         if let Some(v) = observed.volumes.get(name)
             && v.labels.get(labels::PROJECT).map(String::as_str) != Some(stack.project.as_str())
         {
+            if v.labels.get(labels::COMPOSE_PROJECT).map(String::as_str)
+                == Some(stack.project.as_str())
+            {
+                return Err(Error::Usage(format!(
+                    "volume '{name}' was created by Docker Compose for project '{}' (it lacks the label '{}={}', and a volume's labels cannot be added later); devstack uses it but removes only volumes it created, so nothing was changed. To reset it, remove it yourself ('docker volume rm {name}', after 'devstack stop'), then run 'devstack up'",
+                    stack.project,
+                    labels::PROJECT,
+                    stack.project
+                )));
+            }
             return Err(Error::Usage(format!(
                 "volume '{name}' exists but was not created by devstack for project '{}' (it lacks the label '{}={}'); devstack leaves it alone, nothing was changed",
                 stack.project,

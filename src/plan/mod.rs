@@ -482,6 +482,14 @@ fn is_settled(c: &ContainerInfo, one_shot: bool) -> bool {
 /// Why `up`, `down` or `reset` must leave an existing object alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// A container Docker Compose made for a project of this name from another
+    /// directory (or without saying which): another checkout's, never taken over.
+    ComposeElsewhere {
+        name: String,
+        dir: String,
+        here: String,
+        project: String,
+    },
     /// An object with devstack's name for it that devstack did not create (it lacks the
     /// project label): mounting or joining it would hand a service someone else's data
     /// or neighbours.
@@ -504,6 +512,24 @@ pub enum Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Refusal::ComposeElsewhere {
+                name,
+                dir,
+                here,
+                project,
+            } => {
+                let from = if dir.is_empty() {
+                    "from a directory it does not name".to_string()
+                } else {
+                    format!("from '{dir}'")
+                };
+                write!(
+                    f,
+                    "container '{name}' was started by Docker Compose for project '{project}' {from}, and this stack file is in '{here}': \
+                     devstack takes over a Compose project only from its own directory, so it leaves that one alone. \
+                     Stop it there ('docker compose -p {project} down' in its directory), or give this stack its own name ('name:' in the file, or -p NAME)"
+                )
+            }
             Refusal::NotOurs {
                 kind: "volume",
                 name,
@@ -615,6 +641,16 @@ pub fn ownership(stack: &Stack, observed: &Observed, adopt_other_directory: bool
         if let Some(r) = other("container", &c.name, &c.labels) {
             refusals.push(r);
         }
+    }
+    // Not subject to `adopt_other_directory`: it adopts devstack's own objects moved
+    // with their project, never another checkout's Compose containers.
+    for (name, dir) in &observed.compose_elsewhere {
+        refusals.push(Refusal::ComposeElsewhere {
+            name: name.clone(),
+            dir: dir.clone(),
+            here: here.clone(),
+            project: project.to_string(),
+        });
     }
     refusals
 }

@@ -99,6 +99,7 @@ fn converged(stack: &Stack) -> Observed {
             .keys()
             .map(|s| container(stack, s.as_str(), ContainerState::Running, None))
             .collect(),
+        compose_elsewhere: Vec::new(),
         images: stack
             .services
             .values()
@@ -515,6 +516,30 @@ fn ownership_refuses_foreign_names_and_other_directories() {
     let mut old = observed;
     old.network_labels = ours(None);
     assert_eq!(ownership(&s, &old, false), vec![]);
+}
+
+/// Docker Compose's containers of this project name from another directory are another
+/// checkout's: refused even when adopting (-p / --force adopt only devstack's own).
+#[test]
+fn compose_containers_of_another_directory_are_refused_even_when_adopting() {
+    let s = stack(vec![service("db", "postgres")], &["pgdata"]);
+    let mut observed = converged(&s);
+    observed
+        .compose_elsewhere
+        .push(("demo-db-1".into(), "/other/demo".into()));
+    for adopt in [false, true] {
+        let refusals: Vec<_> = ownership(&s, &observed, adopt)
+            .into_iter()
+            .filter(|r| matches!(r, super::Refusal::ComposeElsewhere { .. }))
+            .collect();
+        assert_eq!(refusals.len(), 1, "{refusals:?}");
+        let text = refusals[0].to_string();
+        assert!(
+            text.contains("container 'demo-db-1' was started by Docker Compose")
+                && text.contains("from '/other/demo'"),
+            "{text}"
+        );
+    }
 }
 
 #[test]
