@@ -310,12 +310,28 @@ fn stop_then_up_waits_for_a_healthy_dependency() {
     p.ok(&up);
     p.ok(&["stop", "db"]);
     p.ok(&up);
+    // `up` may return once devstack's own probe of db passed, while Docker's first probe
+    // is still to come ("starting"); `ps` shows Docker's word, which must then follow.
+    let db_health = |rows: &[serde_json::Value]| {
+        rows.iter()
+            .find(|r| r["service"] == "db")
+            .map(|r| r["health"].as_str().unwrap_or_default().to_string())
+    };
     let rows = ps_json(&p);
-    let db = rows
-        .iter()
-        .find(|r| r["service"] == "db")
-        .expect("db in ps --json");
-    assert_eq!(db["health"], "healthy", "{rows:?}");
+    let first = db_health(&rows).expect("db in ps --json");
+    assert!(first == "healthy" || first == "starting", "{rows:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let rows = ps_json(&p);
+        if db_health(&rows).as_deref() == Some("healthy") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Docker never called db healthy: {rows:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// A service that exits 3 over and over under `restart: on-failure`: `ps --json` shows

@@ -317,9 +317,19 @@ impl Engine {
     ) -> Result<(), Error> {
         let svc = &sp.service;
         // Creating does not depend on anything but the image, network and volumes (the
-        // setup step): only the start waits for the service's gates.
+        // setup step): only the start waits for the service's gates. Except for a service
+        // that joins another one's container (`network_mode`/`ipc` of `service:`,
+        // `volumes_from`, `links`): the daemon resolves that container at create (a
+        // missing one fails the create; `volumes_from` copies its mounts then), so it is
+        // created after its gates, once the other exists.
+        let joins_another = stack
+            .services
+            .get(svc)
+            .is_some_and(|s| !crate::stack::implicit_dependencies(&s.options).is_empty());
         let created = match &sp.change {
-            Change::Create => Some(self.create(stack, sp, &[], tracker, events).await?),
+            Change::Create if !joins_another => {
+                Some(self.create(stack, sp, &[], tracker, events).await?)
+            }
             _ => None,
         };
         self.wait_gates(sp, limit, tracker, events).await?;

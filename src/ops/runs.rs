@@ -459,6 +459,10 @@ pub async fn record_exit(
 ) -> Result<Run, Error> {
     let (started, finished) = engine.run_times(&info.id).await?;
     let started = started.unwrap_or_else(|| info.started_at.unwrap_or_default() * 1_000_000_000);
+    let since = log_since(
+        started,
+        &history.load(info.service.as_str()).unwrap_or_default(),
+    );
     let mut tail = LineTail::default();
     // The daemon reports the exit before its log copier has always written the last
     // output to the container's log: an empty read is tried again a few times.
@@ -466,7 +470,7 @@ pub async fn record_exit(
         let options = LogOptions {
             follow: false,
             tail: Some(MAX_LINES),
-            since_nanos: Some(started),
+            since_nanos: Some(since),
         };
         let mut lines = Box::pin(engine.follow_logs(&info.service, &info.id.0, options));
         while let Some(line) = lines.next().await {
@@ -490,6 +494,27 @@ pub async fn record_exit(
     };
     history.record(&run)?;
     Ok(run)
+}
+
+/// Where a run's own log lines begin (ns since the epoch). The daemon stamps `StartedAt`
+/// after the process has begun, and its log copier stamps a line when it reads it: under
+/// load a job's first lines carry an earlier time than `StartedAt`, and reading from
+/// `started` dropped them (a recorded run with no output). So read from a second before,
+/// but never into the service's previous recorded run, whose lines are its own.
+fn log_since(started_ns: i64, previous: &[Run]) -> i64 {
+    const MARGIN_NS: i64 = 1_000_000_000;
+    let previous_end = previous
+        .iter()
+        .map(|r| {
+            let duration = i64::try_from(r.duration_ms).unwrap_or(i64::MAX / 2);
+            r.started_ms
+                .saturating_add(duration)
+                .saturating_mul(1_000_000)
+        })
+        .filter(|end| *end < started_ns)
+        .max();
+    let earliest = started_ns.saturating_sub(MARGIN_NS);
+    previous_end.map_or(earliest, |end| earliest.max(end + 1))
 }
 
 /// Records the run of a finished job container unless the history has it already (its
@@ -575,6 +600,20 @@ mod tests {
             lines: lines.iter().map(|s| s.to_string()).collect(),
             dropped_lines: 0,
         }
+    }
+
+    #[test]
+    fn a_runs_log_is_read_from_a_second_before_its_start_but_never_into_the_run_before() {
+        let started = 1_700_000_000_000 * 1_000_000;
+        // No run before: a second of margin for lines stamped before StartedAt.
+        assert_eq!(log_since(started, &[]), started - 1_000_000_000);
+        // The previous run ended 200 ms before this start (3.1 s long): not a line of it.
+        let before = run("etl", 1_700_000_000_000 - 3300, Some(0), &[]);
+        assert_eq!(log_since(started, &[before]), started - 200_000_000 + 1);
+        // One long ago changes nothing; a later one (this run, recorded) is ignored.
+        let old = run("etl", 1_600_000_000_000, Some(0), &[]);
+        let this = run("etl", 1_700_000_000_000, Some(0), &[]);
+        assert_eq!(log_since(started, &[old, this]), started - 1_000_000_000);
     }
 
     #[test]

@@ -724,3 +724,29 @@ fn stop_schedule_waits_only_for_a_services_own_dependents() {
         vec![("web".to_string(), vec![])]
     );
 }
+
+// From the networks work (issue 16.6); here because `stack` must not use `plan`.
+#[test]
+fn a_network_change_changes_the_config_hash() {
+    let base = "services:\n  a:\n    image: x\nnetworks:\n  back:\n";
+    let with = "services:\n  a:\n    image: x\n    networks: [back]\nnetworks:\n  back:\n";
+    let aliased = "services:\n  a:\n    image: x\n    networks:\n      back:\n        aliases: [b]\nnetworks:\n  back:\n";
+    let load = |y: &str| {
+        let dir = tempfile::Builder::new().prefix("net").tempdir().unwrap();
+        let opts = crate::stack::LoadOptions {
+            cwd: dir.path().to_path_buf(),
+            project_name: Some("proj".into()),
+            ..Default::default()
+        };
+        crate::stack::load_str(y, &dir.path().join("compose.yaml"), &opts).unwrap()
+    };
+    let hash = |y: &str| {
+        let s = load(y);
+        config_hash(&s, &s.services[&ServiceName::new("a")])
+    };
+    assert_ne!(hash(base), hash(with));
+    assert_ne!(hash(with), hash(aliased));
+    // A service without `networks:` keeps the hash it had before networks existed.
+    let s = load("services:\n  a:\n    image: x\n");
+    assert!(s.services[&ServiceName::new("a")].options.is_unset());
+}

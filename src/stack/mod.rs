@@ -39,6 +39,7 @@ pub use envfile::parse_env_file;
 pub use error::{Error, InterpolationError, MissingBind};
 pub use interpolate::interpolate;
 pub use model::*;
+pub(crate) use networks::implicit_dependencies;
 pub use render::render_config;
 
 use crate::model::ProjectName;

@@ -198,22 +198,6 @@ fn platform_is_checked_and_kept() {
 }
 
 #[test]
-fn a_network_change_changes_the_config_hash() {
-    let base = "services:\n  a:\n    image: x\nnetworks:\n  back:\n";
-    let with = "services:\n  a:\n    image: x\n    networks: [back]\nnetworks:\n  back:\n";
-    let aliased = "services:\n  a:\n    image: x\n    networks:\n      back:\n        aliases: [b]\nnetworks:\n  back:\n";
-    let hash = |y: &str| {
-        let s = load(y).unwrap();
-        crate::plan::config_hash(&s, svc(&s, "a"))
-    };
-    assert_ne!(hash(base), hash(with));
-    assert_ne!(hash(with), hash(aliased));
-    // A service without `networks:` keeps the hash it had before networks existed.
-    let s = load("services:\n  a:\n    image: x\n").unwrap();
-    assert!(svc(&s, "a").options.is_unset());
-}
-
-#[test]
 fn config_prints_networks_as_compose_reads_them() {
     let s = load(
         "services:\n  a:\n    image: x\n    networks:\n      back:\n        aliases: [db]\n    links: [\"b:bee\"]\n    volumes_from: [\"b:ro\"]\n  b:\n    image: x\nnetworks:\n  back:\n    internal: true\n    labels: {team: data}\n",
