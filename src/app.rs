@@ -148,6 +148,10 @@ pub struct App {
     /// A job's whole history for the Runs view: asked for, or after a run was recorded.
     history_tx: mpsc::Sender<(ServiceName, Result<Vec<ops::runs::Run>, String>)>,
     history_rx: mpsc::Receiver<(ServiceName, Result<Vec<ops::runs::Run>, String>)>,
+    /// DAG files saved under the Airflow services' dags folders; the view acts on them
+    /// only while shown.
+    dags_rx: mpsc::Receiver<Vec<std::path::PathBuf>>,
+    _dags_watch: Option<crate::watch::WatchHandle>,
 }
 
 impl Drop for App {
@@ -187,6 +191,27 @@ impl App {
         let (history_tx, history_rx) = mpsc::channel(16);
         let (airflow_tx, airflow_rx) = mpsc::channel(16);
         let (doctor_tx, doctor_rx) = mpsc::channel(4);
+        let (dags_tx, dags_rx) = mpsc::channel(4);
+        let dags_folders = crate::airflow::roles::dags_folders(&stack);
+        let dags_watch = if dags_folders.is_empty() {
+            None
+        } else {
+            // A save's burst (temp file, rename) is one event.
+            let quiet = std::time::Duration::from_millis(300);
+            match crate::watch::spawn_folders(dags_folders, "py", quiet, dags_tx) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    state.notify(
+                        crate::model::NoticeLevel::Info,
+                        format!(
+                            "{e}: the Airflow view refreshes every {} s instead of after each save",
+                            tui::airflow::REFRESH_SECS
+                        ),
+                    );
+                    None
+                }
+            }
+        };
         let stack = Arc::new(stack);
         let mut background = vec![engine.follow_events(&stack.project, engine_tx.clone())];
         background.push(tokio::spawn(up_then_watch(
@@ -225,6 +250,8 @@ impl App {
             runs_rx,
             history_tx,
             history_rx,
+            dags_rx,
+            _dags_watch: dags_watch,
         };
         app.show_run_history();
         app.handle(Event::Tick {
@@ -244,6 +271,7 @@ impl App {
             Some(a) = self.airflow_rx.recv() => Some(Event::Airflow(a)),
             Some((service, result)) = self.history_rx.recv() => Some(Event::RunHistory { service, result }),
             Some(d) = self.doctor_rx.recv() => Some(Event::Doctor(d)),
+            Some(files) = self.dags_rx.recv() => Some(self.dags_saved(files)),
             else => None,
         }
     }
@@ -271,11 +299,30 @@ impl App {
                 out.push(Event::RunHistory { service, result });
             } else if let Ok(d) = self.doctor_rx.try_recv() {
                 out.push(Event::Doctor(d));
+            } else if let Ok(files) = self.dags_rx.try_recv() {
+                out.push(self.dags_saved(files));
             } else {
                 break;
             }
         }
         out
+    }
+
+    /// Saved DAG files as the user names them (relative to the stack's folder), now.
+    fn dags_saved(&self, files: Vec<std::path::PathBuf>) -> Event {
+        let files = files
+            .iter()
+            .map(|f| {
+                f.strip_prefix(&self.stack.dir)
+                    .unwrap_or(f)
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        Event::DagsSaved {
+            files,
+            at: chrono::Utc::now().timestamp(),
+        }
     }
 
     /// Feeds one event to `update` and performs what it asks; terminal hand-offs are

@@ -75,6 +75,9 @@ pub struct Dag {
     pub next_dagrun_logical_date: Option<String>,
     #[serde(default)]
     pub timetable_summary: Option<String>,
+    /// When the dag-processor last parsed the DAG's file (RFC 3339).
+    #[serde(default)]
+    pub last_parsed_time: Option<String>,
 }
 
 impl Dag {

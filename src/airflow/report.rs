@@ -100,6 +100,7 @@ mod tests {
             next_dagrun_run_after: next.map(str::to_string),
             next_dagrun_logical_date: None,
             timetable_summary: None,
+            last_parsed_time: None,
         };
         let run = DagRun {
             dag_run_id: "manual__1".into(),

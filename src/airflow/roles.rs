@@ -198,6 +198,35 @@ pub fn host_path(stack: &Stack, container_path: &str) -> Option<PathBuf> {
     })
 }
 
+/// Where Airflow reads DAG files inside its containers unless told otherwise.
+pub const DAGS_FOLDER: &str = "/opt/airflow/dags";
+
+/// The host folders holding the stack's DAG files: the bind-mount sources of its Airflow
+/// services whose target is the dags folder (`AIRFLOW__CORE__DAGS_FOLDER` of that
+/// service when set, else [`DAGS_FOLDER`]). Sorted, each once.
+pub fn dags_folders(stack: &Stack) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = airflow_services(stack)
+        .iter()
+        .flat_map(|(s, _)| {
+            let folder = s
+                .environment
+                .get("AIRFLOW__CORE__DAGS_FOLDER")
+                .map_or(DAGS_FOLDER, |v| v.value.as_str())
+                .trim_end_matches('/')
+                .to_string();
+            s.mounts.iter().filter_map(move |m| match &m.source {
+                MountSource::Bind(source) if m.target.trim_end_matches('/') == folder => {
+                    Some(source.clone())
+                }
+                _ => None,
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +362,45 @@ mod tests {
     fn the_bundled_stack_names_its_components() {
         let text = include_str!("../../stacks/airflow.yaml");
         assert!(text.contains("airflow: scheduler") && text.contains("airflow: api-server"));
+    }
+
+    #[test]
+    fn the_dags_folders_are_the_binds_on_each_services_dags_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["dags", "other", "plugins"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        let opts = LoadOptions {
+            cwd: dir.path().to_path_buf(),
+            ..LoadOptions::default()
+        };
+        let yaml = "services:
+  airflow-apiserver:
+    image: apache/airflow:3.1.0
+    command: api-server
+    volumes: ['./dags:/opt/airflow/dags', './plugins:/opt/airflow/plugins']
+  airflow-dag-processor:
+    image: apache/airflow:3.1.0
+    command: dag-processor
+    environment:
+      AIRFLOW__CORE__DAGS_FOLDER: /srv/dags/
+    volumes: ['./dags:/opt/airflow/dags', './other:/srv/dags']
+  pipeline:
+    image: python:3.12
+    volumes: ['./plugins:/opt/airflow/dags']
+";
+        let s = load_str(yaml, &dir.path().join("devstack.yaml"), &opts).unwrap();
+        // The dag-processor's own folder is /srv/dags: its ./dags bind is not one; a
+        // service that is not Airflow does not count; ./dags appears once.
+        let root = dir
+            .path()
+            .canonicalize()
+            .unwrap_or(dir.path().to_path_buf());
+        let got: Vec<PathBuf> = dags_folders(&s)
+            .into_iter()
+            .map(|p| p.canonicalize().unwrap_or(p))
+            .collect();
+        assert_eq!(got, vec![root.join("dags"), root.join("other")]);
+        assert!(dags_folders(&stack("services:\n  db:\n    image: postgres:16\n")).is_empty());
     }
 }

@@ -4,7 +4,9 @@
 //! [`AirflowAnswer`]s.
 //!
 //! It refreshes every [`REFRESH_SECS`] while shown and not at all while hidden, and after
-//! each change it asks for (pause, trigger, clear).
+//! each change it asks for (pause, trigger, clear). A DAG file saved while it is shown
+//! replaces the flat interval with [`AFTER_SAVE_SECS`] until the dag-processor's result
+//! for that file shows in an answer.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -18,6 +20,73 @@ use super::update::Command;
 /// Seconds between refreshes while the view is shown: modest, Airflow's own UI polls
 /// faster, and a run's state moves in seconds, not milliseconds.
 pub const REFRESH_SECS: i64 = 10;
+
+/// Seconds after a DAG file's save at which the view asks again: the dag-processor picks
+/// a changed file up within seconds when idle, later when busy; past the last one the
+/// flat interval takes over.
+pub const AFTER_SAVE_SECS: [i64; 5] = [1, 3, 6, 10, 20];
+
+/// DAG files saved while the view was shown, whose parse result is awaited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// As the user names them (relative to the stack's folder).
+    pub files: Vec<String>,
+    /// Unix seconds of the save.
+    pub at: i64,
+    /// The answer on screen at the save: one that differs from it is news.
+    pub before: Option<Overview>,
+    /// Index into [`AFTER_SAVE_SECS`] of the next refresh.
+    pub next: usize,
+}
+
+impl Saved {
+    /// `dags/etl.py`, or `dags/etl.py and 2 more`.
+    pub fn what(&self) -> String {
+        match self.files.as_slice() {
+            [] => "a DAG file".to_string(),
+            [one] => one.clone(),
+            [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+        }
+    }
+
+    fn names_file(&self, path: &str) -> bool {
+        let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+        self.files.iter().any(|f| base(f) == base(path))
+    }
+}
+
+/// Whether `after` holds the dag-processor's result for the save: an import error came
+/// or went, a DAG came or went, or a saved file's DAG or import error is dated at or
+/// after the save.
+pub fn parse_result_arrived(saved: &Saved, after: &Overview) -> bool {
+    use std::collections::BTreeSet;
+    let errors = |o: &Overview| -> BTreeSet<(String, String)> {
+        o.import_errors
+            .iter()
+            .map(|e| (e.filename.clone(), e.stack_trace.clone()))
+            .collect()
+    };
+    let dags = |o: &Overview| -> BTreeSet<String> {
+        o.dags.iter().map(|(d, _)| d.dag_id.clone()).collect()
+    };
+    if let Some(before) = &saved.before
+        && (errors(before) != errors(after) || dags(before) != dags(after))
+    {
+        return true;
+    }
+    let since = |t: Option<&str>| {
+        t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t.timestamp() >= saved.at)
+    };
+    after
+        .dags
+        .iter()
+        .any(|(d, _)| saved.names_file(&d.fileloc) && since(d.last_parsed_time.as_deref()))
+        || after
+            .import_errors
+            .iter()
+            .any(|e| saved.names_file(&e.filename) && since(e.timestamp.as_deref()))
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AirflowView {
@@ -37,6 +106,8 @@ pub struct AirflowView {
     pub tasks: Option<RunTasks>,
     /// `T`: the JSON conf being typed for a run of the selected DAG.
     pub conf_prompt: Option<String>,
+    /// A DAG file saved while shown, its parse result not in yet.
+    pub saved: Option<Saved>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -335,6 +406,10 @@ pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
             let view = &mut state.airflow;
             view.loading = false;
             view.url = Some(url);
+            let arrived = match (&view.saved, &result) {
+                (Some(saved), Ok(o)) => parse_result_arrived(saved, o),
+                _ => false,
+            };
             match result {
                 Ok(o) => {
                     view.selected = view.selected.min(o.dags.len().saturating_sub(1));
@@ -343,6 +418,18 @@ pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
                 }
                 // The last good data stays on screen under the error.
                 Err(e) => view.error = Some(e),
+            }
+            if arrived {
+                view.saved = None;
+            } else if let Some(saved) = view.saved.take_if(|s| s.next >= AFTER_SAVE_SECS.len()) {
+                let last = AFTER_SAVE_SECS[AFTER_SAVE_SECS.len() - 1];
+                state.notify(
+                    NoticeLevel::Info,
+                    format!(
+                        "no parse result for {} {last} s after the save: the dag-processor may be busy or down (the view keeps refreshing every {REFRESH_SECS} s)",
+                        saved.what()
+                    ),
+                );
             }
             Vec::new()
         }
@@ -415,9 +502,48 @@ pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
     }
 }
 
+/// DAG files were saved: while the view is shown, wait for their parse result on the
+/// [`AFTER_SAVE_SECS`] schedule; hidden, nothing.
+pub fn on_dags_saved(state: &mut AppState, files: Vec<String>, at: i64) -> Vec<Command> {
+    if state.mode != Mode::Airflow {
+        return Vec::new();
+    }
+    state.dirty = true;
+    state.airflow.saved = Some(Saved {
+        files,
+        at,
+        before: state.airflow.overview.clone(),
+        next: 0,
+    });
+    Vec::new()
+}
+
 /// Once a second: a refresh when due, and only while the view is shown.
 pub fn on_tick(state: &mut AppState) -> Vec<Command> {
-    if state.mode == Mode::Airflow && state.now_unix - state.airflow.asked_at >= REFRESH_SECS {
+    if state.mode != Mode::Airflow {
+        // A save awaited when the view was left is not news when it is opened again.
+        state.airflow.saved = None;
+        return Vec::new();
+    }
+    let now = state.now_unix;
+    let loading = state.airflow.loading;
+    if let Some(saved) = state.airflow.saved.as_mut() {
+        // "saved N s ago" moves.
+        state.dirty = true;
+        if loading {
+            return Vec::new();
+        }
+        let mut due = false;
+        while AFTER_SAVE_SECS
+            .get(saved.next)
+            .is_some_and(|after| now >= saved.at + after)
+        {
+            saved.next += 1;
+            due = true;
+        }
+        return if due { refresh(state) } else { Vec::new() };
+    }
+    if now - state.airflow.asked_at >= REFRESH_SECS {
         refresh(state)
     } else {
         Vec::new()
@@ -753,5 +879,140 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    fn tick(s: &mut AppState, now_unix: i64) -> Vec<Command> {
+        update(s, Event::Tick { now_unix })
+    }
+
+    fn answer(s: &mut AppState, o: Overview) {
+        update(
+            s,
+            Event::Airflow(AirflowAnswer::Overview {
+                url: "http://127.0.0.1:8080".into(),
+                result: Ok(o),
+            }),
+        );
+    }
+
+    /// A save while shown: refreshes at +1, +3, +6, +10, +20 s instead of every 10 s,
+    /// ticks in between ask nothing, and the schedule ends once the saved file's DAG is
+    /// parsed after the save; then the flat interval again.
+    #[test]
+    fn a_saved_dag_is_asked_for_on_the_schedule_until_its_parse_result_arrives() {
+        let mut s = shown();
+        let t0 = s.now_unix;
+        let refresh = vec![Command::Airflow(AirflowRequest::Refresh)];
+        let saved = Event::DagsSaved {
+            files: vec!["dags/load_warehouse.py".into()],
+            at: t0 + 2,
+        };
+        assert!(update(&mut s, saved).is_empty());
+        assert!(s.dirty);
+        let mut asked = Vec::new();
+        for now in t0 + 2..=t0 + 2 + 10 {
+            if tick(&mut s, now) == refresh {
+                asked.push(now - (t0 + 2));
+                // Nothing changed yet: the same answer as before the save.
+                answer(&mut s, fixture_overview());
+            }
+        }
+        assert_eq!(asked, vec![1, 3, 6, 10], "the schedule, not the flat 10 s");
+        assert!(s.airflow.saved.is_some(), "still waiting");
+        // The dag-processor parsed the file after the save: the next answer ends it.
+        let mut parsed = fixture_overview();
+        for (d, _) in &mut parsed.dags {
+            d.fileloc = format!("/opt/airflow/dags/{}.py", d.dag_id);
+        }
+        parsed.dags[1].0.last_parsed_time = Some(
+            chrono::DateTime::from_timestamp(t0 + 2 + 15, 0)
+                .unwrap()
+                .to_rfc3339(),
+        );
+        assert_eq!(tick(&mut s, t0 + 2 + 20), refresh);
+        answer(&mut s, parsed.clone());
+        assert_eq!(s.airflow.saved, None, "the result is in");
+        // Back to the flat interval from the last refresh.
+        assert!(tick(&mut s, t0 + 2 + 20 + REFRESH_SECS - 1).is_empty());
+        assert_eq!(tick(&mut s, t0 + 2 + 20 + REFRESH_SECS), refresh);
+    }
+
+    #[test]
+    fn a_new_import_error_ends_the_wait_early_and_no_news_ends_it_after_the_last_step() {
+        let mut s = shown();
+        let t0 = s.now_unix;
+        update(
+            &mut s,
+            Event::DagsSaved {
+                files: vec!["dags/broken.py".into(), "dags/other.py".into()],
+                at: t0,
+            },
+        );
+        assert_eq!(
+            s.airflow.saved.as_ref().map(Saved::what).as_deref(),
+            Some("dags/broken.py and 1 more")
+        );
+        assert_eq!(
+            tick(&mut s, t0 + 1),
+            vec![Command::Airflow(AirflowRequest::Refresh)]
+        );
+        // The error is gone: news.
+        let mut fixed = fixture_overview();
+        fixed.import_errors.clear();
+        answer(&mut s, fixed.clone());
+        assert_eq!(s.airflow.saved, None);
+
+        // Another save whose file never shows a change: after the last step the wait
+        // ends with a notice rather than a line that never goes.
+        update(
+            &mut s,
+            Event::DagsSaved {
+                files: vec!["dags/etl.py".into()],
+                at: t0 + 5,
+            },
+        );
+        // A late tick runs the steps already due as one refresh.
+        assert_eq!(
+            tick(&mut s, t0 + 5 + 20),
+            vec![Command::Airflow(AirflowRequest::Refresh)]
+        );
+        answer(&mut s, fixed);
+        assert_eq!(s.airflow.saved, None);
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.message.contains("no parse result for dags/etl.py 20 s"))
+        );
+    }
+
+    #[test]
+    fn saves_while_the_view_is_hidden_ask_nothing() {
+        let mut s = shown();
+        let t0 = s.now_unix;
+        update(
+            &mut s,
+            Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        );
+        assert_eq!(s.mode, Mode::Normal);
+        s.dirty = false;
+        let saved = Event::DagsSaved {
+            files: vec!["dags/etl.py".into()],
+            at: t0,
+        };
+        assert!(update(&mut s, saved.clone()).is_empty());
+        assert_eq!(s.airflow.saved, None);
+        assert!(!s.dirty, "nothing to redraw");
+        for now in t0..t0 + 30 {
+            assert!(tick(&mut s, now).is_empty());
+        }
+        // Shown, then left while waiting: the wait is dropped, nothing more is asked.
+        s.airflow.loading = false;
+        update(&mut s, key('A'));
+        s.airflow.loading = false;
+        update(&mut s, saved);
+        assert!(s.airflow.saved.is_some());
+        update(&mut s, key('q'));
+        assert!(tick(&mut s, t0 + 1).is_empty());
+        assert_eq!(s.airflow.saved, None);
     }
 }

@@ -56,6 +56,11 @@ pub enum Event {
     },
     /// The doctor's findings, or the daemon's part asked for by [`Command::DoctorInspect`].
     Doctor(super::doctor::DoctorAnswer),
+    /// DAG files saved under a dags folder (as the user names them), at Unix seconds `at`.
+    DagsSaved {
+        files: Vec<String>,
+        at: i64,
+    },
 }
 
 /// What `update` asks the app loop to do.
@@ -160,6 +165,7 @@ pub fn update(state: &mut AppState, event: Event) -> Vec<Command> {
         Event::Airflow(answer) => super::airflow::on_answer(state, answer),
         Event::RunHistory { service, result } => super::runs::on_history(state, service, result),
         Event::Doctor(answer) => super::doctor::on_answer(state, answer),
+        Event::DagsSaved { files, at } => super::airflow::on_dags_saved(state, files, at),
         Event::ExecFinished { service, result } => {
             match result {
                 Ok(0) => state.notify(NoticeLevel::Info, format!("session in '{service}' ended")),

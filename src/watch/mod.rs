@@ -174,6 +174,71 @@ pub fn spawn_files(
     })
 }
 
+/// Watch these folders and everything under them; each debounced burst that touches
+/// files ending in `.{ext}` sends those files (sorted, each once) on `out`. For the
+/// Airflow view, which asks for the parse result after a DAG file is saved.
+pub fn spawn_folders(
+    folders: Vec<PathBuf>,
+    ext: &'static str,
+    quiet: Duration,
+    out: mpsc::Sender<Vec<PathBuf>>,
+) -> Result<WatchHandle, Error> {
+    let (raw_tx, mut raw_rx) = mpsc::channel::<Vec<PathBuf>>(256);
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(event) = res else { return };
+        let relevant = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+        );
+        let paths: Vec<PathBuf> = event
+            .paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        if relevant && !paths.is_empty() {
+            // The receiver is gone only when the handle was dropped: nothing to do then.
+            let _ = raw_tx.blocking_send(paths);
+        }
+    })
+    .map_err(Error::Start)?;
+    for dir in folders {
+        watcher
+            .watch(&dir, RecursiveMode::Recursive)
+            .map_err(|source| Error::Watch { path: dir, source })?;
+    }
+    let task = tokio::spawn(async move {
+        let mut debouncer = Debouncer::new(quiet);
+        loop {
+            let deadline = debouncer.deadline();
+            tokio::select! {
+                paths = raw_rx.recv() => match paths {
+                    Some(paths) => {
+                        let now = Instant::now();
+                        for p in paths {
+                            debouncer.push(p, now);
+                        }
+                    }
+                    None => break,
+                },
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    if let Some(paths) = debouncer.take_due(Instant::now()) {
+                        let mut paths: Vec<PathBuf> = paths.into_iter().collect();
+                        paths.sort();
+                        paths.dedup();
+                        if out.send(paths).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(WatchHandle {
+        _watcher: watcher,
+        task,
+    })
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(d) = deadline {
         tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await;
@@ -264,5 +329,30 @@ mod tests {
             .await
             .expect("the write of the Dockerfile was not reported")
             .unwrap();
+    }
+
+    /// The Airflow view's watch: a `.py` saved in a sub-folder of a watched folder is
+    /// reported, once, without the other files written beside it.
+    #[tokio::test]
+    async fn a_py_file_saved_in_a_watched_folder_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("etl");
+        std::fs::create_dir(&sub).unwrap();
+        let (tx, mut rx) = mpsc::channel(8);
+        let _handle = spawn_folders(
+            vec![dir.path().to_path_buf()],
+            "py",
+            Duration::from_millis(50),
+            tx,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a DAG\n").unwrap();
+        std::fs::write(sub.join("load.py"), "from airflow import DAG\n").unwrap();
+        std::fs::write(sub.join("load.py"), "from airflow.sdk import DAG\n").unwrap();
+        let files = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the save of etl/load.py was not reported")
+            .unwrap();
+        assert_eq!(files, vec![sub.join("load.py")]);
     }
 }

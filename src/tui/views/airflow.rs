@@ -41,6 +41,19 @@ fn lines(state: &AppState, cols: usize) -> Vec<(Styled, bool)> {
     if let Some(e) = &view.error {
         out.push((line(&[(style::ERROR, format!("✗ {e}"))]), true));
     }
+    if let Some(saved) = &view.saved {
+        let ago = super::text::duration((state.now_unix - saved.at).max(0));
+        out.push((
+            line(&[(
+                Style::new().fg(Color::Yellow),
+                format!(
+                    "{} saved {ago} ago — waiting for the dag-processor",
+                    saved.what()
+                ),
+            )]),
+            true,
+        ));
+    }
     let Some(o) = &view.overview else {
         if view.error.is_none() {
             out.push((line(&[(style::DIM, "asking Airflow…".into())]), false));
@@ -325,5 +338,32 @@ mod tests {
     #[test]
     fn airflow_view_200x50() {
         insta::assert_snapshot!(screen(&state(), 200, 50));
+    }
+
+    fn saved_state() -> AppState {
+        let mut s = state();
+        s.airflow.tasks = None;
+        s.airflow.saved = Some(crate::tui::airflow::Saved {
+            files: vec!["dags/etl.py".into()],
+            at: s.now_unix - 3,
+            before: s.airflow.overview.clone(),
+            next: 2,
+        });
+        s
+    }
+
+    #[test]
+    fn airflow_view_waiting_for_a_saved_dag_80x24() {
+        let text = screen(&saved_state(), 80, 24);
+        assert!(
+            text.contains("dags/etl.py saved 3s ago — waiting for the dag-processor"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn airflow_view_waiting_for_a_saved_dag_200x50() {
+        insta::assert_snapshot!(screen(&saved_state(), 200, 50));
     }
 }
