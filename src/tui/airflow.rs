@@ -21,10 +21,11 @@ use super::update::Command;
 /// faster, and a run's state moves in seconds, not milliseconds.
 pub const REFRESH_SECS: i64 = 10;
 
-/// Seconds after a DAG file's save at which the view asks again: the dag-processor picks
-/// a changed file up within seconds when idle, later when busy; past the last one the
+/// Seconds after a DAG file's save at which the view asks again: the dag-processor
+/// re-reads a changed file once its `min_file_process_interval` (30 s by default) has
+/// passed since the last read, so the schedule spans past it; past the last step the
 /// flat interval takes over.
-pub const AFTER_SAVE_SECS: [i64; 5] = [1, 3, 6, 10, 20];
+pub const AFTER_SAVE_SECS: [i64; 8] = [1, 3, 6, 10, 20, 30, 45, 60];
 
 /// DAG files saved while the view was shown, whose parse result is awaited.
 #[derive(Debug, Clone, PartialEq)]
@@ -426,7 +427,7 @@ pub fn on_answer(state: &mut AppState, answer: AirflowAnswer) -> Vec<Command> {
                 state.notify(
                     NoticeLevel::Info,
                     format!(
-                        "no parse result for {} {last} s after the save: the dag-processor may be busy or down (the view keeps refreshing every {REFRESH_SECS} s)",
+                        "no parse result for {} {last} s after the save, though Airflow re-reads a changed file every min_file_process_interval (30 s by default): the dag-processor may be busy or down (the view keeps refreshing every {REFRESH_SECS} s)",
                         saved.what()
                     ),
                 );
@@ -895,7 +896,7 @@ mod tests {
         );
     }
 
-    /// A save while shown: refreshes at +1, +3, +6, +10, +20 s instead of every 10 s,
+    /// A save while shown: refreshes at +1, +3, +6, +10, … +60 s instead of every 10 s,
     /// ticks in between ask nothing, and the schedule ends once the saved file's DAG is
     /// parsed after the save; then the flat interval again.
     #[test]
@@ -973,7 +974,7 @@ mod tests {
         );
         // A late tick runs the steps already due as one refresh.
         assert_eq!(
-            tick(&mut s, t0 + 5 + 20),
+            tick(&mut s, t0 + 5 + 60),
             vec![Command::Airflow(AirflowRequest::Refresh)]
         );
         answer(&mut s, fixed);
@@ -981,7 +982,7 @@ mod tests {
         assert!(
             s.notices
                 .iter()
-                .any(|n| n.message.contains("no parse result for dags/etl.py 20 s"))
+                .any(|n| n.message.contains("no parse result for dags/etl.py 60 s"))
         );
     }
 
