@@ -28,6 +28,17 @@ fn ps_json(p: &Project) -> Vec<serde_json::Value> {
     serde_json::from_str(&p.ok(&["ps", "--json"])).unwrap()
 }
 
+/// `ps --json` once Docker calls `service` healthy. `up` may return on devstack's own
+/// run of the service's probe, before Docker's next one: `ps` shows Docker's word.
+async fn ps_once_healthy(p: &Project, service: &str) -> Vec<serde_json::Value> {
+    common::poll_until(std::time::Duration::from_secs(60), || {
+        let ps = ps_json(p);
+        (entry(&ps, service)["health"] == "healthy").then_some(ps)
+    })
+    .await
+    .unwrap_or_else(|| panic!("Docker never called '{service}' healthy: {:?}", ps_json(p)))
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -79,7 +90,7 @@ async fn up_ps_logs_config_and_a_noop_second_up() {
     let p = three().await;
     p.ok(&["up", "--detach"]);
 
-    let ps = ps_json(&p);
+    let ps = ps_once_healthy(&p, "web").await;
     assert_eq!(ps.len(), 3, "{ps:?}");
     assert_eq!(entry(&ps, "web")["health"], "healthy");
     assert_eq!(entry(&ps, "worker")["state"], "running");
@@ -256,7 +267,7 @@ volumes:
     assert!(stderr(&out).contains("data ("), "{}", stderr(&out));
     let ls = p.run(&["exec", "-T", "db", "ls", "/data"]);
     assert_eq!(String::from_utf8_lossy(&ls.stdout), "ready\n");
-    let ps = ps_json(&p);
+    let ps = ps_once_healthy(&p, "db").await;
     assert_eq!(entry(&ps, "db")["health"], "healthy");
     assert_eq!(entry(&ps, "app")["state"], "running");
     assert_eq!(entry(&ps, "init")["exit_code"], 0);
