@@ -133,19 +133,28 @@ async fn pump_until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) {
     pump_until_for(app, Duration::from_secs(60), what, done).await;
 }
 
-/// [`pump_until`] with its own bound.
+/// [`pump_until`] with its own bound, and the UI loop's once-a-second tick (timed
+/// refreshes, such as the Airflow view's after a save, run on ticks).
 async fn pump_until_for(app: &mut App, within: Duration, what: &str, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + within;
+    let mut next_tick = Instant::now() + Duration::from_secs(1);
     while !done(app) {
-        match tokio::time::timeout_at(deadline.into(), app.next_event()).await {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; notices: {:?}",
+            app.state.notices
+        );
+        match tokio::time::timeout_at(next_tick.into(), app.next_event()).await {
             Ok(Some(event)) => {
                 app.handle(event);
             }
             Ok(None) => panic!("the app's feeds closed while waiting for {what}"),
-            Err(_) => panic!(
-                "timed out waiting for {what}; notices: {:?}",
-                app.state.notices
-            ),
+            Err(_) => {
+                next_tick += Duration::from_secs(1);
+                app.handle(Event::Tick {
+                    now_unix: chrono::Utc::now().timestamp(),
+                });
+            }
         }
     }
 }
