@@ -122,12 +122,24 @@ timed_up() {
 }
 
 # Every service running and healthy (when it has a healthcheck), or a job exited 0.
+# `up` returns once devstack's own run of each service's probe has passed; Docker's own
+# word follows at its next scheduled probe (the stack's interval), so "starting" is
+# waited for (up to 180 s) and anything else fails at once.
 all_healthy() {
-	local bad
-	bad=$(ds ps --json | jq -r '.[] | select(
-		(.state == "running" and (.health == "" or .health == "healthy")) or
-		(.state == "exited" and .exit_code == 0) | not) | "\(.service): \(.state) \(.health) \(.exit_code)"')
-	[ -z "$bad" ] || fail "not every service is healthy: $bad"
+	local json bad hard i
+	for i in $(seq 1 90); do
+		json=$(ds ps --json)
+		bad=$(jq -r '.[] | select(
+			(.state == "running" and (.health == "" or .health == "healthy")) or
+			(.state == "exited" and .exit_code == 0) | not) | "\(.service): \(.state) \(.health) \(.exit_code)"' <<<"$json")
+		[ -z "$bad" ] && return 0
+		hard=$(jq -r '.[] | select(
+			(.state == "running" and (.health == "" or .health == "healthy" or .health == "starting")) or
+			(.state == "exited" and .exit_code == 0) | not) | "\(.service): \(.state) \(.health) \(.exit_code)"' <<<"$json")
+		[ -z "$hard" ] || fail "not every service is healthy: $hard"
+		sleep 2
+	done
+	fail "Docker did not call every service healthy within 180 s of up: $bad"
 }
 
 orders() {
@@ -155,7 +167,7 @@ dag_run() {
 
 say "cold up --detach (load $(load))"
 cold=$(timed_up)
-echo "cold: time to all healthy $cold s" >&2
+echo "cold: time to all ready (up returned) $cold s" >&2
 all_healthy
 pipeline_done
 rows=$(orders)
@@ -206,12 +218,12 @@ stops_cleanly stop
 
 say "warm up --detach: the stopped stack started again (load $(load))"
 warm=$(timed_up)
-echo "warm: time to all healthy $warm s" >&2
+echo "warm: time to all ready (up returned) $warm s" >&2
 all_healthy
 [ "$(orders)" = "$rows" ] || fail "the warehouse lost its rows across stop/up"
 
 say "down: dependents first, every container exits 0"
 stops_cleanly down
 
-printf '\ne2e passed. time to all healthy: cold %.0f s, warm %.0f s, recreate %.0f s (load %s, %s cores)\n' \
+printf '\ne2e passed. time to all ready (up returned): cold %.0f s, warm %.0f s, recreate %.0f s (load %s, %s cores)\n' \
 	"$cold" "$warm" "$recreate" "$(load)" "$(nproc)"
