@@ -101,17 +101,25 @@ impl Engine {
         &self,
         project: &ProjectName,
     ) -> Result<Vec<ContainerInfo>, Error> {
-        let filters = super::project_filters(project, &[]);
+        let list = self
+            .list_containers_where(super::project_filters(project, &[]))
+            .await?;
+        Ok(list.into_iter().filter_map(from_summary).collect())
+    }
+
+    /// Every container (any state) the label filters select, as the daemon lists them.
+    async fn list_containers_where(
+        &self,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, Error> {
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&filters)
             .build();
-        let list = self
-            .docker
+        self.docker
             .list_containers(Some(options))
             .await
-            .map_err(|e| Error::daemon("list containers", None, e))?;
-        Ok(list.into_iter().filter_map(from_summary).collect())
+            .map_err(|e| Error::daemon("list containers", None, e))
     }
 
     /// Containers Docker Compose made for a project of this name (its project label,
@@ -125,15 +133,7 @@ impl Engine {
             "label".to_string(),
             vec![format!("{}={}", labels::COMPOSE_PROJECT, project)],
         )]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| Error::daemon("list containers", None, e))?;
+        let list = self.list_containers_where(filters).await?;
         Ok(list
             .into_iter()
             .filter_map(|mut s| {

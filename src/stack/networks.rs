@@ -11,7 +11,7 @@ use super::error::Error;
 use super::model::*;
 use super::node::KeyPath;
 use super::raw::*;
-use super::resolve::{Context, DictMissing, dict, is_container_name, is_name, quoted};
+use super::resolve::{Context, DictMissing, check_name, dict, is_container_name, is_name, quoted};
 
 /// The top-level networks, by key.
 pub(crate) fn resolve_networks(
@@ -22,14 +22,7 @@ pub(crate) fn resolve_networks(
     let mut out = BTreeMap::new();
     for (key, net) in raw {
         let p = path.key(&key);
-        if !is_name(&key) {
-            return Err(Error::Invalid {
-                at: cx.at_key(&p),
-                key: p.to_string(),
-                message: format!("'{key}' is not a valid network name"),
-                allowed: "letters, digits, '.', '_', '-'".into(),
-            });
-        }
+        check_name(cx, &p, &key, "network")?;
         let net = net.unwrap_or_default();
         let external = net.external.as_ref().is_some_and(RawExternal::is_external);
         let legacy = net.external.as_ref().and_then(RawExternal::name);

@@ -231,14 +231,7 @@ fn resolve_volumes(
     let mut out = BTreeMap::new();
     for (key, vol) in raw {
         let p = path.key(&key);
-        if !is_name(&key) {
-            return Err(Error::Invalid {
-                at: cx.at_key(&p),
-                key: p.to_string(),
-                message: format!("'{key}' is not a valid volume name"),
-                allowed: "letters, digits, '.', '_', '-'".into(),
-            });
-        }
+        check_name(cx, &p, &key, "volume")?;
         let vol = vol.unwrap_or(RawVolume {
             name: None,
             external: None,
@@ -311,6 +304,24 @@ pub(super) fn is_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// Fails unless `name` (a service, volume or network key at `path`) is a valid name.
+pub(super) fn check_name(
+    cx: &Context,
+    path: &KeyPath,
+    name: &str,
+    kind: &str,
+) -> Result<(), Error> {
+    if is_name(name) {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        at: cx.at_key(path),
+        key: path.to_string(),
+        message: format!("'{name}' is not a valid {kind} name"),
+        allowed: "letters, digits, '.', '_', '-'".into(),
+    })
+}
+
 fn resolve_service(
     cx: &Context,
     name: &str,
@@ -320,14 +331,7 @@ fn resolve_service(
     networks: &BTreeMap<String, Network>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Service, Error> {
-    if !is_name(name) {
-        return Err(Error::Invalid {
-            at: cx.at_key(path),
-            key: path.to_string(),
-            message: format!("'{name}' is not a valid service name"),
-            allowed: "letters, digits, '.', '_', '-'".into(),
-        });
-    }
+    check_name(cx, path, name, "service")?;
     let raw = raw.unwrap_or_default();
     let service_name = ServiceName::new(name);
 
